@@ -1,0 +1,225 @@
+//! Configuration: exploration bounds, case counts and the seed, with every
+//! `POLLCHECK_*` environment variable parsed here and nowhere else.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Bounds of the systematic phase: every schedule within them is run.
+///
+/// Each field also bounds the random phase's use of that action, except `depth`
+/// (see [`Config::random_depth`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    /// Most scheduled steps per schedule (`POLLCHECK_DEPTH`). Every schedule is
+    /// completed by an honest drain, so this bounds only the adversarial prefix.
+    pub depth: usize,
+    /// Most spurious polls, `s` (`POLLCHECK_MAX_SPURIOUS`).
+    pub spurious: usize,
+    /// Most waker swaps, `w` (`POLLCHECK_MAX_NEW_WAKERS`).
+    pub new_wakers: usize,
+    /// Most cancellations, `c` (`POLLCHECK_MAX_CANCELS`).
+    pub cancels: usize,
+    /// Most abandoned tasks, `a` (`POLLCHECK_MAX_ABANDONS`).
+    pub abandons: usize,
+    /// Most moves of `Unpin` tasks, `m` (`POLLCHECK_MAX_MOVES`).
+    pub moves: usize,
+    /// Most re-entrant driver steps, `r` (`POLLCHECK_MAX_REENTRANT`).
+    pub reentrant: usize,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            depth: if cfg!(miri) { 4 } else { 7 },
+            spurious: 2,
+            new_wakers: 1,
+            cancels: 1,
+            abandons: 1,
+            moves: 1,
+            reentrant: 1,
+        }
+    }
+}
+
+/// Everything that shapes a run. `Config::default()` holds the built-in defaults;
+/// [`Config::from_env`] applies the `POLLCHECK_*` environment variables on top, and the
+/// [`Checker`](crate::Checker) builder's setters override both.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Bounds of the systematic phase.
+    pub bounds: Bounds,
+    /// Random schedules run after the systematic phase (`POLLCHECK_CASES`).
+    /// Small under miri.
+    pub random_cases: u64,
+    /// Most scheduled steps in a random schedule (`POLLCHECK_RANDOM_DEPTH`).
+    pub random_depth: usize,
+    /// Seed of the random phase (`POLLCHECK_SEED`, decimal or `0x` hex).
+    pub seed: u64,
+    /// Consecutive self-wake-and-`Pending` polls at quiescence before a task is
+    /// reported as spinning (`POLLCHECK_SPIN_BOUND`).
+    pub spin_bound: u32,
+    /// A poll or driver step that runs longer than this gets a diagnostic on stderr
+    /// with the schedule so far (`POLLCHECK_POLL_TIMEOUT_MS`, 0 turns it off). Off
+    /// under miri.
+    pub poll_timeout: Option<Duration>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bounds: Bounds::default(),
+            random_cases: if cfg!(miri) { 4 } else { 1000 },
+            random_depth: 16,
+            seed: 0x5eed,
+            spin_bound: 100,
+            poll_timeout: if cfg!(miri) {
+                None
+            } else {
+                Some(Duration::from_secs(10))
+            },
+        }
+    }
+}
+
+impl Config {
+    /// The defaults with every `POLLCHECK_*` environment variable applied.
+    ///
+    /// ```
+    /// let config = pollcheck::Config::from_env().expect("valid POLLCHECK_* variables");
+    /// assert!(config.bounds.depth > 0);
+    /// ```
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_env`](Config::from_env) over any source of variables.
+    pub(crate) fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut c = Config::default();
+        let b = &mut c.bounds;
+        read(&get, "POLLCHECK_DEPTH", &mut b.depth, 1..=64)?;
+        read(&get, "POLLCHECK_MAX_SPURIOUS", &mut b.spurious, 0..=64)?;
+        read(&get, "POLLCHECK_MAX_NEW_WAKERS", &mut b.new_wakers, 0..=64)?;
+        read(&get, "POLLCHECK_MAX_CANCELS", &mut b.cancels, 0..=64)?;
+        read(&get, "POLLCHECK_MAX_ABANDONS", &mut b.abandons, 0..=64)?;
+        read(&get, "POLLCHECK_MAX_MOVES", &mut b.moves, 0..=64)?;
+        read(&get, "POLLCHECK_MAX_REENTRANT", &mut b.reentrant, 0..=64)?;
+        read(&get, "POLLCHECK_CASES", &mut c.random_cases, 0..=u64::MAX)?;
+        read(
+            &get,
+            "POLLCHECK_RANDOM_DEPTH",
+            &mut c.random_depth,
+            1..=4096,
+        )?;
+        read(&get, "POLLCHECK_SEED", &mut c.seed, 0..=u64::MAX)?;
+        read(
+            &get,
+            "POLLCHECK_SPIN_BOUND",
+            &mut c.spin_bound,
+            1..=1_000_000,
+        )?;
+        let mut ms = c.poll_timeout.map_or(0, |d| d.as_millis() as u64);
+        read(&get, "POLLCHECK_POLL_TIMEOUT_MS", &mut ms, 0..=u64::MAX)?;
+        c.poll_timeout = (ms > 0).then(|| Duration::from_millis(ms));
+        Ok(c)
+    }
+}
+
+fn read<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    slot: &mut T,
+    allowed: std::ops::RangeInclusive<T>,
+) -> Result<(), ConfigError>
+where
+    T: TryFrom<u64> + PartialOrd + fmt::Display + Copy,
+{
+    let Some(raw) = get(var) else { return Ok(()) };
+    let text = raw.trim();
+    let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(&hex.replace('_', ""), 16),
+        None => text.replace('_', "").parse::<u64>(),
+    };
+    let expected = format!(
+        "an integer from {} to {} (decimal or 0x hex)",
+        allowed.start(),
+        allowed.end()
+    );
+    match parsed.ok().and_then(|v| T::try_from(v).ok()) {
+        Some(v) if allowed.contains(&v) => {
+            *slot = v;
+            Ok(())
+        }
+        _ => Err(ConfigError {
+            var,
+            value: raw,
+            expected,
+        }),
+    }
+}
+
+/// An environment variable with a value pollcheck cannot use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    var: &'static str,
+    value: String,
+    expected: String,
+}
+
+impl ConfigError {
+    /// The variable's name.
+    pub fn var(&self) -> &str {
+        self.var
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}={:?} is not valid: expected {}",
+            self.var, self.value, self.expected
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn variables_override_defaults() {
+        let c = Config::from_lookup(env(&[
+            ("POLLCHECK_SEED", "0x5EED"),
+            ("POLLCHECK_CASES", "1_000"),
+            ("POLLCHECK_DEPTH", "3"),
+            ("POLLCHECK_POLL_TIMEOUT_MS", "0"),
+        ]))
+        .unwrap();
+        assert_eq!(c.seed, 0x5eed);
+        assert_eq!(c.random_cases, 1000);
+        assert_eq!(c.bounds.depth, 3);
+        assert_eq!(c.poll_timeout, None);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_what_is_allowed() {
+        let e = Config::from_lookup(env(&[("POLLCHECK_SEED", "abc")])).unwrap_err();
+        assert_eq!(e.var(), "POLLCHECK_SEED");
+        assert!(e.to_string().contains("\"abc\""), "{e}");
+        let e = Config::from_lookup(env(&[("POLLCHECK_DEPTH", "0")])).unwrap_err();
+        assert_eq!(e.to_string(), "POLLCHECK_DEPTH=\"0\" is not valid: expected an integer from 1 to 64 (decimal or 0x hex)");
+        let e = Config::from_lookup(env(&[("POLLCHECK_SPIN_BOUND", "-1")])).unwrap_err();
+        assert_eq!(e.var(), "POLLCHECK_SPIN_BOUND");
+    }
+}

@@ -1,0 +1,25 @@
+//! Leaked waker: clones alive after the tasks and the driver were dropped.
+
+use super::WakerHistory;
+
+pub(crate) fn still_alive(h: &WakerHistory<'_>) -> Option<String> {
+    let leaked: Vec<String> = h
+        .slots
+        .iter()
+        .filter(|s| s.live() > 0)
+        .map(|s| {
+            format!(
+                "#{} ({} clone{})",
+                s.id,
+                s.live(),
+                if s.live() == 1 { "" } else { "s" }
+            )
+        })
+        .collect();
+    (!leaked.is_empty()).then(|| {
+        format!(
+            "after the tasks and the driver were dropped, waker clones are still alive: {}",
+            leaked.join(", ")
+        )
+    })
+}

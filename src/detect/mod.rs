@@ -1,0 +1,49 @@
+//! Detectors: pure functions from a task's waker history (and the run's counters) to
+//! a verdict. The engine decides *when* to ask; these decide *what* was proven.
+
+pub(crate) mod leaked_waker;
+pub(crate) mod lost_wakeup;
+pub(crate) mod spin;
+pub(crate) mod spurious_poll;
+pub(crate) mod stale_waker;
+
+use crate::sync::Arc;
+use crate::waker::WakerSlot;
+
+/// Every waker identity a task was given, and what each had seen at the task's most
+/// recent poll.
+pub(crate) struct WakerHistory<'a> {
+    pub(crate) slots: &'a [Arc<WakerSlot>],
+    /// `slots[i].wakes()` as of the task's most recent poll.
+    pub(crate) seen: &'a [u32],
+    /// The slot the task was most recently polled with.
+    pub(crate) latest: usize,
+}
+
+impl WakerHistory<'_> {
+    fn woken_since_poll(&self, i: usize) -> bool {
+        self.slots[i].wakes() > self.seen[i]
+    }
+
+    /// Whether the waker from the most recent poll was woken since.
+    pub(crate) fn latest_woken(&self) -> bool {
+        self.woken_since_poll(self.latest)
+    }
+
+    /// An older waker woken since the most recent poll, if any.
+    pub(crate) fn older_woken(&self) -> Option<u32> {
+        (0..self.slots.len())
+            .filter(|&i| i != self.latest)
+            .find(|&i| self.woken_since_poll(i))
+            .map(|i| self.slots[i].id)
+    }
+
+    /// Clones of any of the task's wakers still held by user code.
+    pub(crate) fn live_clones(&self) -> usize {
+        self.slots.iter().map(|s| s.live()).sum()
+    }
+
+    pub(crate) fn latest_id(&self) -> u32 {
+        self.slots[self.latest].id
+    }
+}

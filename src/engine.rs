@@ -1,0 +1,682 @@
+//! The engine: runs one schedule against one fresh scenario, asks the detectors at
+//! the right moments, and returns what happened.
+//!
+//! A schedule is a prefix chosen by an explorer; after it the engine completes the
+//! run honestly (the *drain*: poll every woken task, then run one driver step, until
+//! nothing is left), so every schedule ends at quiescence and every detector applies.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use crate::detect::{self, WakerHistory};
+use crate::journal::{ActionOrigin, Event, Journal, PollResult};
+use crate::panic_capture::{self, CaughtPanic};
+use crate::reentry::{self, Armed};
+use crate::scenario::{DriverStep, Scenario, TaskFuture};
+use crate::schedule::Step;
+use crate::sync::Arc;
+use crate::violation::{Violation, ViolationKind};
+use crate::waker::{self, WakerSlot};
+use crate::watchdog::Heartbeat;
+
+/// Chooses the schedule's steps one at a time, seeing the run so far.
+pub(crate) trait Chooser {
+    /// The next step, or `None` to hand over to the drain.
+    fn next(&mut self, run: &Run) -> Option<Step>;
+}
+
+/// Plays a fixed list of steps; steps that are not enabled are skipped.
+pub(crate) struct Replay<'a> {
+    pub(crate) steps: &'a [Step],
+    pub(crate) at: usize,
+}
+
+impl<'a> Replay<'a> {
+    pub(crate) fn new(steps: &'a [Step]) -> Self {
+        Replay { steps, at: 0 }
+    }
+}
+
+impl Chooser for Replay<'_> {
+    fn next(&mut self, _: &Run) -> Option<Step> {
+        let step = self.steps.get(self.at).copied();
+        self.at += 1;
+        step
+    }
+}
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub(crate) struct RunOptions {
+    /// Keep a journal for the report.
+    pub(crate) record: bool,
+    /// Format task outputs (needed to compare with an honest twin).
+    pub(crate) capture_outputs: bool,
+    pub(crate) spin_bound: u32,
+}
+
+/// What one run produced.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    /// The first violation, and how many trace entries had run when it was found.
+    pub(crate) violation: Option<(Violation, usize)>,
+    /// Every action that ran, schedule and drain alike (skipped steps left out):
+    /// replaying it reproduces the run.
+    pub(crate) trace: Vec<Step>,
+    /// Whether a spurious poll ran (then outputs are compared with the honest twin).
+    pub(crate) had_spurious: bool,
+    pub(crate) outputs: Vec<Option<String>>,
+    pub(crate) journal: Vec<Event>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    NotStarted,
+    Pending,
+    Ready,
+    Cancelled,
+    Panicked,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PollKind {
+    Scheduled,
+    InsideWake,
+    Probe,
+}
+
+struct Task {
+    future: Option<TaskFuture>,
+    type_name: &'static str,
+    state: State,
+    abandoned: bool,
+    slots: Vec<Arc<WakerSlot>>,
+    seen: Vec<u32>,
+    /// Slot of the most recent poll, and of the next one (they differ after `w`).
+    latest: usize,
+    next: usize,
+    polls: u32,
+    world_at_pending: u64,
+    spin: u32,
+    output: Option<String>,
+}
+
+impl Task {
+    fn history(&self) -> WakerHistory<'_> {
+        WakerHistory {
+            slots: &self.slots,
+            seen: &self.seen,
+            latest: self.latest,
+        }
+    }
+
+    fn woken(&self) -> bool {
+        self.polls == 0 || self.history().latest_woken()
+    }
+
+    /// Alive and still expected to make progress.
+    fn live(&self) -> bool {
+        matches!(self.state, State::NotStarted | State::Pending)
+            && !self.abandoned
+            && self.future.is_some()
+    }
+}
+
+/// One run in progress. Shared (`Rc`) with the closures armed inside wakers.
+pub(crate) struct Run {
+    tasks: Vec<RefCell<Task>>,
+    steps: RefCell<Vec<Option<DriverStep>>>,
+    next_step: Cell<usize>,
+    journal: Arc<Journal>,
+    next_waker: Cell<u32>,
+    /// Bumped by everything that can change what a task sees: driver steps, polls,
+    /// drops.
+    world: Cell<u64>,
+    violation: RefCell<Option<(Violation, usize)>>,
+    trace: RefCell<Vec<Step>>,
+    had_spurious: Cell<bool>,
+    opts: RunOptions,
+    heartbeat: Option<Arc<Heartbeat>>,
+}
+
+/// Runs `scenario` with the steps `chooser` picks, then drains, then checks.
+pub(crate) fn execute(
+    scenario: Scenario,
+    chooser: &mut dyn Chooser,
+    opts: &RunOptions,
+    heartbeat: Option<&Arc<Heartbeat>>,
+) -> Outcome {
+    if let Some(hb) = heartbeat {
+        hb.reset();
+    }
+    let run = Rc::new(Run::new(scenario, opts.clone(), heartbeat.cloned()));
+    while !run.violated() {
+        let Some(step) = chooser.next(&run) else {
+            break;
+        };
+        run.act(step, ActionOrigin::Schedule);
+    }
+    run.drain();
+    if !run.violated() {
+        run.check_quiescence();
+    }
+    run.teardown();
+    run.finish()
+}
+
+impl Run {
+    fn new(scenario: Scenario, opts: RunOptions, heartbeat: Option<Arc<Heartbeat>>) -> Self {
+        let journal = Arc::new(Journal::new(opts.record));
+        let next_waker = Cell::new(1);
+        let tasks = scenario
+            .tasks
+            .into_iter()
+            .map(|spec| {
+                let slot = new_slot(&next_waker, &journal);
+                RefCell::new(Task {
+                    future: Some(spec.future),
+                    type_name: spec.type_name,
+                    state: State::NotStarted,
+                    abandoned: false,
+                    slots: vec![slot],
+                    seen: vec![0],
+                    latest: 0,
+                    next: 0,
+                    polls: 0,
+                    world_at_pending: 0,
+                    spin: 0,
+                    output: None,
+                })
+            })
+            .collect();
+        Run {
+            tasks,
+            steps: RefCell::new(scenario.steps.into_iter().map(Some).collect()),
+            next_step: Cell::new(0),
+            journal,
+            next_waker,
+            world: Cell::new(0),
+            violation: RefCell::new(None),
+            trace: RefCell::new(Vec::new()),
+            had_spurious: Cell::new(false),
+            opts,
+            heartbeat,
+        }
+    }
+
+    fn violated(&self) -> bool {
+        self.violation.borrow().is_some()
+    }
+
+    fn violate(&self, v: Violation) {
+        let mut slot = self.violation.borrow_mut();
+        if slot.is_none() {
+            *slot = Some((v, self.trace.borrow().len()));
+        }
+    }
+
+    fn steps_left(&self) -> bool {
+        self.next_step.get() < self.steps.borrow().len() || reentry::step_is_armed()
+    }
+
+    /// Whether `step` would do something now.
+    pub(crate) fn enabled(&self, step: Step) -> bool {
+        let task = |t: usize| self.tasks.get(t).and_then(|c| c.try_borrow().ok());
+        match step {
+            Step::Driver => self.steps_left(),
+            Step::ReentrantDriver => {
+                !reentry::is_armed() && self.next_step.get() < self.steps.borrow().len()
+            }
+            Step::Poll(t) => task(t).is_some_and(|k| k.live() && k.woken()),
+            Step::SpuriousPoll(t) => task(t).is_some_and(|k| k.live() && !k.woken()),
+            Step::NewWaker(t) => {
+                task(t).is_some_and(|k| k.live() && k.polls > 0 && k.next == k.latest)
+            }
+            Step::PollInsideWake(t) => {
+                !reentry::is_armed()
+                    && task(t).is_some_and(|k| k.live() && k.polls > 0 && !k.woken())
+            }
+            Step::Cancel(t) => task(t).is_some_and(|k| {
+                k.future.is_some() && matches!(k.state, State::NotStarted | State::Pending)
+            }),
+            Step::Abandon(t) => task(t).is_some_and(|k| k.live() && k.polls > 0),
+            Step::Move(t) => task(t).is_some_and(|k| {
+                k.live() && k.polls > 0 && matches!(k.future, Some(TaskFuture::Movable(_)))
+            }),
+        }
+    }
+
+    /// Every enabled step, in a fixed order.
+    pub(crate) fn enabled_steps(&self, out: &mut Vec<Step>) {
+        out.clear();
+        for t in 0..self.tasks.len() {
+            for step in [
+                Step::Poll(t),
+                Step::SpuriousPoll(t),
+                Step::NewWaker(t),
+                Step::PollInsideWake(t),
+                Step::Cancel(t),
+                Step::Abandon(t),
+                Step::Move(t),
+            ] {
+                if self.enabled(step) {
+                    out.push(step);
+                }
+            }
+        }
+        for step in [Step::Driver, Step::ReentrantDriver] {
+            if self.enabled(step) {
+                out.push(step);
+            }
+        }
+    }
+
+    fn act(self: &Rc<Self>, step: Step, origin: ActionOrigin) {
+        if !self.enabled(step) {
+            self.journal.record(|| Event::Skipped(step, "not enabled"));
+            return;
+        }
+        self.journal.record(|| Event::Action(step, origin));
+        self.trace.borrow_mut().push(step);
+        match step {
+            Step::Poll(t) | Step::SpuriousPoll(t) => {
+                self.poll_task(t, PollKind::Scheduled);
+            }
+            Step::NewWaker(t) => {
+                let slot = new_slot(&self.next_waker, &self.journal);
+                let id = slot.id;
+                let mut task = self.tasks[t].borrow_mut();
+                task.slots.push(slot);
+                task.seen.push(0);
+                task.next = task.slots.len() - 1;
+                self.journal
+                    .record(|| Event::NewWaker { task: t, waker: id });
+            }
+            Step::Driver => self.run_driver_step(),
+            Step::ReentrantDriver => {
+                let index = self.next_step.get();
+                self.next_step.set(index + 1);
+                let step = self.steps.borrow_mut()[index]
+                    .take()
+                    .expect("each step runs once");
+                reentry::arm(Armed::Step {
+                    index,
+                    location: step.location,
+                    step: self.count_world(step.run),
+                    journal: Arc::clone(&self.journal),
+                });
+            }
+            Step::PollInsideWake(t) => {
+                let waker = {
+                    let task = self.tasks[t].borrow();
+                    task.slots[task.latest].id
+                };
+                let run = Rc::downgrade(self);
+                reentry::arm(Armed::Poll {
+                    waker,
+                    poll: Rc::new(move || {
+                        run.upgrade()
+                            .is_some_and(|run| run.poll_task(t, PollKind::InsideWake).is_some())
+                    }),
+                });
+            }
+            Step::Cancel(t) => {
+                let future = self.tasks[t].borrow_mut().future.take();
+                self.tasks[t].borrow_mut().state = State::Cancelled;
+                self.drop_future(t, future);
+                self.world.set(self.world.get() + 1);
+            }
+            Step::Abandon(t) => self.tasks[t].borrow_mut().abandoned = true,
+            Step::Move(t) => {
+                if let Some(f) = self.tasks[t].borrow_mut().future.as_mut() {
+                    f.relocate();
+                }
+            }
+        }
+        self.check_nothing_can_wake();
+    }
+
+    /// Wraps an armed driver step so that running it counts as a change of the world.
+    fn count_world(self: &Rc<Self>, step: Box<dyn FnOnce()>) -> Box<dyn FnOnce()> {
+        let run = Rc::downgrade(self);
+        Box::new(move || {
+            if let Some(run) = run.upgrade() {
+                run.world.set(run.world.get() + 1);
+            }
+            step()
+        })
+    }
+
+    fn run_driver_step(&self) {
+        if let Some(Armed::Step {
+            index,
+            location,
+            step,
+            journal,
+        }) = reentry::disarm()
+        {
+            // An armed step that no waker call picked up runs now, in order.
+            journal.record(|| Event::DriverStep {
+                index,
+                location,
+                inside_waker: None,
+            });
+            return self.guarded_step(index, location, step);
+        }
+        let index = self.next_step.get();
+        self.next_step.set(index + 1);
+        let step = self.steps.borrow_mut()[index]
+            .take()
+            .expect("each step runs once");
+        self.journal.record(|| Event::DriverStep {
+            index,
+            location: step.location,
+            inside_waker: None,
+        });
+        self.guarded_step(index, step.location, step.run);
+    }
+
+    fn guarded_step(
+        &self,
+        index: usize,
+        location: &std::panic::Location<'static>,
+        step: Box<dyn FnOnce()>,
+    ) {
+        self.beat_start(Step::Driver);
+        let result = panic_capture::catch(step);
+        self.beat_end();
+        self.world.set(self.world.get() + 1);
+        if let Err(p) = result {
+            let kind = crate::checked::take_violation().unwrap_or(ViolationKind::Panic);
+            self.violate(Violation::new(
+                kind,
+                None,
+                format!("driver step {index} ({location}) panicked: {p}"),
+            ));
+        }
+    }
+
+    fn beat_start(&self, step: Step) {
+        if let Some(hb) = &self.heartbeat {
+            hb.start(step);
+        }
+    }
+
+    fn beat_end(&self) {
+        if let Some(hb) = &self.heartbeat {
+            hb.end();
+        }
+    }
+
+    /// Polls task `t`. Returns `None` if it could not (the task is being polled
+    /// already, further up this stack, or is gone), else whether it returned `Ready`
+    /// and with what (formatted when outputs are captured).
+    fn poll_task(&self, t: usize, kind: PollKind) -> Option<Poll<Option<String>>> {
+        let Ok(mut task) = self.tasks[t].try_borrow_mut() else {
+            return None;
+        };
+        let task = &mut *task;
+        task.future.as_ref()?;
+        let spurious = !task.woken();
+        let probe = kind == PollKind::Probe;
+        if spurious && !probe {
+            self.had_spurious.set(true);
+        }
+        task.latest = task.next;
+        for (seen, slot) in task.seen.iter_mut().zip(&task.slots) {
+            *seen = slot.wakes();
+        }
+        let slot = Arc::clone(&task.slots[task.latest]);
+        let wakes_before = slot.wakes();
+        let lent = waker::lend(&slot);
+        let mut cx = Context::from_waker(&lent);
+        let capture = self.opts.capture_outputs || self.opts.record || probe;
+        let inside_wake = kind == PollKind::InsideWake;
+        let future = task.future.as_mut().expect("checked above");
+        self.beat_start(if spurious {
+            Step::SpuriousPoll(t)
+        } else {
+            Step::Poll(t)
+        });
+        let fired_before = reentry::steps_fired();
+        let result = panic_capture::catch(|| future.poll(&mut cx, capture));
+        self.beat_end();
+        task.polls += 1;
+        let world_at_pending = task.world_at_pending;
+        let who = Some((t, task.type_name));
+        let polled = |result: PollResult| Event::Polled {
+            task: t,
+            waker: slot.id,
+            spurious,
+            inside_wake,
+            result,
+        };
+        let poll = match result {
+            Ok(Poll::Pending) => {
+                self.journal.record(|| {
+                    if probe {
+                        Event::Probe {
+                            task: t,
+                            result: PollResult::Pending,
+                        }
+                    } else {
+                        polled(PollResult::Pending)
+                    }
+                });
+                task.state = State::Pending;
+                let self_woke = slot.wakes() > wakes_before;
+                task.spin = if self_woke && !self.steps_left() {
+                    task.spin + 1
+                } else {
+                    0
+                };
+                if let Some(d) = detect::spin::spinning(task.spin, self.opts.spin_bound) {
+                    self.violate(Violation::new(ViolationKind::Spin, who, d));
+                }
+                Poll::Pending
+            }
+            Ok(Poll::Ready(output)) => {
+                self.journal.record(|| {
+                    let result = PollResult::Ready(output.clone());
+                    if probe {
+                        Event::Probe { task: t, result }
+                    } else {
+                        polled(result)
+                    }
+                });
+                if !probe {
+                    task.state = State::Ready;
+                    task.output = output.clone();
+                    let future = task.future.take();
+                    if let Some(d) = detect::spurious_poll::ready_without_cause(
+                        spurious,
+                        self.world.get(),
+                        world_at_pending,
+                    ) {
+                        self.violate(Violation::new(ViolationKind::SpuriousPoll, who, d));
+                    }
+                    self.drop_future_of(who, future);
+                }
+                Poll::Ready(output)
+            }
+            Err(panic) => {
+                self.journal
+                    .record(|| polled(PollResult::Panicked(panic.to_string())));
+                task.state = State::Panicked;
+                let future = task.future.take();
+                let reentrant = reentry::steps_fired() != fired_before;
+                self.violate(self.classify_poll_panic(who, spurious && !reentrant, &panic));
+                self.drop_future_of(who, future);
+                Poll::Pending
+            }
+        };
+        self.world.set(self.world.get() + 1);
+        if task.state == State::Pending {
+            task.world_at_pending = self.world.get();
+        }
+        Some(poll)
+    }
+
+    fn classify_poll_panic(
+        &self,
+        who: Option<(usize, &'static str)>,
+        spurious: bool,
+        panic: &CaughtPanic,
+    ) -> Violation {
+        match crate::checked::take_violation() {
+            Some(kind) => Violation::new(kind, who, panic.to_string()),
+            None if spurious => Violation::new(
+                ViolationKind::SpuriousPoll,
+                who,
+                format!("a poll that no wake preceded panicked: {panic}"),
+            ),
+            None => Violation::new(ViolationKind::Panic, who, format!("poll panicked: {panic}")),
+        }
+    }
+
+    fn drop_future(&self, t: usize, future: Option<TaskFuture>) {
+        let who = Some((t, self.tasks[t].borrow().type_name));
+        self.drop_future_of(who, future);
+    }
+
+    fn drop_future_of(&self, who: Option<(usize, &'static str)>, future: Option<TaskFuture>) {
+        let Some(future) = future else { return };
+        if let Err(p) = panic_capture::catch(move || drop(future)) {
+            let kind = crate::checked::take_violation().unwrap_or(ViolationKind::Panic);
+            self.violate(Violation::new(
+                kind,
+                who,
+                format!("dropping the task panicked: {p}"),
+            ));
+        }
+    }
+
+    /// The first lost-wakeup proof (and its stale-waker special case), after every action.
+    fn check_nothing_can_wake(&self) {
+        for (t, cell) in self.tasks.iter().enumerate() {
+            let Ok(task) = cell.try_borrow() else {
+                continue;
+            };
+            if task.state != State::Pending || !task.live() {
+                continue;
+            }
+            let h = task.history();
+            if h.live_clones() > 0 || h.latest_woken() {
+                continue;
+            }
+            let who = Some((t, task.type_name));
+            if let Some(d) = detect::stale_waker::woke_only_older(&h) {
+                return self.violate(Violation::new(ViolationKind::StaleWaker, who, d));
+            }
+            if let Some(d) = detect::lost_wakeup::nothing_can_wake(&h) {
+                return self.violate(Violation::new(ViolationKind::LostWakeup, who, d));
+            }
+        }
+    }
+
+    fn drain(self: &Rc<Self>) {
+        while !self.violated() {
+            let mut polled = false;
+            for t in 0..self.tasks.len() {
+                if self.violated() {
+                    return;
+                }
+                if self.enabled(Step::Poll(t)) {
+                    self.act(Step::Poll(t), ActionOrigin::Drain);
+                    polled = true;
+                }
+            }
+            if self.violated() {
+                return;
+            }
+            if self.steps_left() {
+                self.act(Step::Driver, ActionOrigin::Drain);
+            } else if !polled {
+                return;
+            }
+        }
+    }
+
+    /// Stale waker and the second lost-wakeup proof, once nothing is left to happen.
+    fn check_quiescence(&self) {
+        // An armed poll that no wake picked up is simply not taken.
+        drop(reentry::disarm());
+        for (t, cell) in self.tasks.iter().enumerate() {
+            let (who, woken, stale) = {
+                let task = cell.borrow();
+                if task.state != State::Pending || !task.live() {
+                    continue;
+                }
+                let h = task.history();
+                (
+                    Some((t, task.type_name)),
+                    h.latest_woken() || h.older_woken().is_some(),
+                    detect::stale_waker::woke_only_older(&h),
+                )
+            };
+            if let Some(d) = stale {
+                return self.violate(Violation::new(ViolationKind::StaleWaker, who, d));
+            }
+            if woken {
+                continue;
+            }
+            let probe = self.poll_task(t, PollKind::Probe);
+            if self.violated() {
+                return;
+            }
+            if let Some(d) = detect::lost_wakeup::could_finish_unwoken(woken, probe) {
+                return self.violate(Violation::new(ViolationKind::LostWakeup, who, d));
+            }
+        }
+    }
+
+    fn teardown(&self) {
+        drop(reentry::disarm());
+        for (t, cell) in self.tasks.iter().enumerate() {
+            let future = cell.borrow_mut().future.take();
+            self.drop_future(t, future);
+        }
+        let steps = std::mem::take(&mut *self.steps.borrow_mut());
+        if let Err(p) = panic_capture::catch(move || drop(steps)) {
+            self.violate(Violation::new(
+                ViolationKind::Panic,
+                None,
+                format!("dropping the driver panicked: {p}"),
+            ));
+        }
+        if self.violated() {
+            return;
+        }
+        for (t, cell) in self.tasks.iter().enumerate() {
+            let task = cell.borrow();
+            if let Some(d) = detect::leaked_waker::still_alive(&task.history()) {
+                return self.violate(Violation::new(
+                    ViolationKind::LeakedWaker,
+                    Some((t, task.type_name)),
+                    d,
+                ));
+            }
+        }
+    }
+
+    fn finish(&self) -> Outcome {
+        Outcome {
+            violation: self.violation.borrow_mut().take(),
+            trace: std::mem::take(&mut *self.trace.borrow_mut()),
+            had_spurious: self.had_spurious.get(),
+            outputs: self
+                .tasks
+                .iter()
+                .map(|t| t.borrow_mut().output.take())
+                .collect(),
+            journal: self.journal.take(),
+        }
+    }
+}
+
+fn new_slot(next: &Cell<u32>, journal: &Arc<Journal>) -> Arc<WakerSlot> {
+    let id = next.get();
+    next.set(id + 1);
+    WakerSlot::new(id, Arc::clone(journal))
+}

@@ -1,0 +1,88 @@
+//! The journal: every event of one run, in order, for the report's timeline.
+//!
+//! Exploration runs with the journal off (detectors work on counters); the minimal
+//! failing schedule is run once more with it on to render the report.
+
+use crate::sync::{lock, Mutex};
+
+/// What happened, as the report tells it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// A scheduled action started.
+    Action(crate::schedule::Step, ActionOrigin),
+    /// A scheduled action was skipped because it was not enabled.
+    Skipped(crate::schedule::Step, &'static str),
+    /// A poll finished.
+    Polled {
+        task: usize,
+        waker: u32,
+        spurious: bool,
+        /// Polled inside a wake of its waker (`i` in the schedule).
+        inside_wake: bool,
+        result: PollResult,
+    },
+    /// The engine gave a task a new waker identity.
+    NewWaker { task: usize, waker: u32 },
+    /// A waker (or a clone) was cloned by user code.
+    Clone { waker: u32 },
+    /// `wake` (by value) was called.
+    Wake {
+        waker: u32,
+        by_ref: bool,
+        foreign_thread: bool,
+    },
+    /// A clone was dropped without waking.
+    Drop { waker: u32 },
+    /// A driver step ran.
+    DriverStep {
+        index: usize,
+        location: &'static std::panic::Location<'static>,
+        inside_waker: Option<u32>,
+    },
+    /// The extra poll made at quiescence to see whether a stranded task could finish.
+    Probe { task: usize, result: PollResult },
+}
+
+/// Who chose an action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ActionOrigin {
+    /// Part of the schedule.
+    Schedule,
+    /// Chosen by the honest drain that completes every schedule.
+    Drain,
+}
+
+/// How a poll ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum PollResult {
+    Pending,
+    Ready(Option<String>),
+    Panicked(String),
+}
+
+/// A journal that records only when asked to.
+#[derive(Debug, Default)]
+pub(crate) struct Journal {
+    recording: bool,
+    events: Mutex<Vec<Event>>,
+}
+
+impl Journal {
+    pub(crate) fn new(recording: bool) -> Self {
+        Journal {
+            recording,
+            events: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Records an event built lazily, so a journal that is off costs one branch.
+    pub(crate) fn record(&self, event: impl FnOnce() -> Event) {
+        if self.recording {
+            lock(&self.events).push(event());
+        }
+    }
+
+    pub(crate) fn take(&self) -> Vec<Event> {
+        std::mem::take(&mut *lock(&self.events))
+    }
+}

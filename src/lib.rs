@@ -1,0 +1,103 @@
+//! pollcheck drives your futures the way the worst legal executor would, and proves
+//! the bugs async Rust hides best: lost wakeups, stale wakers, futures that break when
+//! polled spuriously, combinators that poll a finished future, and pinned futures
+//! that get moved.
+//!
+//! # Background
+//!
+//! Rust futures are lazy and pull-based: nothing runs until an executor calls
+//! `poll`. A future that cannot finish returns `Pending` and must arrange for the
+//! `Waker` it was given to be woken when it can make progress; otherwise the executor
+//! never polls it again, and the task hangs forever with no error anywhere. Only the
+//! waker from the *most recent* poll has to be woken, an executor may poll at any
+//! time without a wake, and a pinned `!Unpin` future must never move. The compiler
+//! checks none of this.
+//!
+//! # Writing a test
+//!
+//! Give [`check`] a factory that builds a [`Scenario`]: the futures under test
+//! (tasks) and the driver steps that make progress for them (the other side of your
+//! channel, lock or timer). pollcheck runs every schedule of polls, spurious polls,
+//! waker swaps, driver steps, cancellations and re-entrant wakes within its bounds,
+//! then a seeded random phase, each from a fresh scenario and each completed honestly.
+//!
+//! ```
+//! use futures_channel::oneshot;
+//! use pollcheck::Scenario;
+//!
+//! pollcheck::check(|| {
+//!     let (tx, rx) = oneshot::channel::<u32>();
+//!     Scenario::new()
+//!         .task(rx)
+//!         .step(move || { let _ = tx.send(7); })
+//! });
+//! ```
+//!
+//! On a violation, [`check`] panics with a [`Report`]: the violation, the minimal
+//! schedule as a numbered timeline, and a replay string. Paste the replay into
+//! [`Checker::replay`] to keep the failure as a regression test.
+//!
+//! # What is proven
+//!
+//! | [`ViolationKind`] | proven when |
+//! | --- | --- |
+//! | `LostWakeup` | the task returned `Pending` and every clone of its wakers was dropped unwoken; or at quiescence it is `Pending`, unwoken, and an extra poll returns `Ready` |
+//! | `StaleWaker` | a wake reached an older waker but never the one from the most recent poll, and the task was not polled since |
+//! | `SpuriousPoll` | a poll no wake preceded panics, changes the output, or finishes although nothing happened since `Pending` |
+//! | `PollAfterReady` | a [`.checked()`](FutureCheckExt::checked) future is polled after `Ready` |
+//! | `MovedWhilePinned` | a `.checked()` future moves after its first poll |
+//! | `Panic` | a poll, a driver step or a drop panicked |
+//! | `Spin` | at quiescence the task wakes itself and returns `Pending` past [`Config::spin_bound`] |
+//! | `LeakedWaker` | waker clones outlive the scenario |
+//!
+//! Not violations: returning `Pending` without waking while the waker is registered
+//! somewhere; deregistering a waker on drop; waking too often; a leaf future that
+//! panics when polled after `Ready`.
+//!
+//! # Schedules
+//!
+//! A schedule prints as tokens (see [`Step`]): `p0` poll task 0 (woken), `s0` poll it
+//! spuriously, `w0` give it a new waker, `d` run the next driver step, `r` run the
+//! next driver step inside the next waker call, `i0` poll task 0 inside the next wake
+//! of its waker, `c0` cancel it, `a0` abandon it, `m0` move it (`Unpin` tasks).
+//!
+//! # Limits
+//!
+//! Driver steps should be synchronous: a thread spawned by a step that wakes later is
+//! invisible to quiescence (use loom for that). A future whose readiness depends on
+//! real time can look like it finished without a cause.
+//!
+//! # Running under miri
+//!
+//! `cargo +nightly miri test` runs the same checks with smaller default bounds;
+//! the poll watchdog is off there.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+mod assert;
+mod check;
+mod checked;
+mod config;
+mod detect;
+mod engine;
+mod journal;
+mod judge;
+mod panic_capture;
+mod reentry;
+mod report;
+mod scenario;
+mod schedule;
+mod shrink;
+mod sync;
+mod violation;
+mod waker;
+mod watchdog;
+
+pub use check::{check, Checker, Summary};
+pub use checked::{Checked, FutureCheckExt};
+pub use config::{Bounds, Config, ConfigError};
+pub use report::{FoundBy, Report};
+pub use scenario::Scenario;
+pub use schedule::{ParseError, Schedule, Step, MAX_TASKS};
+pub use violation::{Violation, ViolationKind};

@@ -1,0 +1,74 @@
+//! Catching panics from user code without letting the default hook print a backtrace
+//! for every schedule explored, while keeping the message and location for the report.
+
+use std::cell::{Cell, RefCell};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
+
+/// A panic caught from user code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CaughtPanic {
+    pub(crate) message: String,
+    pub(crate) location: Option<String>,
+}
+
+impl std::fmt::Display for CaughtPanic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.location {
+            Some(loc) => write!(f, "{} (at {loc})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+thread_local! {
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+    static LAST: RefCell<Option<CaughtPanic>> = const { RefCell::new(None) };
+}
+
+static HOOK: Once = Once::new();
+
+fn install_hook() {
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            let quiet = DEPTH.try_with(|d| d.get() > 0).unwrap_or(false);
+            if !quiet {
+                return previous(info);
+            }
+            let caught = CaughtPanic {
+                message: payload_text(info.payload()),
+                location: info.location().map(|l| l.to_string()),
+            };
+            let _ = LAST.try_with(|last| *last.borrow_mut() = Some(caught));
+        }));
+    });
+}
+
+/// Runs `f`, turning a panic into `Err` with its message and location.
+pub(crate) fn catch<T>(f: impl FnOnce() -> T) -> Result<T, CaughtPanic> {
+    install_hook();
+    DEPTH.with(|d| d.set(d.get() + 1));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    DEPTH.with(|d| d.set(d.get() - 1));
+    result.map_err(|payload| {
+        let fallback = CaughtPanic {
+            message: payload_text(&*payload),
+            location: None,
+        };
+        // Dropping the payload can itself panic; never let that escape.
+        let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(payload)));
+        LAST.with(|last| last.borrow_mut().take())
+            .unwrap_or(fallback)
+    })
+}
+
+fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string panic payload>".to_owned()
+    }
+}

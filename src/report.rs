@@ -1,0 +1,311 @@
+//! The report: the violation, the minimal schedule as a numbered timeline, and the
+//! replay string that turns it into a regression test.
+
+use std::fmt::{self, Write as _};
+
+use crate::journal::{ActionOrigin, Event, PollResult};
+use crate::schedule::{Schedule, Step};
+use crate::violation::{Violation, ViolationKind};
+
+/// Which part of the checker found the violation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FoundBy {
+    /// The systematic phase, after this many schedules.
+    Systematic {
+        /// Schedules run until the violation showed.
+        schedules: u64,
+    },
+    /// The random phase, in this case (rerun it alone with the same seed).
+    Random {
+        /// The random case, from 0.
+        case: u64,
+        /// The phase's seed.
+        seed: u64,
+    },
+    /// A schedule given with [`Checker::replay`](crate::Checker::replay).
+    Replay,
+    /// Another explorer (proptest, a fuzzer), named here.
+    Other(&'static str),
+}
+
+impl fmt::Display for FoundBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FoundBy::Systematic { schedules } => {
+                write!(f, "the systematic phase, schedule {schedules}")
+            }
+            FoundBy::Random { case, seed } => {
+                write!(f, "the random phase, case {case} of seed {seed:#x}")
+            }
+            FoundBy::Replay => f.write_str("the replayed schedule"),
+            FoundBy::Other(name) => f.write_str(name),
+        }
+    }
+}
+
+/// A violation with everything needed to understand and reproduce it.
+///
+/// `Display` renders the full report; [`Checker::try_run`](crate::Checker::try_run)
+/// returns it and [`check`](crate::check) panics with it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Report(Box<ReportData>);
+
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct ReportData {
+    pub(crate) violation: Violation,
+    pub(crate) schedule: Schedule,
+    pub(crate) timeline: Vec<String>,
+    pub(crate) found_by: FoundBy,
+    pub(crate) shrunk_from: usize,
+    pub(crate) seed: u64,
+}
+
+impl Report {
+    pub(crate) fn new(data: ReportData) -> Self {
+        Report(Box::new(data))
+    }
+
+    /// The violation's kind.
+    pub fn kind(&self) -> ViolationKind {
+        self.0.violation.kind()
+    }
+
+    /// The violation.
+    pub fn violation(&self) -> &Violation {
+        &self.0.violation
+    }
+
+    /// The minimal schedule: every action up to the detection.
+    pub fn schedule(&self) -> &Schedule {
+        &self.0.schedule
+    }
+
+    /// The builder call that replays this schedule, e.g. `.replay("p0 w0 s0 d")`.
+    pub fn replay(&self) -> String {
+        format!(".replay(\"{}\")", self.0.schedule)
+    }
+
+    /// The numbered timeline, one line per action.
+    pub fn timeline(&self) -> &[String] {
+        &self.0.timeline
+    }
+
+    /// Who found it.
+    pub fn found_by(&self) -> &FoundBy {
+        &self.0.found_by
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = &self.0.violation;
+        write!(f, "pollcheck: {}", v.kind())?;
+        if let (Some(t), Some(name)) = (v.task(), v.task_type()) {
+            write!(f, " in task {t} ({name})")?;
+        }
+        writeln!(f)?;
+        writeln!(f, "  {}", v.detail())?;
+        let n = self.0.schedule.len();
+        writeln!(
+            f,
+            "  minimal schedule ({n} step{}): {}",
+            if n == 1 { "" } else { "s" },
+            self.0.schedule
+        )?;
+        for line in &self.0.timeline {
+            writeln!(f, "    {line}")?;
+        }
+        write!(
+            f,
+            "  replay: {}   seed: {:#x}   found by {}",
+            self.replay(),
+            self.0.seed,
+            self.0.found_by
+        )?;
+        if self.0.shrunk_from > n {
+            write!(f, " (shrunk from {} steps)", self.0.shrunk_from)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `Result::unwrap` prints the Debug form: make it the readable report.
+        write!(f, "\n{self}")
+    }
+}
+
+impl std::error::Error for Report {}
+
+/// Renders a journal as timeline lines.
+pub(crate) fn timeline(events: &[Event]) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line: Option<Line> = None;
+    let mut number = 0;
+    for event in events {
+        match event {
+            Event::Action(step, origin) => {
+                flush(&mut lines, line.take());
+                number += 1;
+                line = Some(Line::new(
+                    format!("{number:>3}  {:<3} {}", step.to_string(), describe(*step)),
+                    *origin,
+                ));
+            }
+            Event::Skipped(step, why) => {
+                flush(&mut lines, line.take());
+                lines.push(format!("  -  {:<3} skipped: {why}", step.to_string()));
+            }
+            Event::Probe { task, result } => {
+                flush(&mut lines, line.take());
+                let mut l = Line::new(
+                    format!("  =  quiescent: extra poll of task {task}"),
+                    ActionOrigin::Schedule,
+                );
+                l.result = Some(result_text(result));
+                line = Some(l);
+            }
+            other => {
+                let l = line.get_or_insert_with(|| Line::new("  .".into(), ActionOrigin::Schedule));
+                l.effect(other);
+            }
+        }
+    }
+    flush(&mut lines, line.take());
+    lines
+}
+
+struct Line {
+    head: String,
+    result: Option<String>,
+    effects: Vec<(String, u32)>,
+    drain: bool,
+}
+
+impl Line {
+    fn new(head: String, origin: ActionOrigin) -> Self {
+        Line {
+            head,
+            result: None,
+            effects: Vec::new(),
+            drain: origin == ActionOrigin::Drain,
+        }
+    }
+
+    fn effect(&mut self, event: &Event) {
+        let text = match event {
+            Event::Polled {
+                task,
+                waker,
+                inside_wake,
+                result,
+                ..
+            } => {
+                if *inside_wake {
+                    format!(
+                        "inside that wake: polled task {task} with #{waker} -> {}",
+                        result_text(result)
+                    )
+                } else {
+                    let _ = write!(self.head, " with waker #{waker}");
+                    self.result = Some(result_text(result));
+                    return;
+                }
+            }
+            Event::NewWaker { task, waker } => {
+                format!("task {task} gets waker #{waker} at its next poll")
+            }
+            Event::Clone { waker } => format!("cloned #{waker}"),
+            Event::Wake {
+                waker,
+                by_ref,
+                foreign_thread,
+            } => format!(
+                "woke #{waker}{}{}",
+                if *by_ref { " by ref" } else { "" },
+                if *foreign_thread {
+                    " from another thread"
+                } else {
+                    ""
+                }
+            ),
+            Event::Drop { waker } => format!("dropped #{waker}"),
+            Event::DriverStep {
+                index,
+                location,
+                inside_waker: Some(w),
+            } => {
+                format!("inside that call on #{w}: driver step {index} ({location})")
+            }
+            Event::DriverStep {
+                index,
+                location,
+                inside_waker: None,
+            } => {
+                let _ = write!(self.head, " {index} ({location})");
+                return;
+            }
+            Event::Action(..) | Event::Skipped(..) | Event::Probe { .. } => return,
+        };
+        // Fold repeats ("dropped #1 x3") to keep the line short.
+        match self.effects.last_mut() {
+            Some((last, count)) if *last == text => *count += 1,
+            _ => self.effects.push((text, 1)),
+        }
+    }
+}
+
+fn flush(lines: &mut Vec<String>, line: Option<Line>) {
+    let Some(l) = line else { return };
+    let mut text = l.head;
+    if let Some(r) = l.result {
+        let _ = write!(text, " -> {r}");
+    }
+    for (i, (effect, count)) in l.effects.iter().enumerate() {
+        text.push_str(if i == 0 { "; " } else { ", " });
+        text.push_str(effect);
+        if *count > 1 {
+            let _ = write!(text, " x{count}");
+        }
+    }
+    if l.drain {
+        text.push_str("  (drain)");
+    }
+    lines.push(text);
+}
+
+fn describe(step: Step) -> String {
+    match step {
+        Step::Poll(t) => format!("poll task {t}"),
+        Step::SpuriousPoll(t) => format!("spurious poll of task {t}"),
+        Step::NewWaker(t) => format!("new waker for task {t}"),
+        Step::Driver => "driver step".into(),
+        Step::ReentrantDriver => {
+            "arm the next driver step to run inside the next waker call".into()
+        }
+        Step::Cancel(t) => format!("cancel (drop) task {t}"),
+        Step::Abandon(t) => format!("abandon task {t} (never polled again)"),
+        Step::Move(t) => format!("move task {t} to a new address"),
+        Step::PollInsideWake(t) => {
+            format!("arm a poll of task {t} inside the next wake of its waker")
+        }
+    }
+}
+
+fn result_text(result: &PollResult) -> String {
+    let clip = |s: &str| {
+        if s.chars().count() > 60 {
+            format!("{}...", s.chars().take(57).collect::<String>())
+        } else {
+            s.to_owned()
+        }
+    };
+    match result {
+        PollResult::Pending => "Pending".into(),
+        PollResult::Ready(Some(out)) => format!("Ready({})", clip(out)),
+        PollResult::Ready(None) => "Ready".into(),
+        PollResult::Panicked(msg) => format!("panicked: {}", clip(msg)),
+    }
+}

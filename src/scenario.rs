@@ -1,0 +1,193 @@
+//! Scenarios: the tasks under test and the driver steps that make progress for them.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// What one schedule runs against: one or more tasks (the futures under test) and the
+/// driver (closures run in order between polls: the other side of a channel, a
+/// notifier, a timer firing).
+///
+/// The checker calls your factory for a fresh scenario before every schedule, so
+/// every schedule starts from the same state.
+///
+/// ```
+/// use futures_channel::oneshot;
+/// use pollcheck::Scenario;
+///
+/// let scenario = {
+///     let (tx, rx) = oneshot::channel::<u32>();
+///     Scenario::new().task(rx).step(move || tx.send(7).unwrap())
+/// };
+/// # drop(scenario);
+/// ```
+///
+/// A driver step is `FnOnce`: what it captures is dropped after it runs. When several
+/// steps share a sender, give each an `Rc` clone of it.
+#[must_use = "a scenario does nothing until a checker runs it"]
+#[derive(Default)]
+pub struct Scenario {
+    pub(crate) tasks: Vec<TaskSpec>,
+    pub(crate) steps: Vec<DriverStep>,
+}
+
+impl Scenario {
+    /// An empty scenario.
+    pub fn new() -> Self {
+        Scenario::default()
+    }
+
+    /// Adds a task: any future, `!Unpin` and `!Send` ones included. Its output is kept
+    /// (as its `Debug` text) to compare schedules with each other. Tasks are numbered
+    /// from 0 in the order they are added.
+    pub fn task<F>(mut self, future: F) -> Self
+    where
+        F: Future + 'static,
+        F::Output: Debug,
+    {
+        self.tasks.push(TaskSpec {
+            type_name: std::any::type_name::<F>(),
+            future: TaskFuture::Pinned(Box::pin(Captured(future))),
+        });
+        self
+    }
+
+    /// Adds an `Unpin` task, which the checker may also move to a new address between
+    /// polls ([`Step::Move`](crate::Step::Move)): moving an `Unpin` future is legal, so
+    /// a future that breaks when moved has a bug.
+    pub fn unpin_task<F>(mut self, future: F) -> Self
+    where
+        F: Future + Unpin + 'static,
+        F::Output: Debug,
+    {
+        self.tasks.push(TaskSpec {
+            type_name: std::any::type_name::<F>(),
+            future: TaskFuture::Movable(Box::new(Captured(future))),
+        });
+        self
+    }
+
+    /// Adds a driver step. Steps run in the order they are added, each once, when the
+    /// schedule says so; by the end of every schedule all of them have run.
+    #[track_caller]
+    pub fn step(mut self, step: impl FnOnce() + 'static) -> Self {
+        self.steps.push(DriverStep {
+            location: Location::caller(),
+            run: Box::new(step),
+        });
+        self
+    }
+
+    /// How many tasks.
+    pub fn task_count(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// How many driver steps.
+    pub fn step_count(&self) -> usize {
+        self.steps.len()
+    }
+}
+
+impl std::fmt::Debug for Scenario {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scenario")
+            .field(
+                "tasks",
+                &self.tasks.iter().map(|t| t.type_name).collect::<Vec<_>>(),
+            )
+            .field(
+                "steps",
+                &self.steps.iter().map(|s| s.location).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+pub(crate) struct TaskSpec {
+    pub(crate) type_name: &'static str,
+    pub(crate) future: TaskFuture,
+}
+
+pub(crate) struct DriverStep {
+    pub(crate) location: &'static Location<'static>,
+    pub(crate) run: Box<dyn FnOnce()>,
+}
+
+/// A task's future with its output type erased.
+pub(crate) enum TaskFuture {
+    Pinned(Pin<Box<dyn ErasedFuture>>),
+    Movable(Box<dyn MovableFuture>),
+}
+
+impl TaskFuture {
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>, capture: bool) -> Poll<Option<String>> {
+        match self {
+            TaskFuture::Pinned(f) => f.as_mut().poll_erased(cx, capture),
+            TaskFuture::Movable(f) => Pin::new(&mut **f).poll_erased(cx, capture),
+        }
+    }
+
+    /// Moves an `Unpin` future to a fresh allocation; returns whether it could.
+    pub(crate) fn relocate(&mut self) -> bool {
+        match self {
+            TaskFuture::Pinned(_) => false,
+            TaskFuture::Movable(f) => {
+                let old = std::mem::replace(f, Box::new(Captured(std::future::pending::<()>())));
+                *f = old.relocate();
+                true
+            }
+        }
+    }
+}
+
+/// A future whose output is formatted (only when asked, to keep polls cheap) and
+/// dropped at once, so outputs such as lock guards release what they hold.
+pub(crate) trait ErasedFuture {
+    fn poll_erased(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        capture: bool,
+    ) -> Poll<Option<String>>;
+}
+
+pub(crate) trait MovableFuture: ErasedFuture + Unpin {
+    fn relocate(self: Box<Self>) -> Box<dyn MovableFuture>;
+}
+
+struct Captured<F>(F);
+
+impl<F> ErasedFuture for Captured<F>
+where
+    F: Future,
+    F::Output: Debug,
+{
+    fn poll_erased(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        capture: bool,
+    ) -> Poll<Option<String>> {
+        // SAFETY: structural pin projection; `Captured` never moves its field and has
+        // no `Drop` or `Unpin` impl of its own that could.
+        let inner = unsafe { self.map_unchecked_mut(|c| &mut c.0) };
+        inner
+            .poll(cx)
+            .map(|out| capture.then(|| format!("{out:?}")))
+    }
+}
+
+impl<F> MovableFuture for Captured<F>
+where
+    F: Future + Unpin + 'static,
+    F::Output: Debug,
+{
+    fn relocate(self: Box<Self>) -> Box<dyn MovableFuture> {
+        // Allocate the new home before freeing the old one so the address changes.
+        let mut fresh: Box<std::mem::MaybeUninit<Self>> = Box::new_uninit();
+        fresh.write(*self);
+        // SAFETY: `fresh` was fully initialised by the `write` above.
+        unsafe { fresh.assume_init() }
+    }
+}

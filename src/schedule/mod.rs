@@ -1,0 +1,279 @@
+//! Schedules: the interleaving of polls, wakes, driver steps and other actions that
+//! the checker chose, as data. A schedule prints as a short string (`p0 w0 s0 d`) that
+//! parses back, so a failure found once becomes a regression test.
+
+use std::fmt;
+use std::str::FromStr;
+
+pub(crate) mod random;
+pub(crate) mod systematic;
+
+/// One action of a schedule.
+///
+/// Tasks are numbered in the order they were added to the
+/// [`Scenario`](crate::Scenario), from 0.
+///
+/// | token | step |
+/// | --- | --- |
+/// | `p0` | [`Step::Poll`] |
+/// | `s0` | [`Step::SpuriousPoll`] |
+/// | `w0` | [`Step::NewWaker`] |
+/// | `d` | [`Step::Driver`] |
+/// | `r` | [`Step::ReentrantDriver`] |
+/// | `c0` | [`Step::Cancel`] |
+/// | `a0` | [`Step::Abandon`] |
+/// | `m0` | [`Step::Move`] |
+/// | `i0` | [`Step::PollInsideWake`] |
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Step {
+    /// Poll a task that was woken (or never polled), as an honest executor would.
+    /// Skipped when the task was not woken.
+    Poll(usize),
+    /// Poll a task although nothing woke it.
+    SpuriousPoll(usize),
+    /// Give the task a new waker identity for its next poll, as when a future moves
+    /// between executors or a combinator re-polls it from another context.
+    NewWaker(usize),
+    /// Run the next driver step.
+    Driver,
+    /// Run the next driver step from inside the next `wake`, `wake_by_ref` or drop of
+    /// any instrumented waker on the checker's thread.
+    ReentrantDriver,
+    /// Drop the task (cancellation).
+    Cancel(usize),
+    /// Stop polling the task but keep it alive, like a `select!` branch that is never
+    /// polled again.
+    Abandon(usize),
+    /// Move an `Unpin` task to a new address before its next poll.
+    Move(usize),
+    /// The next time the task's latest waker is woken on the checker's thread, poll
+    /// the task right inside that `wake`, before it returns: what a multi-threaded
+    /// executor's worker may do in parallel. A primitive that wakes before it stores
+    /// the state the task will look for shows its bug here.
+    PollInsideWake(usize),
+}
+
+impl Step {
+    /// The task this step acts on, if any.
+    pub fn task(self) -> Option<usize> {
+        match self {
+            Step::Poll(t)
+            | Step::SpuriousPoll(t)
+            | Step::NewWaker(t)
+            | Step::Cancel(t)
+            | Step::Abandon(t)
+            | Step::Move(t)
+            | Step::PollInsideWake(t) => Some(t),
+            Step::Driver | Step::ReentrantDriver => None,
+        }
+    }
+}
+
+impl Step {
+    /// A compact encoding, for lock-free heartbeats.
+    pub(crate) fn code(self) -> u32 {
+        let (kind, task) = match self {
+            Step::Poll(t) => (0, t),
+            Step::SpuriousPoll(t) => (1, t),
+            Step::NewWaker(t) => (2, t),
+            Step::Driver => (3, 0),
+            Step::ReentrantDriver => (4, 0),
+            Step::Cancel(t) => (5, t),
+            Step::Abandon(t) => (6, t),
+            Step::Move(t) => (7, t),
+            Step::PollInsideWake(t) => (8, t),
+        };
+        kind << 16 | task as u32
+    }
+
+    pub(crate) fn from_code(code: u32) -> Option<Step> {
+        let t = (code & 0xffff) as usize;
+        Some(match code >> 16 {
+            0 => Step::Poll(t),
+            1 => Step::SpuriousPoll(t),
+            2 => Step::NewWaker(t),
+            3 => Step::Driver,
+            4 => Step::ReentrantDriver,
+            5 => Step::Cancel(t),
+            6 => Step::Abandon(t),
+            7 => Step::Move(t),
+            8 => Step::PollInsideWake(t),
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Step::Poll(t) => write!(f, "p{t}"),
+            Step::SpuriousPoll(t) => write!(f, "s{t}"),
+            Step::NewWaker(t) => write!(f, "w{t}"),
+            Step::Driver => f.write_str("d"),
+            Step::ReentrantDriver => f.write_str("r"),
+            Step::Cancel(t) => write!(f, "c{t}"),
+            Step::Abandon(t) => write!(f, "a{t}"),
+            Step::Move(t) => write!(f, "m{t}"),
+            Step::PollInsideWake(t) => write!(f, "i{t}"),
+        }
+    }
+}
+
+/// The largest task index a schedule string may name.
+pub const MAX_TASKS: usize = 64;
+
+impl FromStr for Step {
+    type Err = ParseError;
+
+    fn from_str(token: &str) -> Result<Self, ParseError> {
+        let err = |reason: String| ParseError {
+            token: token.to_owned(),
+            index: 0,
+            reason,
+        };
+        let mut chars = token.chars();
+        let Some(kind) = chars.next() else {
+            return Err(err("empty token".into()));
+        };
+        let rest = chars.as_str();
+        let task = || -> Result<usize, ParseError> {
+            if rest.is_empty() {
+                return Err(err(format!(
+                    "`{kind}` needs a task number, as in `{kind}0`"
+                )));
+            }
+            if !rest.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(err(format!("`{rest}` is not a task number")));
+            }
+            match rest.parse::<usize>() {
+                Ok(t) if t < MAX_TASKS => Ok(t),
+                _ => Err(err(format!(
+                    "task number {rest} is out of range (0..{MAX_TASKS})"
+                ))),
+            }
+        };
+        let no_task = |step: Step| {
+            if rest.is_empty() {
+                Ok(step)
+            } else {
+                Err(err(format!("`{kind}` takes no task number")))
+            }
+        };
+        match kind {
+            'p' => task().map(Step::Poll),
+            's' => task().map(Step::SpuriousPoll),
+            'w' => task().map(Step::NewWaker),
+            'c' => task().map(Step::Cancel),
+            'a' => task().map(Step::Abandon),
+            'm' => task().map(Step::Move),
+            'i' => task().map(Step::PollInsideWake),
+            'd' => no_task(Step::Driver),
+            'r' => no_task(Step::ReentrantDriver),
+            _ => Err(err(format!(
+                "unknown step `{kind}`: expected one of p s w c a m i (with a task number) or d r"
+            ))),
+        }
+    }
+}
+
+/// A sequence of [`Step`]s.
+///
+/// ```
+/// use pollcheck::{Schedule, Step};
+/// let s: Schedule = "p0 w0 s0 d".parse().unwrap();
+/// assert_eq!(s.steps(), &[Step::Poll(0), Step::NewWaker(0), Step::SpuriousPoll(0), Step::Driver]);
+/// assert_eq!(s.to_string(), "p0 w0 s0 d");
+///
+/// let err = "p0 x1".parse::<Schedule>().unwrap_err();
+/// assert_eq!(err.token(), "x1");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Schedule {
+    steps: Vec<Step>,
+}
+
+impl Schedule {
+    /// A schedule of these steps.
+    pub fn new(steps: Vec<Step>) -> Self {
+        Schedule { steps }
+    }
+
+    /// The steps, in order.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// How many steps.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Whether the schedule has no steps (the honest run alone).
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+}
+
+impl From<Vec<Step>> for Schedule {
+    fn from(steps: Vec<Step>) -> Self {
+        Schedule { steps }
+    }
+}
+
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, step) in self.steps.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{step}")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for Schedule {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        s.split_whitespace()
+            .enumerate()
+            .map(|(index, token)| token.parse::<Step>().map_err(|e| ParseError { index, ..e }))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Schedule::new)
+    }
+}
+
+/// A schedule string that does not parse. It names the offending token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    token: String,
+    index: usize,
+    reason: String,
+}
+
+impl ParseError {
+    /// The token that did not parse.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Its position among the whitespace-separated tokens, from 0.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "bad schedule token `{}` (token {}): {}",
+            self.token,
+            self.index + 1,
+            self.reason
+        )
+    }
+}
+
+impl std::error::Error for ParseError {}

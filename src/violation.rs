@@ -1,0 +1,105 @@
+//! What pollcheck proves: the kinds of violation and one found instance.
+
+use std::fmt;
+
+/// The kinds of contract violation pollcheck proves. See the crate docs for when each
+/// is reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ViolationKind {
+    /// The task returned `Pending` and nothing will ever wake it: every waker clone
+    /// it was given was dropped unwoken, or at quiescence it could finish (an extra
+    /// poll returns `Ready`) but none of its wakers was woken.
+    LostWakeup,
+    /// A wake reached an older waker of the task, never the one from its most recent
+    /// poll, and the task was not polled since.
+    StaleWaker,
+    /// A poll that no wake preceded made the task panic, finish with another output
+    /// than the same schedule without spurious polls, or finish although nothing
+    /// happened since it returned `Pending`.
+    SpuriousPoll,
+    /// A checked future was polled after it returned `Ready`.
+    PollAfterReady,
+    /// A checked future's address changed while it was pinned.
+    MovedWhilePinned,
+    /// A poll, a driver step or a drop panicked.
+    Panic,
+    /// At quiescence the task kept waking itself and returning `Pending`.
+    Spin,
+    /// After the scenario was dropped, clones of a waker handed to a task were alive.
+    LeakedWaker,
+}
+
+impl ViolationKind {
+    /// A short name, as reports print it ("lost wakeup").
+    pub fn name(self) -> &'static str {
+        match self {
+            ViolationKind::LostWakeup => "lost wakeup",
+            ViolationKind::StaleWaker => "stale waker",
+            ViolationKind::SpuriousPoll => "spurious-poll intolerance",
+            ViolationKind::PollAfterReady => "poll after ready",
+            ViolationKind::MovedWhilePinned => "moved while pinned",
+            ViolationKind::Panic => "panic",
+            ViolationKind::Spin => "spin",
+            ViolationKind::LeakedWaker => "leaked waker",
+        }
+    }
+}
+
+impl fmt::Display for ViolationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One violation: its kind, the task it concerns and what exactly was seen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub(crate) kind: ViolationKind,
+    pub(crate) task: Option<(usize, &'static str)>,
+    pub(crate) detail: String,
+}
+
+impl Violation {
+    pub(crate) fn new(
+        kind: ViolationKind,
+        task: Option<(usize, &'static str)>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Violation {
+            kind,
+            task,
+            detail: detail.into(),
+        }
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> ViolationKind {
+        self.kind
+    }
+
+    /// The task's index in the scenario, when the violation concerns one task.
+    pub fn task(&self) -> Option<usize> {
+        self.task.map(|(t, _)| t)
+    }
+
+    /// The task's type name.
+    pub fn task_type(&self) -> Option<&'static str> {
+        self.task.map(|(_, name)| name)
+    }
+
+    /// What was seen, in a sentence.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.kind.name())?;
+        if let Some((t, name)) = self.task {
+            write!(f, " in task {t} ({name})")?;
+        }
+        write!(f, ": {}", self.detail)
+    }
+}

@@ -1,0 +1,130 @@
+//! Instrumented wakers: every waker the engine hands out has an identity, and every
+//! clone, wake and drop of it (from any thread) is counted and, when the journal is
+//! on, recorded.
+//!
+//! The engine never owns a counted waker: it lends one per poll (see
+//! [`lend`]), so "no clone is alive" means exactly "the task kept nothing that can
+//! wake it".
+
+use std::mem::ManuallyDrop;
+use std::task::{RawWaker, RawWakerVTable, Waker};
+
+use crate::journal::{Event, Journal};
+use crate::reentry;
+use crate::sync::{Arc, AtomicU32, AtomicUsize, Ordering::SeqCst};
+
+/// The shared state behind one waker identity and all its clones.
+#[derive(Debug)]
+pub(crate) struct WakerSlot {
+    /// Identity, unique within a run, shown as `#id` in reports.
+    pub(crate) id: u32,
+    /// Clones held by user code (the engine's lent waker is not one).
+    live: AtomicUsize,
+    /// `wake` + `wake_by_ref` calls.
+    wakes: AtomicU32,
+    journal: Arc<Journal>,
+    engine_thread: std::thread::ThreadId,
+}
+
+impl WakerSlot {
+    pub(crate) fn new(id: u32, journal: Arc<Journal>) -> Arc<Self> {
+        Arc::new(WakerSlot {
+            id,
+            live: AtomicUsize::new(0),
+            wakes: AtomicU32::new(0),
+            journal,
+            engine_thread: std::thread::current().id(),
+        })
+    }
+
+    /// How many clones user code still holds.
+    pub(crate) fn live(&self) -> usize {
+        self.live.load(SeqCst)
+    }
+
+    /// How many times this identity was woken so far.
+    pub(crate) fn wakes(&self) -> u32 {
+        self.wakes.load(SeqCst)
+    }
+
+    fn on_wake(&self, by_ref: bool) {
+        self.wakes.fetch_add(1, SeqCst);
+        self.journal.record(|| Event::Wake {
+            waker: self.id,
+            by_ref,
+            foreign_thread: std::thread::current().id() != self.engine_thread,
+        });
+        reentry::fire(self.id, true);
+    }
+}
+
+/// A waker for one poll: it borrows the slot without owning a count and must never
+/// be dropped, which `ManuallyDrop` guarantees.
+pub(crate) fn lend(slot: &Arc<WakerSlot>) -> ManuallyDrop<Waker> {
+    let raw = RawWaker::new(Arc::as_ptr(slot).cast(), &VTABLE);
+    // SAFETY: the vtable functions below uphold the RawWaker contract for a data
+    // pointer obtained from `Arc::as_ptr` of a live `Arc<WakerSlot>`; the engine keeps
+    // `slot` alive for the whole poll, and clones take their own strong count. The
+    // lent waker is never dropped, so it never releases a count it does not own.
+    ManuallyDrop::new(unsafe { Waker::from_raw(raw) })
+}
+
+static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop);
+
+/// # Safety
+/// `data` must come from `Arc::as_ptr` of a live `Arc<WakerSlot>`.
+unsafe fn slot<'a>(data: *const ()) -> &'a WakerSlot {
+    // SAFETY: guaranteed by the caller; the slot outlives the call because the caller
+    // holds either the engine's Arc or a clone's strong count.
+    unsafe { &*data.cast::<WakerSlot>() }
+}
+
+unsafe fn clone(data: *const ()) -> RawWaker {
+    // SAFETY: `data` is a live slot (vtable contract); the new clone owns the count.
+    unsafe { Arc::increment_strong_count(data.cast::<WakerSlot>()) };
+    // SAFETY: as above.
+    let slot = unsafe { slot(data) };
+    slot.live.fetch_add(1, SeqCst);
+    slot.journal.record(|| Event::Clone { waker: slot.id });
+    RawWaker::new(data, &VTABLE)
+}
+
+unsafe fn wake(data: *const ()) {
+    // SAFETY: `wake` consumes a clone, which owns one strong count.
+    unsafe {
+        wake_by_ref_inner(data, false);
+        drop_inner(data, false);
+    }
+}
+
+unsafe fn wake_by_ref(data: *const ()) {
+    // SAFETY: `data` is a live slot (vtable contract).
+    unsafe { wake_by_ref_inner(data, true) }
+}
+
+unsafe fn wake_by_ref_inner(data: *const (), by_ref: bool) {
+    // SAFETY: `data` is a live slot (vtable contract).
+    unsafe { slot(data) }.on_wake(by_ref);
+}
+
+unsafe fn drop(data: *const ()) {
+    // SAFETY: only clones are ever dropped; each owns one strong count.
+    unsafe { drop_inner(data, true) }
+}
+
+unsafe fn drop_inner(data: *const (), record: bool) {
+    let id = {
+        // SAFETY: the clone being dropped still owns its count here.
+        let slot = unsafe { slot(data) };
+        slot.live.fetch_sub(1, SeqCst);
+        if record {
+            slot.journal.record(|| Event::Drop { waker: slot.id });
+        }
+        slot.id
+    };
+    // SAFETY: releases the strong count this clone owned; `slot` is not used after.
+    unsafe { Arc::decrement_strong_count(data.cast::<WakerSlot>()) };
+    if record {
+        reentry::fire(id, false);
+    }
+}
