@@ -78,11 +78,7 @@ pub struct Checker<F> {
 impl<F: Fn() -> Scenario> Checker<F> {
     /// A checker with the defaults and the `POLLCHECK_*` environment variables.
     pub fn new(factory: F) -> Self {
-        Checker {
-            factory,
-            config: Config::from_env(),
-            replay: None,
-        }
+        Checker { factory, config: Config::from_env(), replay: None }
     }
 
     fn tweak(mut self, f: impl FnOnce(&mut Config)) -> Self {
@@ -170,19 +166,11 @@ impl<F: Fn() -> Scenario> Checker<F> {
         let factory = &self.factory;
         let replay = self.replay;
         watchdog::watch(config.poll_timeout, |heartbeat| {
-            let judge = Judge {
-                factory,
-                spin_bound: config.spin_bound,
-                heartbeat,
-            };
+            let judge = Judge { factory, spin_bound: config.spin_bound, heartbeat };
             match replay {
                 Some(schedule) => match judge.judge_steps(schedule.steps()) {
                     Some(found) => Err(finish(&judge, found, FoundBy::Replay, &config, false)),
-                    None => Ok(Summary {
-                        systematic: 0,
-                        random: 0,
-                        runs: 1,
-                    }),
+                    None => Ok(Summary { systematic: 0, random: 0, runs: 1 }),
                 },
                 None => explore(&judge, &config),
             }
@@ -191,23 +179,14 @@ impl<F: Fn() -> Scenario> Checker<F> {
 }
 
 fn explore(judge: &Judge<'_>, config: &Config) -> Result<Summary, Report> {
-    let mut summary = Summary {
-        systematic: 0,
-        random: 0,
-        runs: 0,
-    };
+    let mut summary = Summary { systematic: 0, random: 0, runs: 0 };
     let mut found = None;
     let _ = systematic::explore(&config.bounds, |prefix, chooser| {
         summary.systematic += 1;
         let capture = prefix.iter().any(|s| matches!(s, Step::SpuriousPoll(_)));
         match judge.judge(chooser, capture) {
             Some(f) => {
-                found = Some((
-                    f,
-                    FoundBy::Systematic {
-                        schedules: summary.systematic,
-                    },
-                ));
+                found = Some((f, FoundBy::Systematic { schedules: summary.systematic }));
                 ControlFlow::Break(())
             }
             None => ControlFlow::Continue(()),
@@ -216,19 +195,10 @@ fn explore(judge: &Judge<'_>, config: &Config) -> Result<Summary, Report> {
     if found.is_none() {
         for case in 0..config.random_cases {
             summary.random += 1;
-            let mut walk = random::RandomWalk::new(
-                random::case_seed(config.seed, case),
-                &config.bounds,
-                config.random_depth,
-            );
+            let mut walk =
+                random::RandomWalk::new(random::case_seed(config.seed, case), &config.bounds, config.random_depth);
             if let Some(f) = judge.judge(&mut walk, true) {
-                found = Some((
-                    f,
-                    FoundBy::Random {
-                        case,
-                        seed: config.seed,
-                    },
-                ));
+                found = Some((f, FoundBy::Random { case, seed: config.seed }));
                 break;
             }
         }
@@ -241,23 +211,10 @@ fn explore(judge: &Judge<'_>, config: &Config) -> Result<Summary, Report> {
 }
 
 /// Shrinks (unless replaying) and renders the report.
-pub(crate) fn finish(
-    judge: &Judge<'_>,
-    found: Found,
-    found_by: FoundBy,
-    config: &Config,
-    shrink: bool,
-) -> Report {
+pub(crate) fn finish(judge: &Judge<'_>, found: Found, found_by: FoundBy, config: &Config, shrink: bool) -> Report {
     let shrunk_from = found.schedule.len();
-    let found = if shrink {
-        crate::shrink::shrink(judge, found, SHRINK_BUDGET).0
-    } else {
-        found
-    };
-    let journal = judge
-        .run(&mut Replay::new(&found.schedule), true, true)
-        .map(|o| o.journal)
-        .unwrap_or_default();
+    let found = if shrink { crate::shrink::shrink(judge, found, SHRINK_BUDGET).0 } else { found };
+    let journal = judge.run(&mut Replay::new(&found.schedule), true, true).map(|o| o.journal).unwrap_or_default();
     Report::new(ReportData {
         violation: found.violation,
         schedule: Schedule::new(found.schedule),

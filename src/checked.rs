@@ -11,22 +11,20 @@ use std::task::{Context, Poll};
 use crate::ViolationKind;
 
 thread_local! {
-    /// The kind of the last violation a checked wrapper panicked with on this thread,
-    /// so the engine can classify the panic it catches.
-    static LAST_VIOLATION: RefCell<Option<ViolationKind>> = const { RefCell::new(None) };
+    /// The last violation a checked wrapper panicked with on this thread, so the
+    /// engine can classify the panic it catches and report the plain sentence.
+    static LAST_VIOLATION: RefCell<Option<(ViolationKind, String)>> = const { RefCell::new(None) };
 }
 
-pub(crate) fn take_violation() -> Option<ViolationKind> {
-    LAST_VIOLATION
-        .try_with(|v| v.borrow_mut().take())
-        .ok()
-        .flatten()
+pub(crate) fn take_violation() -> Option<(ViolationKind, String)> {
+    LAST_VIOLATION.try_with(|v| v.borrow_mut().take()).ok().flatten()
 }
 
 #[track_caller]
 fn violation(kind: ViolationKind, message: String) -> ! {
-    LAST_VIOLATION.with(|v| *v.borrow_mut() = Some(kind));
-    panic!("pollcheck: {kind}: {message}")
+    let text = format!("pollcheck: {kind}: {message}");
+    LAST_VIOLATION.with(|v| *v.borrow_mut() = Some((kind, message)));
+    panic!("{text}")
 }
 
 /// Extension trait for futures, in the spirit of `futures_test::future::FutureTestExt`.

@@ -72,11 +72,7 @@ impl Default for Config {
             random_depth: 16,
             seed: 0x5eed,
             spin_bound: 100,
-            poll_timeout: if cfg!(miri) {
-                None
-            } else {
-                Some(Duration::from_secs(10))
-            },
+            poll_timeout: if cfg!(miri) { None } else { Some(Duration::from_secs(10)) },
         }
     }
 }
@@ -104,19 +100,9 @@ impl Config {
         read(&get, "POLLCHECK_MAX_MOVES", &mut b.moves, 0..=64)?;
         read(&get, "POLLCHECK_MAX_REENTRANT", &mut b.reentrant, 0..=64)?;
         read(&get, "POLLCHECK_CASES", &mut c.random_cases, 0..=u64::MAX)?;
-        read(
-            &get,
-            "POLLCHECK_RANDOM_DEPTH",
-            &mut c.random_depth,
-            1..=4096,
-        )?;
+        read(&get, "POLLCHECK_RANDOM_DEPTH", &mut c.random_depth, 1..=4096)?;
         read(&get, "POLLCHECK_SEED", &mut c.seed, 0..=u64::MAX)?;
-        read(
-            &get,
-            "POLLCHECK_SPIN_BOUND",
-            &mut c.spin_bound,
-            1..=1_000_000,
-        )?;
+        read(&get, "POLLCHECK_SPIN_BOUND", &mut c.spin_bound, 1..=1_000_000)?;
         let mut ms = c.poll_timeout.map_or(0, |d| d.as_millis() as u64);
         read(&get, "POLLCHECK_POLL_TIMEOUT_MS", &mut ms, 0..=u64::MAX)?;
         c.poll_timeout = (ms > 0).then(|| Duration::from_millis(ms));
@@ -139,21 +125,13 @@ where
         Some(hex) => u64::from_str_radix(&hex.replace('_', ""), 16),
         None => text.replace('_', "").parse::<u64>(),
     };
-    let expected = format!(
-        "an integer from {} to {} (decimal or 0x hex)",
-        allowed.start(),
-        allowed.end()
-    );
+    let expected = format!("an integer from {} to {} (decimal or 0x hex)", allowed.start(), allowed.end());
     match parsed.ok().and_then(|v| T::try_from(v).ok()) {
         Some(v) if allowed.contains(&v) => {
             *slot = v;
             Ok(())
         }
-        _ => Err(ConfigError {
-            var,
-            value: raw,
-            expected,
-        }),
+        _ => Err(ConfigError { var, value: raw, expected }),
     }
 }
 
@@ -174,11 +152,7 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}={:?} is not valid: expected {}",
-            self.var, self.value, self.expected
-        )
+        write!(f, "{}={:?} is not valid: expected {}", self.var, self.value, self.expected)
     }
 }
 
@@ -189,12 +163,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
+        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
     }
 
     #[test]
@@ -218,7 +187,10 @@ mod tests {
         assert_eq!(e.var(), "POLLCHECK_SEED");
         assert!(e.to_string().contains("\"abc\""), "{e}");
         let e = Config::from_lookup(env(&[("POLLCHECK_DEPTH", "0")])).unwrap_err();
-        assert_eq!(e.to_string(), "POLLCHECK_DEPTH=\"0\" is not valid: expected an integer from 1 to 64 (decimal or 0x hex)");
+        assert_eq!(
+            e.to_string(),
+            "POLLCHECK_DEPTH=\"0\" is not valid: expected an integer from 1 to 64 (decimal or 0x hex)"
+        );
         let e = Config::from_lookup(env(&[("POLLCHECK_SPIN_BOUND", "-1")])).unwrap_err();
         assert_eq!(e.var(), "POLLCHECK_SPIN_BOUND");
     }

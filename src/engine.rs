@@ -99,16 +99,14 @@ struct Task {
     polls: u32,
     world_at_pending: u64,
     spin: u32,
+    /// Trace length at the first poll of the current spin streak.
+    spin_start: usize,
     output: Option<String>,
 }
 
 impl Task {
     fn history(&self) -> WakerHistory<'_> {
-        WakerHistory {
-            slots: &self.slots,
-            seen: &self.seen,
-            latest: self.latest,
-        }
+        WakerHistory { slots: &self.slots, seen: &self.seen, latest: self.latest }
     }
 
     fn woken(&self) -> bool {
@@ -117,9 +115,7 @@ impl Task {
 
     /// Alive and still expected to make progress.
     fn live(&self) -> bool {
-        matches!(self.state, State::NotStarted | State::Pending)
-            && !self.abandoned
-            && self.future.is_some()
+        matches!(self.state, State::NotStarted | State::Pending) && !self.abandoned && self.future.is_some()
     }
 }
 
@@ -186,6 +182,7 @@ impl Run {
                     polls: 0,
                     world_at_pending: 0,
                     spin: 0,
+                    spin_start: 0,
                     output: None,
                 })
             })
@@ -210,9 +207,14 @@ impl Run {
     }
 
     fn violate(&self, v: Violation) {
+        self.violate_at(v, self.trace.borrow().len());
+    }
+
+    /// Records `v`, shown by the first `at` actions of the trace.
+    fn violate_at(&self, v: Violation, at: usize) {
         let mut slot = self.violation.borrow_mut();
         if slot.is_none() {
-            *slot = Some((v, self.trace.borrow().len()));
+            *slot = Some((v, at));
         }
     }
 
@@ -225,25 +227,20 @@ impl Run {
         let task = |t: usize| self.tasks.get(t).and_then(|c| c.try_borrow().ok());
         match step {
             Step::Driver => self.steps_left(),
-            Step::ReentrantDriver => {
-                !reentry::is_armed() && self.next_step.get() < self.steps.borrow().len()
-            }
+            Step::ReentrantDriver => !reentry::is_armed() && self.next_step.get() < self.steps.borrow().len(),
             Step::Poll(t) => task(t).is_some_and(|k| k.live() && k.woken()),
             Step::SpuriousPoll(t) => task(t).is_some_and(|k| k.live() && !k.woken()),
-            Step::NewWaker(t) => {
-                task(t).is_some_and(|k| k.live() && k.polls > 0 && k.next == k.latest)
-            }
+            Step::NewWaker(t) => task(t).is_some_and(|k| k.live() && k.polls > 0 && k.next == k.latest),
             Step::PollInsideWake(t) => {
-                !reentry::is_armed()
-                    && task(t).is_some_and(|k| k.live() && k.polls > 0 && !k.woken())
+                !reentry::is_armed() && task(t).is_some_and(|k| k.live() && k.polls > 0 && !k.woken())
             }
-            Step::Cancel(t) => task(t).is_some_and(|k| {
-                k.future.is_some() && matches!(k.state, State::NotStarted | State::Pending)
-            }),
+            Step::Cancel(t) => {
+                task(t).is_some_and(|k| k.future.is_some() && matches!(k.state, State::NotStarted | State::Pending))
+            }
             Step::Abandon(t) => task(t).is_some_and(|k| k.live() && k.polls > 0),
-            Step::Move(t) => task(t).is_some_and(|k| {
-                k.live() && k.polls > 0 && matches!(k.future, Some(TaskFuture::Movable(_)))
-            }),
+            Step::Move(t) => {
+                task(t).is_some_and(|k| k.live() && k.polls > 0 && matches!(k.future, Some(TaskFuture::Movable(_))))
+            }
         }
     }
 
@@ -255,7 +252,6 @@ impl Run {
                 Step::Poll(t),
                 Step::SpuriousPoll(t),
                 Step::NewWaker(t),
-                Step::PollInsideWake(t),
                 Step::Cancel(t),
                 Step::Abandon(t),
                 Step::Move(t),
@@ -268,6 +264,11 @@ impl Run {
         for step in [Step::Driver, Step::ReentrantDriver] {
             if self.enabled(step) {
                 out.push(step);
+            }
+        }
+        for t in 0..self.tasks.len() {
+            if self.enabled(Step::PollInsideWake(t)) {
+                out.push(Step::PollInsideWake(t));
             }
         }
     }
@@ -290,22 +291,32 @@ impl Run {
                 task.slots.push(slot);
                 task.seen.push(0);
                 task.next = task.slots.len() - 1;
-                self.journal
-                    .record(|| Event::NewWaker { task: t, waker: id });
+                self.journal.record(|| Event::NewWaker { task: t, waker: id });
             }
             Step::Driver => self.run_driver_step(),
             Step::ReentrantDriver => {
-                let index = self.next_step.get();
-                self.next_step.set(index + 1);
-                let step = self.steps.borrow_mut()[index]
-                    .take()
-                    .expect("each step runs once");
+                // Arm the step after the next one, then run the next one: its waker
+                // calls are where the armed step runs. With one step left, just arm it.
+                let first = self.next_step.get();
+                let two_left = first + 1 < self.steps.borrow().len();
+                let armed = if two_left { first + 1 } else { first };
+                self.next_step.set(armed + 1);
+                let step = self.steps.borrow_mut()[armed].take().expect("each step runs once");
                 reentry::arm(Armed::Step {
-                    index,
+                    index: armed,
                     location: step.location,
                     step: self.count_world(step.run),
                     journal: Arc::clone(&self.journal),
                 });
+                if two_left {
+                    let step = self.steps.borrow_mut()[first].take().expect("each step runs once");
+                    self.journal.record(|| Event::DriverStep {
+                        index: first,
+                        location: step.location,
+                        inside_waker: None,
+                    });
+                    self.guarded_step(first, step.location, step.run);
+                }
             }
             Step::PollInsideWake(t) => {
                 let waker = {
@@ -316,8 +327,7 @@ impl Run {
                 reentry::arm(Armed::Poll {
                     waker,
                     poll: Rc::new(move || {
-                        run.upgrade()
-                            .is_some_and(|run| run.poll_task(t, PollKind::InsideWake).is_some())
+                        run.upgrade().is_some_and(|run| run.poll_task(t, PollKind::InsideWake).is_some())
                     }),
                 });
             }
@@ -349,51 +359,25 @@ impl Run {
     }
 
     fn run_driver_step(&self) {
-        if let Some(Armed::Step {
-            index,
-            location,
-            step,
-            journal,
-        }) = reentry::disarm()
-        {
+        if let Some(Armed::Step { index, location, step, journal }) = reentry::disarm_step() {
             // An armed step that no waker call picked up runs now, in order.
-            journal.record(|| Event::DriverStep {
-                index,
-                location,
-                inside_waker: None,
-            });
+            journal.record(|| Event::DriverStep { index, location, inside_waker: None });
             return self.guarded_step(index, location, step);
         }
         let index = self.next_step.get();
         self.next_step.set(index + 1);
-        let step = self.steps.borrow_mut()[index]
-            .take()
-            .expect("each step runs once");
-        self.journal.record(|| Event::DriverStep {
-            index,
-            location: step.location,
-            inside_waker: None,
-        });
+        let step = self.steps.borrow_mut()[index].take().expect("each step runs once");
+        self.journal.record(|| Event::DriverStep { index, location: step.location, inside_waker: None });
         self.guarded_step(index, step.location, step.run);
     }
 
-    fn guarded_step(
-        &self,
-        index: usize,
-        location: &std::panic::Location<'static>,
-        step: Box<dyn FnOnce()>,
-    ) {
+    fn guarded_step(&self, index: usize, location: &std::panic::Location<'static>, step: Box<dyn FnOnce()>) {
         self.beat_start(Step::Driver);
         let result = panic_capture::catch(step);
         self.beat_end();
         self.world.set(self.world.get() + 1);
         if let Err(p) = result {
-            let kind = crate::checked::take_violation().unwrap_or(ViolationKind::Panic);
-            self.violate(Violation::new(
-                kind,
-                None,
-                format!("driver step {index} ({location}) panicked: {p}"),
-            ));
+            self.violate(panic_violation(None, || format!("driver step {index} ({location}) panicked: {p}")));
         }
     }
 
@@ -434,45 +418,32 @@ impl Run {
         let capture = self.opts.capture_outputs || self.opts.record || probe;
         let inside_wake = kind == PollKind::InsideWake;
         let future = task.future.as_mut().expect("checked above");
-        self.beat_start(if spurious {
-            Step::SpuriousPoll(t)
-        } else {
-            Step::Poll(t)
-        });
+        self.beat_start(if spurious { Step::SpuriousPoll(t) } else { Step::Poll(t) });
         let fired_before = reentry::steps_fired();
         let result = panic_capture::catch(|| future.poll(&mut cx, capture));
         self.beat_end();
         task.polls += 1;
         let world_at_pending = task.world_at_pending;
         let who = Some((t, task.type_name));
-        let polled = |result: PollResult| Event::Polled {
-            task: t,
-            waker: slot.id,
-            spurious,
-            inside_wake,
-            result,
-        };
+        let polled = |result: PollResult| Event::Polled { task: t, waker: slot.id, spurious, inside_wake, result };
         let poll = match result {
             Ok(Poll::Pending) => {
                 self.journal.record(|| {
                     if probe {
-                        Event::Probe {
-                            task: t,
-                            result: PollResult::Pending,
-                        }
+                        Event::Probe { task: t, result: PollResult::Pending }
                     } else {
                         polled(PollResult::Pending)
                     }
                 });
                 task.state = State::Pending;
                 let self_woke = slot.wakes() > wakes_before;
-                task.spin = if self_woke && !self.steps_left() {
-                    task.spin + 1
-                } else {
-                    0
-                };
+                task.spin = if self_woke && !self.steps_left() { task.spin + 1 } else { 0 };
+                if task.spin == 1 {
+                    task.spin_start = self.trace.borrow().len();
+                }
                 if let Some(d) = detect::spin::spinning(task.spin, self.opts.spin_bound) {
-                    self.violate(Violation::new(ViolationKind::Spin, who, d));
+                    // Any prefix from the first spinning poll on replays the spin.
+                    self.violate_at(Violation::new(ViolationKind::Spin, who, d), task.spin_start);
                 }
                 Poll::Pending
             }
@@ -489,11 +460,9 @@ impl Run {
                     task.state = State::Ready;
                     task.output = output.clone();
                     let future = task.future.take();
-                    if let Some(d) = detect::spurious_poll::ready_without_cause(
-                        spurious,
-                        self.world.get(),
-                        world_at_pending,
-                    ) {
+                    if let Some(d) =
+                        detect::spurious_poll::ready_without_cause(spurious, self.world.get(), world_at_pending)
+                    {
                         self.violate(Violation::new(ViolationKind::SpuriousPoll, who, d));
                     }
                     self.drop_future_of(who, future);
@@ -501,8 +470,7 @@ impl Run {
                 Poll::Ready(output)
             }
             Err(panic) => {
-                self.journal
-                    .record(|| polled(PollResult::Panicked(panic.to_string())));
+                self.journal.record(|| polled(PollResult::Panicked(panic.to_string())));
                 task.state = State::Panicked;
                 let future = task.future.take();
                 let reentrant = reentry::steps_fired() != fired_before;
@@ -525,7 +493,7 @@ impl Run {
         panic: &CaughtPanic,
     ) -> Violation {
         match crate::checked::take_violation() {
-            Some(kind) => Violation::new(kind, who, panic.to_string()),
+            Some((kind, detail)) => Violation::new(kind, who, detail),
             None if spurious => Violation::new(
                 ViolationKind::SpuriousPoll,
                 who,
@@ -543,12 +511,7 @@ impl Run {
     fn drop_future_of(&self, who: Option<(usize, &'static str)>, future: Option<TaskFuture>) {
         let Some(future) = future else { return };
         if let Err(p) = panic_capture::catch(move || drop(future)) {
-            let kind = crate::checked::take_violation().unwrap_or(ViolationKind::Panic);
-            self.violate(Violation::new(
-                kind,
-                who,
-                format!("dropping the task panicked: {p}"),
-            ));
+            self.violate(panic_violation(who, || format!("dropping the task panicked: {p}")));
         }
     }
 
@@ -639,11 +602,7 @@ impl Run {
         }
         let steps = std::mem::take(&mut *self.steps.borrow_mut());
         if let Err(p) = panic_capture::catch(move || drop(steps)) {
-            self.violate(Violation::new(
-                ViolationKind::Panic,
-                None,
-                format!("dropping the driver panicked: {p}"),
-            ));
+            self.violate(Violation::new(ViolationKind::Panic, None, format!("dropping the driver panicked: {p}")));
         }
         if self.violated() {
             return;
@@ -651,11 +610,7 @@ impl Run {
         for (t, cell) in self.tasks.iter().enumerate() {
             let task = cell.borrow();
             if let Some(d) = detect::leaked_waker::still_alive(&task.history()) {
-                return self.violate(Violation::new(
-                    ViolationKind::LeakedWaker,
-                    Some((t, task.type_name)),
-                    d,
-                ));
+                return self.violate(Violation::new(ViolationKind::LeakedWaker, Some((t, task.type_name)), d));
             }
         }
     }
@@ -665,13 +620,17 @@ impl Run {
             violation: self.violation.borrow_mut().take(),
             trace: std::mem::take(&mut *self.trace.borrow_mut()),
             had_spurious: self.had_spurious.get(),
-            outputs: self
-                .tasks
-                .iter()
-                .map(|t| t.borrow_mut().output.take())
-                .collect(),
+            outputs: self.tasks.iter().map(|t| t.borrow_mut().output.take()).collect(),
             journal: self.journal.take(),
         }
+    }
+}
+
+/// A caught panic as a violation: what a `.checked()` wrapper reported, else a panic.
+fn panic_violation(who: Option<(usize, &'static str)>, describe: impl FnOnce() -> String) -> Violation {
+    match crate::checked::take_violation() {
+        Some((kind, detail)) => Violation::new(kind, who, detail),
+        None => Violation::new(ViolationKind::Panic, who, describe()),
     }
 }
 

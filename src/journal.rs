@@ -26,19 +26,11 @@ pub(crate) enum Event {
     /// A waker (or a clone) was cloned by user code.
     Clone { waker: u32 },
     /// `wake` (by value) was called.
-    Wake {
-        waker: u32,
-        by_ref: bool,
-        foreign_thread: bool,
-    },
+    Wake { waker: u32, by_ref: bool, foreign_thread: bool },
     /// A clone was dropped without waking.
     Drop { waker: u32 },
     /// A driver step ran.
-    DriverStep {
-        index: usize,
-        location: &'static std::panic::Location<'static>,
-        inside_waker: Option<u32>,
-    },
+    DriverStep { index: usize, location: &'static std::panic::Location<'static>, inside_waker: Option<u32> },
     /// The extra poll made at quiescence to see whether a stranded task could finish.
     Probe { task: usize, result: PollResult },
 }
@@ -69,10 +61,7 @@ pub(crate) struct Journal {
 
 impl Journal {
     pub(crate) fn new(recording: bool) -> Self {
-        Journal {
-            recording,
-            events: Mutex::new(Vec::new()),
-        }
+        Journal { recording, events: Mutex::new(Vec::new()) }
     }
 
     /// Records an event built lazily, so a journal that is off costs one branch.

@@ -31,34 +31,16 @@ pub(crate) struct Found {
 impl Judge<'_> {
     fn scenario(&self) -> Result<Scenario, Found> {
         panic_capture::catch(self.factory).map_err(|p| Found {
-            violation: Violation::new(
-                ViolationKind::Panic,
-                None,
-                format!("the scenario factory panicked: {p}"),
-            ),
+            violation: Violation::new(ViolationKind::Panic, None, format!("the scenario factory panicked: {p}")),
             schedule: Vec::new(),
         })
     }
 
     /// Runs one schedule; `capture` formats outputs so spurious schedules can be
     /// compared with their twins.
-    pub(crate) fn run(
-        &self,
-        chooser: &mut dyn Chooser,
-        capture: bool,
-        record: bool,
-    ) -> Result<Outcome, Found> {
-        let opts = RunOptions {
-            record,
-            capture_outputs: capture,
-            spin_bound: self.spin_bound,
-        };
-        Ok(engine::execute(
-            self.scenario()?,
-            chooser,
-            &opts,
-            self.heartbeat.as_ref(),
-        ))
+    pub(crate) fn run(&self, chooser: &mut dyn Chooser, capture: bool, record: bool) -> Result<Outcome, Found> {
+        let opts = RunOptions { record, capture_outputs: capture, spin_bound: self.spin_bound };
+        Ok(engine::execute(self.scenario()?, chooser, &opts, self.heartbeat.as_ref()))
     }
 
     /// The verdict on the schedule `chooser` picks.
@@ -70,26 +52,13 @@ impl Judge<'_> {
         if let Some((violation, at)) = outcome.violation {
             let mut schedule = outcome.trace;
             schedule.truncate(at);
-            return Some(Found {
-                violation,
-                schedule,
-            });
+            return Some(Found { violation, schedule });
         }
         if !outcome.had_spurious {
             return None;
         }
-        let outcome = if capture {
-            outcome
-        } else {
-            self.run(&mut Replay::new(&outcome.trace), true, false)
-                .ok()?
-        };
-        let twin: Vec<Step> = outcome
-            .trace
-            .iter()
-            .copied()
-            .filter(|s| !matches!(s, Step::SpuriousPoll(_)))
-            .collect();
+        let outcome = if capture { outcome } else { self.run(&mut Replay::new(&outcome.trace), true, false).ok()? };
+        let twin: Vec<Step> = outcome.trace.iter().copied().filter(|s| !matches!(s, Step::SpuriousPoll(_))).collect();
         let honest = match self.run(&mut Replay::new(&twin), true, false) {
             Ok(o) => o,
             Err(found) => return Some(found),
@@ -100,11 +69,7 @@ impl Judge<'_> {
         }
         let (task, detail) = spurious_poll::different_output(&honest.outputs, &outcome.outputs)?;
         Some(Found {
-            violation: Violation::new(
-                ViolationKind::SpuriousPoll,
-                Some((task, self.type_name(task))),
-                detail,
-            ),
+            violation: Violation::new(ViolationKind::SpuriousPoll, Some((task, self.type_name(task))), detail),
             schedule: outcome.trace,
         })
     }
@@ -116,9 +81,6 @@ impl Judge<'_> {
     }
 
     fn type_name(&self, task: usize) -> &'static str {
-        self.scenario()
-            .ok()
-            .and_then(|s| s.tasks.get(task).map(|t| t.type_name))
-            .unwrap_or("?")
+        self.scenario().ok().and_then(|s| s.tasks.get(task).map(|t| t.type_name)).unwrap_or("?")
     }
 }

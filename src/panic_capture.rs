@@ -36,10 +36,8 @@ fn install_hook() {
             if !quiet {
                 return previous(info);
             }
-            let caught = CaughtPanic {
-                message: payload_text(info.payload()),
-                location: info.location().map(|l| l.to_string()),
-            };
+            let caught =
+                CaughtPanic { message: payload_text(info.payload()), location: info.location().map(|l| l.to_string()) };
             let _ = LAST.try_with(|last| *last.borrow_mut() = Some(caught));
         }));
     });
@@ -52,14 +50,10 @@ pub(crate) fn catch<T>(f: impl FnOnce() -> T) -> Result<T, CaughtPanic> {
     let result = panic::catch_unwind(AssertUnwindSafe(f));
     DEPTH.with(|d| d.set(d.get() - 1));
     result.map_err(|payload| {
-        let fallback = CaughtPanic {
-            message: payload_text(&*payload),
-            location: None,
-        };
+        let fallback = CaughtPanic { message: payload_text(&*payload), location: None };
         // Dropping the payload can itself panic; never let that escape.
         let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(payload)));
-        LAST.with(|last| last.borrow_mut().take())
-            .unwrap_or(fallback)
+        LAST.with(|last| last.borrow_mut().take()).unwrap_or(fallback)
     })
 }
 

@@ -1,8 +1,8 @@
 //! Re-entrant actions: things the schedule arms to run *inside* a later `wake`,
 //! `wake_by_ref` or waker drop on the checker's thread.
 //!
-//! - `r` arms the next driver step: a primitive that wakes or drops a waker while
-//!   holding its own lock meets its own lock again.
+//! - `r` runs the next driver step with the one after it armed: a primitive that
+//!   wakes or drops a waker while holding its own lock meets its own lock again.
 //! - `i0` arms a poll of task 0 inside the next wake of its latest waker, as a worker
 //!   thread of a multi-threaded executor may poll it before `wake` returns: a
 //!   primitive that wakes before it stores the state the task looks for shows it.
@@ -55,11 +55,24 @@ pub(crate) fn is_armed() -> bool {
     ARMED.try_with(|a| a.borrow().is_some()).unwrap_or(false)
 }
 
+/// Takes back an armed driver step (leaving an armed poll in place).
+pub(crate) fn disarm_step() -> Option<Armed> {
+    ARMED
+        .try_with(|a| {
+            let mut a = a.borrow_mut();
+            if matches!(*a, Some(Armed::Step { .. })) {
+                a.take()
+            } else {
+                None
+            }
+        })
+        .ok()
+        .flatten()
+}
+
 /// Whether a driver step is armed (as opposed to a poll).
 pub(crate) fn step_is_armed() -> bool {
-    ARMED
-        .try_with(|a| matches!(*a.borrow(), Some(Armed::Step { .. })))
-        .unwrap_or(false)
+    ARMED.try_with(|a| matches!(*a.borrow(), Some(Armed::Step { .. }))).unwrap_or(false)
 }
 
 /// Called from a waker's wake (`wake == true`) or drop.
@@ -69,33 +82,18 @@ pub(crate) fn fire(waker: u32, wake: bool) {
         return;
     };
     match armed {
-        Armed::Step {
-            index,
-            location,
-            step,
-            journal,
-        } => {
+        Armed::Step { index, location, step, journal } => {
             let _ = FIRED.try_with(|f| f.set(f.get() + 1));
-            journal.record(|| Event::DriverStep {
-                index,
-                location,
-                inside_waker: Some(waker),
-            });
+            journal.record(|| Event::DriverStep { index, location, inside_waker: Some(waker) });
             step();
         }
-        Armed::Poll {
-            waker: target,
-            poll,
-        } => {
+        Armed::Poll { waker: target, poll } => {
             let fired = wake && target == waker && poll();
             if !fired {
                 let _ = ARMED.try_with(|a| {
                     let mut a = a.borrow_mut();
                     if a.is_none() {
-                        *a = Some(Armed::Poll {
-                            waker: target,
-                            poll,
-                        });
+                        *a = Some(Armed::Poll { waker: target, poll });
                     }
                 });
             }

@@ -107,22 +107,11 @@ impl fmt::Display for Report {
         writeln!(f)?;
         writeln!(f, "  {}", v.detail())?;
         let n = self.0.schedule.len();
-        writeln!(
-            f,
-            "  minimal schedule ({n} step{}): {}",
-            if n == 1 { "" } else { "s" },
-            self.0.schedule
-        )?;
+        writeln!(f, "  minimal schedule ({n} step{}): {}", if n == 1 { "" } else { "s" }, self.0.schedule)?;
         for line in &self.0.timeline {
             writeln!(f, "    {line}")?;
         }
-        write!(
-            f,
-            "  replay: {}   seed: {:#x}   found by {}",
-            self.replay(),
-            self.0.seed,
-            self.0.found_by
-        )?;
+        write!(f, "  replay: {}   seed: {:#x}   found by {}", self.replay(), self.0.seed, self.0.found_by)?;
         if self.0.shrunk_from > n {
             write!(f, " (shrunk from {} steps)", self.0.shrunk_from)?;
         }
@@ -149,10 +138,7 @@ pub(crate) fn timeline(events: &[Event]) -> Vec<String> {
             Event::Action(step, origin) => {
                 flush(&mut lines, line.take());
                 number += 1;
-                line = Some(Line::new(
-                    format!("{number:>3}  {:<3} {}", step.to_string(), describe(*step)),
-                    *origin,
-                ));
+                line = Some(Line::new(format!("{number:>3}  {:<3} {}", step.to_string(), describe(*step)), *origin));
             }
             Event::Skipped(step, why) => {
                 flush(&mut lines, line.take());
@@ -160,10 +146,7 @@ pub(crate) fn timeline(events: &[Event]) -> Vec<String> {
             }
             Event::Probe { task, result } => {
                 flush(&mut lines, line.take());
-                let mut l = Line::new(
-                    format!("  =  quiescent: extra poll of task {task}"),
-                    ActionOrigin::Schedule,
-                );
+                let mut l = Line::new(format!("  =  quiescent: extra poll of task {task}"), ActionOrigin::Schedule);
                 l.result = Some(result_text(result));
                 line = Some(l);
             }
@@ -186,28 +169,14 @@ struct Line {
 
 impl Line {
     fn new(head: String, origin: ActionOrigin) -> Self {
-        Line {
-            head,
-            result: None,
-            effects: Vec::new(),
-            drain: origin == ActionOrigin::Drain,
-        }
+        Line { head, result: None, effects: Vec::new(), drain: origin == ActionOrigin::Drain }
     }
 
     fn effect(&mut self, event: &Event) {
         let text = match event {
-            Event::Polled {
-                task,
-                waker,
-                inside_wake,
-                result,
-                ..
-            } => {
+            Event::Polled { task, waker, inside_wake, result, .. } => {
                 if *inside_wake {
-                    format!(
-                        "inside that wake: polled task {task} with #{waker} -> {}",
-                        result_text(result)
-                    )
+                    format!("inside that wake: polled task {task} with #{waker} -> {}", result_text(result))
                 } else {
                     let _ = write!(self.head, " with waker #{waker}");
                     self.result = Some(result_text(result));
@@ -218,32 +187,16 @@ impl Line {
                 format!("task {task} gets waker #{waker} at its next poll")
             }
             Event::Clone { waker } => format!("cloned #{waker}"),
-            Event::Wake {
-                waker,
-                by_ref,
-                foreign_thread,
-            } => format!(
+            Event::Wake { waker, by_ref, foreign_thread } => format!(
                 "woke #{waker}{}{}",
                 if *by_ref { " by ref" } else { "" },
-                if *foreign_thread {
-                    " from another thread"
-                } else {
-                    ""
-                }
+                if *foreign_thread { " from another thread" } else { "" }
             ),
             Event::Drop { waker } => format!("dropped #{waker}"),
-            Event::DriverStep {
-                index,
-                location,
-                inside_waker: Some(w),
-            } => {
+            Event::DriverStep { index, location, inside_waker: Some(w) } => {
                 format!("inside that call on #{w}: driver step {index} ({location})")
             }
-            Event::DriverStep {
-                index,
-                location,
-                inside_waker: None,
-            } => {
+            Event::DriverStep { index, location, inside_waker: None } => {
                 let _ = write!(self.head, " {index} ({location})");
                 return;
             }
@@ -282,9 +235,7 @@ fn describe(step: Step) -> String {
         Step::SpuriousPoll(t) => format!("spurious poll of task {t}"),
         Step::NewWaker(t) => format!("new waker for task {t}"),
         Step::Driver => "driver step".into(),
-        Step::ReentrantDriver => {
-            "arm the next driver step to run inside the next waker call".into()
-        }
+        Step::ReentrantDriver => "re-entrant driver step".into(),
         Step::Cancel(t) => format!("cancel (drop) task {t}"),
         Step::Abandon(t) => format!("abandon task {t} (never polled again)"),
         Step::Move(t) => format!("move task {t} to a new address"),

@@ -73,10 +73,7 @@ impl Scenario {
     /// schedule says so; by the end of every schedule all of them have run.
     #[track_caller]
     pub fn step(mut self, step: impl FnOnce() + 'static) -> Self {
-        self.steps.push(DriverStep {
-            location: Location::caller(),
-            run: Box::new(step),
-        });
+        self.steps.push(DriverStep { location: Location::caller(), run: Box::new(step) });
         self
     }
 
@@ -94,14 +91,8 @@ impl Scenario {
 impl std::fmt::Debug for Scenario {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scenario")
-            .field(
-                "tasks",
-                &self.tasks.iter().map(|t| t.type_name).collect::<Vec<_>>(),
-            )
-            .field(
-                "steps",
-                &self.steps.iter().map(|s| s.location).collect::<Vec<_>>(),
-            )
+            .field("tasks", &self.tasks.iter().map(|t| t.type_name).collect::<Vec<_>>())
+            .field("steps", &self.steps.iter().map(|s| s.location).collect::<Vec<_>>())
             .finish()
     }
 }
@@ -146,11 +137,7 @@ impl TaskFuture {
 /// A future whose output is formatted (only when asked, to keep polls cheap) and
 /// dropped at once, so outputs such as lock guards release what they hold.
 pub(crate) trait ErasedFuture {
-    fn poll_erased(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        capture: bool,
-    ) -> Poll<Option<String>>;
+    fn poll_erased(self: Pin<&mut Self>, cx: &mut Context<'_>, capture: bool) -> Poll<Option<String>>;
 }
 
 pub(crate) trait MovableFuture: ErasedFuture + Unpin {
@@ -164,17 +151,11 @@ where
     F: Future,
     F::Output: Debug,
 {
-    fn poll_erased(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        capture: bool,
-    ) -> Poll<Option<String>> {
+    fn poll_erased(self: Pin<&mut Self>, cx: &mut Context<'_>, capture: bool) -> Poll<Option<String>> {
         // SAFETY: structural pin projection; `Captured` never moves its field and has
         // no `Drop` or `Unpin` impl of its own that could.
         let inner = unsafe { self.map_unchecked_mut(|c| &mut c.0) };
-        inner
-            .poll(cx)
-            .map(|out| capture.then(|| format!("{out:?}")))
+        inner.poll(cx).map(|out| capture.then(|| format!("{out:?}")))
     }
 }
 

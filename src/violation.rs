@@ -61,16 +61,8 @@ pub struct Violation {
 }
 
 impl Violation {
-    pub(crate) fn new(
-        kind: ViolationKind,
-        task: Option<(usize, &'static str)>,
-        detail: impl Into<String>,
-    ) -> Self {
-        Violation {
-            kind,
-            task,
-            detail: detail.into(),
-        }
+    pub(crate) fn new(kind: ViolationKind, task: Option<(usize, &'static str)>, detail: impl Into<String>) -> Self {
+        Violation { kind, task, detail: detail.into() }
     }
 
     /// The kind.

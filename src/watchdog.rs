@@ -62,19 +62,13 @@ impl Heartbeat {
 
     fn schedule_so_far(&self) -> String {
         let len = self.len.load(Relaxed).min(self.steps.len());
-        let steps = self.steps[..len]
-            .iter()
-            .filter_map(|s| Step::from_code(s.load(Relaxed)))
-            .collect();
+        let steps = self.steps[..len].iter().filter_map(|s| Step::from_code(s.load(Relaxed))).collect();
         Schedule::new(steps).to_string()
     }
 }
 
 /// Runs `body` with a watchdog watching `heartbeat`, if a timeout is set.
-pub(crate) fn watch<T>(
-    timeout: Option<Duration>,
-    body: impl FnOnce(Option<Arc<Heartbeat>>) -> T,
-) -> T {
+pub(crate) fn watch<T>(timeout: Option<Duration>, body: impl FnOnce(Option<Arc<Heartbeat>>) -> T) -> T {
     let Some(timeout) = timeout else {
         return body(None);
     };
@@ -128,10 +122,7 @@ mod tests {
     use super::*;
 
     #[test]
-    #[cfg_attr(
-        miri,
-        ignore = "the watchdog is off under miri; it sleeps in real time"
-    )]
+    #[cfg_attr(miri, ignore = "the watchdog is off under miri; it sleeps in real time")]
     fn a_stuck_action_gets_a_diagnostic_naming_the_schedule() {
         let hb = Arc::new(Heartbeat::default());
         hb.start(Step::Poll(0));
@@ -148,17 +139,11 @@ mod tests {
         thread::sleep(Duration::from_millis(120));
         hb.stop.store(true, SeqCst);
         let text = String::from_utf8(out.join().unwrap()).unwrap();
-        assert!(
-            text.contains("the last action of the schedule `p0 r d` has not returned"),
-            "{text}"
-        );
+        assert!(text.contains("the last action of the schedule `p0 r d` has not returned"), "{text}");
     }
 
     #[test]
-    #[cfg_attr(
-        miri,
-        ignore = "the watchdog is off under miri; it sleeps in real time"
-    )]
+    #[cfg_attr(miri, ignore = "the watchdog is off under miri; it sleeps in real time")]
     fn a_busy_engine_gets_no_diagnostic() {
         let hb = Arc::new(Heartbeat::default());
         let hb2 = Arc::clone(&hb);

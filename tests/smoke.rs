@@ -41,9 +41,7 @@ fn smoke() {
     let good = Checker::new(|| chan(|_, w| Some(Some(w.clone())))).try_run();
     println!("{good:?}");
     assert!(good.is_ok());
-    let bad = Checker::new(|| chan(|slot, w| slot.is_none().then(|| Some(w.clone()))))
-        .try_run()
-        .unwrap_err();
+    let bad = Checker::new(|| chan(|slot, w| slot.is_none().then(|| Some(w.clone())))).try_run().unwrap_err();
     println!("{bad}");
     assert_eq!(bad.kind(), ViolationKind::StaleWaker);
     let bad = Checker::new(|| chan(|_, _| None)).try_run().unwrap_err();

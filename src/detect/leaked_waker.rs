@@ -7,19 +7,9 @@ pub(crate) fn still_alive(h: &WakerHistory<'_>) -> Option<String> {
         .slots
         .iter()
         .filter(|s| s.live() > 0)
-        .map(|s| {
-            format!(
-                "#{} ({} clone{})",
-                s.id,
-                s.live(),
-                if s.live() == 1 { "" } else { "s" }
-            )
-        })
+        .map(|s| format!("#{} ({} clone{})", s.id, s.live(), if s.live() == 1 { "" } else { "s" }))
         .collect();
     (!leaked.is_empty()).then(|| {
-        format!(
-            "after the tasks and the driver were dropped, waker clones are still alive: {}",
-            leaked.join(", ")
-        )
+        format!("after the tasks and the driver were dropped, waker clones are still alive: {}", leaked.join(", "))
     })
 }

@@ -19,10 +19,7 @@ pub(crate) fn nothing_can_wake(h: &WakerHistory<'_>) -> Option<String> {
 
 /// Second proof, at quiescence: none of the task's wakers was woken since its last
 /// poll (`woken` is false), and the extra probe poll returned `Ready`.
-pub(crate) fn could_finish_unwoken(
-    woken: bool,
-    probe: Option<Poll<Option<String>>>,
-) -> Option<String> {
+pub(crate) fn could_finish_unwoken(woken: bool, probe: Option<Poll<Option<String>>>) -> Option<String> {
     let Some(Poll::Ready(output)) = probe else {
         return None;
     };

@@ -3,11 +3,7 @@
 
 /// A spurious poll returned `Ready` although nothing happened (no driver step, no
 /// other task's poll or drop) since the task returned `Pending`.
-pub(crate) fn ready_without_cause(
-    spurious: bool,
-    world_now: u64,
-    world_at_pending: u64,
-) -> Option<String> {
+pub(crate) fn ready_without_cause(spurious: bool, world_now: u64, world_at_pending: u64) -> Option<String> {
     (spurious && world_now == world_at_pending).then(|| {
         "a poll that no wake preceded returned Ready although nothing happened since the task \
          returned Pending: it finished before the driver made that possible"
@@ -17,21 +13,11 @@ pub(crate) fn ready_without_cause(
 
 /// The same schedule without its spurious polls (the honest twin) produced another
 /// output for some task. Returns the task and the sentence.
-pub(crate) fn different_output(
-    honest: &[Option<String>],
-    got: &[Option<String>],
-) -> Option<(usize, String)> {
-    honest
-        .iter()
-        .zip(got)
-        .enumerate()
-        .find_map(|(t, (h, g))| match (h, g) {
-            (Some(h), Some(g)) if h != g => Some((
-                t,
-                format!(
-                    "with spurious polls the task finished with {g}, but without them with {h}"
-                ),
-            )),
-            _ => None,
-        })
+pub(crate) fn different_output(honest: &[Option<String>], got: &[Option<String>]) -> Option<(usize, String)> {
+    honest.iter().zip(got).enumerate().find_map(|(t, (h, g))| match (h, g) {
+        (Some(h), Some(g)) if h != g => {
+            Some((t, format!("with spurious polls the task finished with {g}, but without them with {h}")))
+        }
+        _ => None,
+    })
 }

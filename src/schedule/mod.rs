@@ -36,8 +36,10 @@ pub enum Step {
     NewWaker(usize),
     /// Run the next driver step.
     Driver,
-    /// Run the next driver step from inside the next `wake`, `wake_by_ref` or drop of
-    /// any instrumented waker on the checker's thread.
+    /// Run the next driver step, with the one after it armed to run inside the next
+    /// `wake`, `wake_by_ref` or drop of any instrumented waker on the checker's
+    /// thread (with one step left, just arm it). A primitive that wakes or drops a
+    /// waker while holding its own lock meets that lock again.
     ReentrantDriver,
     /// Drop the task (cancellation).
     Cancel(usize),
@@ -126,11 +128,7 @@ impl FromStr for Step {
     type Err = ParseError;
 
     fn from_str(token: &str) -> Result<Self, ParseError> {
-        let err = |reason: String| ParseError {
-            token: token.to_owned(),
-            index: 0,
-            reason,
-        };
+        let err = |reason: String| ParseError { token: token.to_owned(), index: 0, reason };
         let mut chars = token.chars();
         let Some(kind) = chars.next() else {
             return Err(err("empty token".into()));
@@ -138,18 +136,14 @@ impl FromStr for Step {
         let rest = chars.as_str();
         let task = || -> Result<usize, ParseError> {
             if rest.is_empty() {
-                return Err(err(format!(
-                    "`{kind}` needs a task number, as in `{kind}0`"
-                )));
+                return Err(err(format!("`{kind}` needs a task number, as in `{kind}0`")));
             }
             if !rest.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(err(format!("`{rest}` is not a task number")));
             }
             match rest.parse::<usize>() {
                 Ok(t) if t < MAX_TASKS => Ok(t),
-                _ => Err(err(format!(
-                    "task number {rest} is out of range (0..{MAX_TASKS})"
-                ))),
+                _ => Err(err(format!("task number {rest} is out of range (0..{MAX_TASKS})"))),
             }
         };
         let no_task = |step: Step| {
@@ -169,9 +163,7 @@ impl FromStr for Step {
             'i' => task().map(Step::PollInsideWake),
             'd' => no_task(Step::Driver),
             'r' => no_task(Step::ReentrantDriver),
-            _ => Err(err(format!(
-                "unknown step `{kind}`: expected one of p s w c a m i (with a task number) or d r"
-            ))),
+            _ => Err(err(format!("unknown step `{kind}`: expected one of p s w c a m i (with a task number) or d r"))),
         }
     }
 }
@@ -266,13 +258,7 @@ impl ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "bad schedule token `{}` (token {}): {}",
-            self.token,
-            self.index + 1,
-            self.reason
-        )
+        write!(f, "bad schedule token `{}` (token {}): {}", self.token, self.index + 1, self.reason)
     }
 }
 

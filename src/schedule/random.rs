@@ -46,14 +46,7 @@ pub(crate) struct RandomWalk<'b> {
 
 impl<'b> RandomWalk<'b> {
     pub(crate) fn new(seed: u64, bounds: &'b Bounds, depth: usize) -> Self {
-        RandomWalk {
-            rng: Rng::new(seed),
-            bounds,
-            depth,
-            usage: Usage::default(),
-            taken: 0,
-            enabled: Vec::new(),
-        }
+        RandomWalk { rng: Rng::new(seed), bounds, depth, usage: Usage::default(), taken: 0, enabled: Vec::new() }
     }
 }
 

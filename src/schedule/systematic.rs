@@ -84,11 +84,7 @@ pub(crate) fn explore(
 ) -> ControlFlow<()> {
     let mut queue: VecDeque<Vec<Step>> = VecDeque::from([Vec::new()]);
     while let Some(prefix) = queue.pop_front() {
-        let mut chooser = Prefix {
-            steps: &prefix,
-            at: 0,
-            enabled: Vec::new(),
-        };
+        let mut chooser = Prefix { steps: &prefix, at: 0, enabled: Vec::new() };
         visit(&prefix, &mut chooser)?;
         if prefix.len() >= bounds.depth {
             continue;

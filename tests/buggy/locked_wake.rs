@@ -1,0 +1,65 @@
+//! A queue channel. Bug: `send` wakes the receiver while it still holds its own lock
+//! (here a `RefCell` borrow, which panics where a mutex would deadlock). A waker is
+//! arbitrary code; pollcheck's `r` runs the next send inside that wake (panic).
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use super::{swap_waker, Flavor};
+use pollcheck::Scenario;
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<u32>,
+    waker: Option<Waker>,
+}
+
+pub struct Sender {
+    state: Rc<RefCell<State>>,
+    flavor: Flavor,
+}
+
+pub struct Recv(Rc<RefCell<State>>);
+
+impl Sender {
+    pub fn send(&self, v: u32) {
+        let mut s = self.state.borrow_mut();
+        s.queue.push_back(v);
+        let waker = s.waker.take();
+        if self.flavor.buggy() {
+            if let Some(w) = waker {
+                w.wake();
+            }
+        } else {
+            drop(s);
+            if let Some(w) = waker {
+                w.wake();
+            }
+        }
+    }
+}
+
+impl Future for Recv {
+    type Output = u32;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+        let mut s = self.0.borrow_mut();
+        if let Some(v) = s.queue.pop_front() {
+            return Poll::Ready(v);
+        }
+        let old = swap_waker(&mut s.waker, cx.waker());
+        drop(s);
+        drop(old);
+        Poll::Pending
+    }
+}
+
+pub fn scenario(flavor: Flavor) -> Scenario {
+    let state = Rc::new(RefCell::new(State::default()));
+    let tx = Rc::new(Sender { state: state.clone(), flavor });
+    let tx2 = tx.clone();
+    Scenario::new().task(Recv(state)).step(move || tx.send(1)).step(move || tx2.send(2))
+}

@@ -1,0 +1,40 @@
+//! The zoo: small primitives, each with one classic waker-contract bug that a
+//! `Flavor` switch turns on or off. Tests check that pollcheck catches every buggy
+//! flavor with the right violation kind and passes every fixed one; the tour shows
+//! the reports.
+#![allow(dead_code)]
+
+pub mod bad_join;
+pub mod countdown;
+pub mod first_waker;
+pub mod flag;
+pub mod leaky;
+pub mod locked_wake;
+pub mod moving_combinator;
+pub mod notifier;
+pub mod second_poll;
+pub mod spinner;
+pub mod spurious;
+pub mod wake_before_store;
+
+/// Whether the bug is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    Buggy,
+    Fixed,
+}
+
+impl Flavor {
+    pub fn buggy(self) -> bool {
+        self == Flavor::Buggy
+    }
+}
+
+/// Replaces the waker in `slot` and returns the old one, so the caller can drop it
+/// after releasing its borrow: a waker's drop may run arbitrary code.
+pub fn swap_waker(slot: &mut Option<std::task::Waker>, new: &std::task::Waker) -> Option<std::task::Waker> {
+    match slot {
+        Some(w) if w.will_wake(new) => None,
+        _ => slot.replace(new.clone()),
+    }
+}
