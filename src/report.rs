@@ -157,7 +157,30 @@ pub(crate) fn timeline(events: &[Event]) -> Vec<String> {
         }
     }
     flush(&mut lines, line.take());
-    lines
+    fold_repeats(lines)
+}
+
+/// Folds runs of actions that differ only in their number (a spinning task) into
+/// their first and last line and a count.
+fn fold_repeats(lines: Vec<String>) -> Vec<String> {
+    let body = |l: &str| l.get(5..).map(str::to_owned);
+    let mut out: Vec<String> = Vec::with_capacity(lines.len());
+    let mut i = 0;
+    while i < lines.len() {
+        let mut j = i + 1;
+        while j < lines.len() && body(&lines[j]).is_some() && body(&lines[j]) == body(&lines[i]) {
+            j += 1;
+        }
+        out.push(lines[i].clone());
+        if j - i > 3 {
+            out.push(format!("  ... {} more of the same", j - i - 2));
+            out.push(lines[j - 1].clone());
+        } else {
+            out.extend(lines[i + 1..j].iter().cloned());
+        }
+        i = j;
+    }
+    out
 }
 
 struct Line {

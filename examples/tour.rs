@@ -1,0 +1,122 @@
+//! A tour of pollcheck: a gallery of small primitives, each with a classic
+//! waker-contract bug. For each, the checker runs the buggy flavor and prints its
+//! report, then checks the fixed flavor and says how many schedules it passed.
+//!
+//! Run it with `cargo run --example tour` (add `--release` for the timings that
+//! matter).
+
+#[path = "../tests/buggy/mod.rs"]
+mod buggy;
+
+use std::time::Instant;
+
+use buggy::Flavor;
+use pollcheck::{Checker, Scenario};
+
+struct Exhibit {
+    title: &'static str,
+    story: &'static str,
+    scenario: fn(Flavor) -> Scenario,
+}
+
+fn main() {
+    let gallery = [
+        Exhibit {
+            title: "An event flag that forgets its waker",
+            story: "Returns Pending without storing the waker: setting the flag wakes nobody.",
+            scenario: buggy::flag::scenario,
+        },
+        Exhibit {
+            title: "The countdown from the async book, without wake_by_ref",
+            story: "Returns Pending three times; without a self-wake nothing polls it again.",
+            scenario: buggy::countdown::scenario,
+        },
+        Exhibit {
+            title: "A oneshot that keeps the first waker it saw",
+            story: "Re-polled with a new waker, it still wakes the old one.",
+            scenario: buggy::first_waker::scenario,
+        },
+        Exhibit {
+            title: "A oneshot whose sender wakes before it stores the value",
+            story: "A worker thread may poll the task before wake returns: it finds nothing.",
+            scenario: buggy::wake_before_store::scenario,
+        },
+        Exhibit {
+            title: "A receiver that treats any second poll as a wake",
+            story: "Executors may poll without a wake; this one then returns no value.",
+            scenario: buggy::second_poll::scenario,
+        },
+        Exhibit {
+            title: "A receiver that panics when polled without a value",
+            story: "\"Woken, so the value must be there\" is not a rule executors follow.",
+            scenario: buggy::spurious::panicking,
+        },
+        Exhibit {
+            title: "A notifier whose cancelled waiter swallows the notification",
+            story: "notify_one picks waiter 0; waiter 0 is dropped; waiter 1 is never told.",
+            scenario: buggy::notifier::scenario,
+        },
+        Exhibit {
+            title: "A busy-waiting receiver that ignores a closed channel",
+            story: "Self-waking is legal; doing it forever starves a single-threaded executor.",
+            scenario: buggy::spinner::scenario,
+        },
+        Exhibit {
+            title: "A join that polls a child after it finished",
+            story: "The children are wrapped in .checked(), which names where they were polled.",
+            scenario: buggy::bad_join::scenario,
+        },
+        Exhibit {
+            title: "A combinator that moves its pinned child",
+            story: "Unsafe code \"compacting\" storage moves a pinned future.",
+            scenario: buggy::moving_combinator::scenario,
+        },
+        Exhibit {
+            title: "A channel that wakes while holding its own lock",
+            story: "A waker is arbitrary code: pollcheck runs the next send inside the wake.",
+            scenario: buggy::locked_wake::scenario,
+        },
+        Exhibit {
+            title: "A timer that never deregisters",
+            story: "Dropped before it fires, it leaves its waker in the reactor forever.",
+            scenario: buggy::leaky::scenario,
+        },
+    ];
+
+    let mut failures = 0;
+    for (i, exhibit) in gallery.iter().enumerate() {
+        println!("\n=== {}. {} ===", i + 1, exhibit.title);
+        println!("{}\n", exhibit.story);
+        let scenario = exhibit.scenario;
+
+        let started = Instant::now();
+        match Checker::new(move || scenario(Flavor::Buggy)).try_run() {
+            Err(report) => println!("{report}\n  (found in {:.1?})", started.elapsed()),
+            Ok(summary) => {
+                failures += 1;
+                println!("MISSED: the buggy flavor passed {} schedules", summary.schedules());
+            }
+        }
+
+        let started = Instant::now();
+        match Checker::new(move || scenario(Flavor::Fixed)).try_run() {
+            Ok(summary) => println!(
+                "fixed: passes {} schedules ({} systematic, {} random) in {:.1?}",
+                summary.schedules(),
+                summary.systematic,
+                summary.random,
+                started.elapsed()
+            ),
+            Err(report) => {
+                failures += 1;
+                println!("FALSE ALARM on the fixed flavor:\n{report}");
+            }
+        }
+    }
+    println!();
+    if failures > 0 {
+        eprintln!("tour: {failures} exhibit(s) did not behave as expected");
+        std::process::exit(1);
+    }
+    println!("tour: every bug caught, every fix passed");
+}
