@@ -1,0 +1,214 @@
+//! The public surface: schedule strings, replay, reports, configuration errors,
+//! panics that stay ordinary errors, and the assertion macros.
+
+mod buggy;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use buggy::{first_waker, Flavor};
+use futures_test::task::noop_context;
+use pollcheck::{Checker, FoundBy, Scenario, Schedule, Step, ViolationKind};
+
+#[test]
+fn schedules_print_and_parse_back() {
+    let text = "p0 s1 w0 d r i0 c1 a0 m2";
+    let schedule: Schedule = text.parse().unwrap();
+    assert_eq!(schedule.len(), 9);
+    assert_eq!(schedule.steps()[5], Step::PollInsideWake(0));
+    assert_eq!(schedule.to_string(), text);
+    assert_eq!("  p0\n\td ".parse::<Schedule>().unwrap().to_string(), "p0 d");
+    assert!("".parse::<Schedule>().unwrap().is_empty());
+}
+
+#[test]
+fn a_bad_schedule_string_names_the_token() {
+    for (text, token, why) in [
+        ("p0 x1 d", "x1", "unknown step `x`"),
+        ("p0 p", "p", "needs a task number"),
+        ("d3", "d3", "takes no task number"),
+        ("p0 w-1", "w-1", "is not a task number"),
+        ("s99999999999999999999", "s99999999999999999999", "out of range"),
+        ("p0 pé", "pé", "is not a task number"),
+    ] {
+        let err = text.parse::<Schedule>().unwrap_err();
+        assert_eq!(err.token(), token, "{text}");
+        assert!(err.to_string().contains(why), "{text}: {err}");
+    }
+    assert_eq!("p0 x1".parse::<Schedule>().unwrap_err().index(), 1);
+}
+
+#[test]
+#[should_panic(expected = "pollcheck: cannot replay \"p0 q0\": bad schedule token `q0` (token 2)")]
+fn replaying_a_bad_string_is_a_clear_error() {
+    let _ = Checker::new(|| first_waker::scenario(Flavor::Fixed)).replay("p0 q0");
+}
+
+#[test]
+fn a_replay_reproduces_exactly_the_reported_schedule() {
+    let report = Checker::new(|| first_waker::scenario(Flavor::Buggy)).try_run().unwrap_err();
+    assert!(matches!(report.found_by(), FoundBy::Systematic { .. }));
+    let again = Checker::new(|| first_waker::scenario(Flavor::Buggy))
+        .replay(&report.schedule().to_string())
+        .try_run()
+        .unwrap_err();
+    assert_eq!(again.kind(), ViolationKind::StaleWaker);
+    assert_eq!(again.schedule(), report.schedule());
+    assert_eq!(again.found_by(), &FoundBy::Replay);
+    // The fixed flavor passes the very schedule that caught the bug.
+    Checker::new(|| first_waker::scenario(Flavor::Fixed)).replay(&report.schedule().to_string()).run();
+}
+
+#[test]
+fn the_report_renders_the_timeline_and_the_replay() {
+    let report = Checker::new(|| first_waker::scenario(Flavor::Buggy)).try_run().unwrap_err();
+    let text = report.to_string();
+    let expected = "\
+pollcheck: stale waker in task 0 (api::buggy::first_waker::Receiver)
+  the task was last polled with waker #2; a wake reached the older waker #1 but never #2, and the task was not polled since
+  minimal schedule (4 steps): p0 w0 s0 d
+      1  p0  poll task 0 with waker #1 -> Pending; cloned #1
+      2  w0  new waker for task 0; task 0 gets waker #2 at its next poll
+      3  s0  spurious poll of task 0 with waker #2 -> Pending
+      4  d   driver step 0 (tests/buggy/first_waker.rs:LINE); woke #1
+  replay: .replay(\"p0 w0 s0 d\")   seed: 0x5eed   found by the systematic phase, schedule N";
+    let normalized: String = text
+        .lines()
+        .map(|l| {
+            let l = match l.find("first_waker.rs:") {
+                Some(i) => format!("{}first_waker.rs:LINE){}", &l[..i], &l[l[i..].find(')').unwrap() + i + 1..]),
+                None => l.to_owned(),
+            };
+            match l.find("schedule ") {
+                Some(i) if l.contains("found by") => format!("{}schedule N", &l[..i]),
+                _ => l,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(normalized, expected, "\n{text}");
+    assert_eq!(report.replay(), ".replay(\"p0 w0 s0 d\")");
+    assert_eq!(report.timeline().len(), 4);
+    // `unwrap()` on the result prints the readable report, not a struct dump.
+    assert!(format!("{report:?}").contains("minimal schedule (4 steps)"));
+}
+
+/// Panics in poll, and again when dropped: the harness must report the first panic
+/// and neither abort nor double-panic.
+struct PanicsTwice;
+
+impl Future for PanicsTwice {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        panic!("boom in poll")
+    }
+}
+
+impl Drop for PanicsTwice {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("boom in drop")
+        }
+    }
+}
+
+#[test]
+fn a_panicking_future_becomes_an_ordinary_report() {
+    let report = Checker::new(|| Scenario::new().task(PanicsTwice)).try_run().unwrap_err();
+    assert_eq!(report.kind(), ViolationKind::Panic);
+    assert_eq!(report.violation().task(), Some(0));
+    assert!(report.violation().detail().contains("boom in poll"), "{report}");
+    assert_eq!(report.schedule().to_string(), "p0");
+}
+
+#[test]
+fn a_panicking_driver_step_and_factory_are_reported_too() {
+    let report = Checker::new(|| Scenario::new().task(std::future::ready(())).step(|| panic!("step failed")))
+        .try_run()
+        .unwrap_err();
+    assert_eq!(report.kind(), ViolationKind::Panic);
+    assert!(report.violation().detail().contains("driver step 0"), "{report}");
+    assert!(report.violation().detail().contains("step failed"), "{report}");
+
+    let report = Checker::new(|| -> Scenario { panic!("no scenario today") }).try_run().unwrap_err();
+    assert_eq!(report.kind(), ViolationKind::Panic);
+    assert!(report.violation().detail().contains("the scenario factory panicked: no scenario today"), "{report}");
+}
+
+#[test]
+#[should_panic(expected = "pollcheck: stale waker in task 0")]
+fn check_panics_with_the_report() {
+    pollcheck::check(|| first_waker::scenario(Flavor::Buggy));
+}
+
+#[test]
+fn unpin_tasks_can_be_moved_between_polls() {
+    // futures-channel's receiver is Unpin and must not care where it lives.
+    let summary = Checker::new(|| {
+        let (tx, rx) = futures_channel::oneshot::channel::<u8>();
+        Scenario::new().unpin_task(rx).step(move || {
+            let _ = tx.send(1);
+        })
+    })
+    .replay("p0 m0 d p0")
+    .run();
+    assert_eq!(summary.runs, 1);
+}
+
+/// An `Unpin` future that (wrongly) relies on its address staying put.
+struct RemembersItsAddress(Option<usize>);
+
+impl Future for RemembersItsAddress {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let here = std::ptr::addr_of!(*self).addr();
+        match self.0 {
+            None => {
+                self.0 = Some(here);
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            Some(there) => {
+                assert_eq!(there, here, "registered at one address, polled at another");
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+#[test]
+fn moving_an_unpin_future_that_relies_on_its_address_is_caught() {
+    let report = Checker::new(|| Scenario::new().unpin_task(RemembersItsAddress(None))).try_run().unwrap_err();
+    assert_eq!(report.kind(), ViolationKind::Panic);
+    assert_eq!(report.schedule().to_string(), "p0 m0 p0");
+}
+
+#[test]
+fn the_assertion_macros_say_what_was_expected() {
+    let mut cx = noop_context();
+    let mut pending = std::pin::pin!(std::future::pending::<u8>());
+    pollcheck::assert_pending!(pending, &mut cx);
+    let mut ready = std::future::ready(5u8);
+    assert_eq!(pollcheck::assert_ready!(ready, &mut cx), 5);
+    pollcheck::assert_ready_eq!(std::future::ready(6u8), &mut cx, 6);
+
+    let message = |f: &mut dyn FnMut()| {
+        let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_err();
+        err.downcast_ref::<String>().cloned().or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string())).unwrap()
+    };
+    assert_eq!(
+        message(&mut || pollcheck::assert_pending!(std::future::ready(1u8), &mut noop_context())),
+        "assertion failed: expected `std::future::ready(1u8)` to be Pending, but it was Ready(1)"
+    );
+    assert_eq!(
+        message(&mut || {
+            let _ = pollcheck::assert_ready!(std::future::pending::<()>(), &mut noop_context());
+        }),
+        "assertion failed: expected `std::future::pending::<()>()` to be Ready, but it was Pending"
+    );
+    assert_eq!(
+        message(&mut || pollcheck::assert_ready_eq!(std::future::ready(1u8), &mut noop_context(), 2)),
+        "assertion failed: expected `std::future::ready(1u8)` to be Ready(2), but it was Ready(1)"
+    );
+}
