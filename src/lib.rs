@@ -89,6 +89,8 @@ mod report;
 mod scenario;
 mod schedule;
 mod shrink;
+#[cfg(any(feature = "proptest", feature = "arbitrary"))]
+mod single;
 mod sync;
 mod violation;
 mod waker;
@@ -101,3 +103,8 @@ pub use report::{FoundBy, Report};
 pub use scenario::Scenario;
 pub use schedule::{ParseError, Schedule, Step, MAX_TASKS};
 pub use violation::{Violation, ViolationKind};
+
+#[cfg(feature = "arbitrary")]
+pub use schedule::arbitrary;
+#[cfg(feature = "proptest")]
+pub use schedule::proptest;

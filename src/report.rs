@@ -25,6 +25,14 @@ pub enum FoundBy {
     },
     /// A schedule given with [`Checker::replay`](crate::Checker::replay).
     Replay,
+    /// `pollcheck::proptest` (feature `proptest`), in this case (from 1), its schedule
+    /// shrunk by proptest. The same seed finds it again.
+    Proptest {
+        /// The failing case, counted from 1.
+        case: u64,
+        /// The runner's seed.
+        seed: u64,
+    },
     /// Another explorer (proptest, a fuzzer), named here.
     Other(&'static str),
 }
@@ -39,6 +47,7 @@ impl fmt::Display for FoundBy {
                 write!(f, "the random phase, case {case} of seed {seed:#x}")
             }
             FoundBy::Replay => f.write_str("the replayed schedule"),
+            FoundBy::Proptest { case, seed } => write!(f, "proptest, case {case} of seed {seed:#x}"),
             FoundBy::Other(name) => f.write_str(name),
         }
     }

@@ -5,6 +5,10 @@
 use std::fmt;
 use std::str::FromStr;
 
+#[cfg(feature = "arbitrary")]
+pub mod arbitrary;
+#[cfg(feature = "proptest")]
+pub mod proptest;
 pub(crate) mod random;
 pub(crate) mod systematic;
 

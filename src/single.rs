@@ -1,0 +1,68 @@
+//! Judging one schedule that an outside explorer chose (proptest, a fuzzer), and the
+//! step table both of them draw steps from.
+
+use crate::check::finish;
+use crate::config::Config;
+use crate::judge::Judge;
+use crate::report::{FoundBy, Report};
+use crate::scenario::Scenario;
+use crate::schedule::{Step, MAX_TASKS};
+
+/// Runs `steps` on a fresh scenario from `factory` and judges it; on a violation,
+/// renders the report (shrunk by pollcheck's own shrinker when `shrink`).
+///
+/// No watchdog thread: callers run this thousands of times a second, and fuzzers and
+/// proptest have their own timeouts.
+#[track_caller]
+pub(crate) fn judge_one(
+    factory: &dyn Fn() -> Scenario,
+    steps: &[Step],
+    found_by: FoundBy,
+    shrink: bool,
+) -> Result<(), Report> {
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => panic!("pollcheck: {e}"),
+    };
+    let judge = Judge { factory, spin_bound: config.spin_bound, heartbeat: None };
+    match judge.judge_steps(steps) {
+        None => Ok(()),
+        Some(found) => Err(finish(&judge, found, found_by, &config, shrink)),
+    }
+}
+
+/// The step kinds generated schedules draw from, indexed by a 4-bit number. Polls and
+/// driver steps (what every bug needs) are the most frequent; the adversarial steps
+/// appear often enough that a 10-step schedule usually holds one or two.
+const KINDS: [u8; 16] =
+    [b'p', b'p', b'p', b'p', b'd', b'd', b'd', b's', b's', b'w', b'w', b'r', b'i', b'c', b'a', b'm'];
+
+/// The step of kind `KINDS[nibble % 16]` on `task` (ignored by `d` and `r`).
+pub(crate) fn step_of(nibble: u8, task: usize) -> Step {
+    let task = task % MAX_TASKS;
+    match KINDS[usize::from(nibble % 16)] {
+        b'p' => Step::Poll(task),
+        b'd' => Step::Driver,
+        b's' => Step::SpuriousPoll(task),
+        b'w' => Step::NewWaker(task),
+        b'r' => Step::ReentrantDriver,
+        b'i' => Step::PollInsideWake(task),
+        b'c' => Step::Cancel(task),
+        b'a' => Step::Abandon(task),
+        _ => Step::Move(task),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_reachable() {
+        let mut seen: Vec<String> = (0..16).map(|n| step_of(n, 0).to_string()).collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen, ["a0", "c0", "d", "i0", "m0", "p0", "r", "s0", "w0"]);
+        assert_eq!(step_of(0, MAX_TASKS + 1), Step::Poll(1));
+    }
+}
