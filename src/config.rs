@@ -72,7 +72,7 @@ impl Default for Config {
             random_depth: 16,
             seed: 0x5eed,
             spin_bound: 100,
-            poll_timeout: if cfg!(miri) { None } else { Some(Duration::from_secs(10)) },
+            poll_timeout: if cfg!(any(miri, loom)) { None } else { Some(Duration::from_secs(10)) },
         }
     }
 }

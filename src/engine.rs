@@ -17,7 +17,7 @@ use crate::scenario::{DriverStep, Scenario, TaskFuture};
 use crate::schedule::Step;
 use crate::sync::Arc;
 use crate::violation::{Violation, ViolationKind};
-use crate::waker::{self, WakerSlot};
+use crate::waker::{self, Slot, WakerSlot};
 use crate::watchdog::Heartbeat;
 
 /// Chooses the schedule's steps one at a time, seeing the run so far.
@@ -91,7 +91,7 @@ struct Task {
     type_name: &'static str,
     state: State,
     abandoned: bool,
-    slots: Vec<Arc<WakerSlot>>,
+    slots: Vec<Slot>,
     seen: Vec<u32>,
     /// Slot of the most recent poll, and of the next one (they differ after `w`).
     latest: usize,
@@ -411,7 +411,7 @@ impl Run {
         for (seen, slot) in task.seen.iter_mut().zip(&task.slots) {
             *seen = slot.wakes();
         }
-        let slot = Arc::clone(&task.slots[task.latest]);
+        let slot = Slot::clone(&task.slots[task.latest]);
         let wakes_before = slot.wakes();
         let lent = waker::lend(&slot);
         let mut cx = Context::from_waker(&lent);
@@ -634,7 +634,7 @@ fn panic_violation(who: Option<(usize, &'static str)>, describe: impl FnOnce() -
     }
 }
 
-fn new_slot(next: &Cell<u32>, journal: &Arc<Journal>) -> Arc<WakerSlot> {
+fn new_slot(next: &Cell<u32>, journal: &Arc<Journal>) -> Slot {
     let id = next.get();
     next.set(id + 1);
     WakerSlot::new(id, Arc::clone(journal))

@@ -26,7 +26,12 @@ pub(crate) enum Event {
     /// A waker (or a clone) was cloned by user code.
     Clone { waker: u32 },
     /// `wake` (by value) was called.
-    Wake { waker: u32, by_ref: bool, foreign_thread: bool },
+    Wake {
+        waker: u32,
+        by_ref: bool,
+        /// The waking thread, when it is not the one that polls.
+        thread: Option<String>,
+    },
     /// A clone was dropped without waking.
     Drop { waker: u32 },
     /// A driver step ran.
@@ -62,6 +67,10 @@ pub(crate) struct Journal {
 impl Journal {
     pub(crate) fn new(recording: bool) -> Self {
         Journal { recording, events: Mutex::new(Vec::new()) }
+    }
+
+    pub(crate) fn is_recording(&self) -> bool {
+        self.recording
     }
 
     /// Records an event built lazily, so a journal that is off costs one branch.

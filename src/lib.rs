@@ -83,6 +83,8 @@ mod detect;
 mod engine;
 mod journal;
 mod judge;
+#[cfg(loom)]
+pub mod loom;
 mod panic_capture;
 mod reentry;
 mod report;

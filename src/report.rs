@@ -219,10 +219,10 @@ impl Line {
                 format!("task {task} gets waker #{waker} at its next poll")
             }
             Event::Clone { waker } => format!("cloned #{waker}"),
-            Event::Wake { waker, by_ref, foreign_thread } => format!(
-                "woke #{waker}{}{}",
+            Event::Wake { waker, by_ref, thread } => format!(
+                "{}woke #{waker}{}",
+                thread.as_ref().map(|t| format!("{t}: ")).unwrap_or_default(),
                 if *by_ref { " by ref" } else { "" },
-                if *foreign_thread { " from another thread" } else { "" }
             ),
             Event::Drop { waker } => format!("dropped #{waker}"),
             Event::DriverStep { index, location, inside_waker: Some(w) } => {

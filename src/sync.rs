@@ -1,11 +1,51 @@
-//! One place that names the synchronisation types the crate uses, so that a later
-//! `cfg(loom)` build can swap them for loom's and loom sees every access.
+//! One place that names the synchronisation types the crate uses.
+//!
+//! [`model`] holds what a loom model must see: the instrumented wakers' reference
+//! counts and wake counters. Under `cfg(loom)` they are loom's types, so loom orders
+//! every clone, wake and drop like the real thing: a real executor's `wake` happens
+//! before the poll it causes (its run queue synchronises), and without that edge loom
+//! would let the re-poll read stale memory and report bugs that cannot happen. loom
+//! also reports a waker that outlives the model. The journal and the watchdog stay on
+//! std types: they are instrumentation only.
+
+/// Types the model must see: loom's under `cfg(loom)`, std's otherwise.
+pub(crate) mod model {
+    #[cfg(loom)]
+    pub(crate) use loom::sync::atomic::{AtomicU32, AtomicUsize};
+    #[cfg(loom)]
+    pub(crate) use loom::sync::Arc;
+    #[cfg(not(loom))]
+    pub(crate) use std::sync::atomic::{AtomicU32, AtomicUsize};
+    #[cfg(not(loom))]
+    pub(crate) use std::sync::Arc;
+}
+
+pub(crate) use std::sync::Arc;
 
 pub(crate) use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+pub(crate) use std::sync::{Mutex, MutexGuard};
 
 /// Locks a mutex, ignoring poisoning: the harness catches panics in user code, and a
 /// poisoned journal is still a faithful record of what happened before the panic.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A thread as the model sees it (loom's threads share one OS thread).
+#[cfg(loom)]
+pub(crate) type ThreadId = loom::thread::ThreadId;
+/// A thread.
+#[cfg(not(loom))]
+pub(crate) type ThreadId = std::thread::ThreadId;
+
+/// The current thread, as the model sees it.
+#[cfg(loom)]
+pub(crate) fn current_thread() -> ThreadId {
+    loom::thread::current().id()
+}
+
+/// The current thread.
+#[cfg(not(loom))]
+pub(crate) fn current_thread() -> ThreadId {
+    std::thread::current().id()
 }

@@ -11,7 +11,11 @@ use std::task::{RawWaker, RawWakerVTable, Waker};
 
 use crate::journal::{Event, Journal};
 use crate::reentry;
-use crate::sync::{Arc, AtomicU32, AtomicUsize, Ordering::SeqCst};
+use crate::sync::model::{Arc, AtomicU32, AtomicUsize};
+use crate::sync::{current_thread, Ordering::SeqCst, ThreadId};
+
+/// A shared handle on one waker identity.
+pub(crate) type Slot = Arc<WakerSlot>;
 
 /// The shared state behind one waker identity and all its clones.
 #[derive(Debug)]
@@ -22,18 +26,20 @@ pub(crate) struct WakerSlot {
     live: AtomicUsize,
     /// `wake` + `wake_by_ref` calls.
     wakes: AtomicU32,
-    journal: Arc<Journal>,
-    engine_thread: std::thread::ThreadId,
+    journal: std::sync::Arc<Journal>,
+    /// The polling thread, known only when the journal records.
+    engine_thread: Option<ThreadId>,
 }
 
 impl WakerSlot {
-    pub(crate) fn new(id: u32, journal: Arc<Journal>) -> Arc<Self> {
+    pub(crate) fn new(id: u32, journal: std::sync::Arc<Journal>) -> Slot {
+        let recording = journal.is_recording();
         Arc::new(WakerSlot {
             id,
             live: AtomicUsize::new(0),
             wakes: AtomicU32::new(0),
             journal,
-            engine_thread: std::thread::current().id(),
+            engine_thread: recording.then(current_thread),
         })
     }
 
@@ -52,7 +58,7 @@ impl WakerSlot {
         self.journal.record(|| Event::Wake {
             waker: self.id,
             by_ref,
-            foreign_thread: std::thread::current().id() != self.engine_thread,
+            thread: Some(current_thread()).filter(|t| Some(t) != self.engine_thread.as_ref()).map(|t| format!("{t:?}")),
         });
         reentry::fire(self.id, true);
     }

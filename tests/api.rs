@@ -203,7 +203,7 @@ fn the_assertion_macros_say_what_was_expected() {
     );
     assert_eq!(
         message(&mut || {
-            let _ = pollcheck::assert_ready!(std::future::pending::<()>(), &mut noop_context());
+            pollcheck::assert_ready!(std::future::pending::<()>(), &mut noop_context());
         }),
         "assertion failed: expected `std::future::pending::<()>()` to be Ready, but it was Pending"
     );

@@ -14,7 +14,7 @@ fn env_variables_apply_and_a_bad_one_names_itself() {
     assert_eq!(summary.random, 3);
 
     std::env::set_var("POLLCHECK_SEED", "not-a-number");
-    let err = std::panic::catch_unwind(|| Checker::new(|| Scenario::new()).try_run()).unwrap_err();
+    let err = std::panic::catch_unwind(|| Checker::new(Scenario::new).try_run()).unwrap_err();
     let message = err.downcast_ref::<String>().unwrap();
     assert_eq!(
         message,

@@ -7,7 +7,9 @@ use super::WakerHistory;
 /// First proof, checked after every action: the task is `Pending`, nothing woke it
 /// since its last poll, and no clone of any waker it was ever given is alive.
 pub(crate) fn nothing_can_wake(h: &WakerHistory<'_>) -> Option<String> {
-    if h.latest_woken() || h.older_woken().is_some() || h.live_clones() > 0 {
+    // Clones first: under loom a clone's drop happens after its wake, so reading the
+    // count first makes the wake counters that follow up to date.
+    if h.live_clones() > 0 || h.latest_woken() || h.older_woken().is_some() {
         return None;
     }
     Some(format!(

@@ -7,13 +7,12 @@ pub(crate) mod spin;
 pub(crate) mod spurious_poll;
 pub(crate) mod stale_waker;
 
-use crate::sync::Arc;
-use crate::waker::WakerSlot;
+use crate::waker::Slot;
 
 /// Every waker identity a task was given, and what each had seen at the task's most
 /// recent poll.
 pub(crate) struct WakerHistory<'a> {
-    pub(crate) slots: &'a [Arc<WakerSlot>],
+    pub(crate) slots: &'a [Slot],
     /// `slots[i].wakes()` as of the task's most recent poll.
     pub(crate) seen: &'a [u32],
     /// The slot the task was most recently polled with.
