@@ -163,6 +163,7 @@ pub(crate) fn execute(
 
 impl Run {
     fn new(scenario: Scenario, opts: RunOptions, heartbeat: Option<Arc<Heartbeat>>) -> Self {
+        crate::hooks::begin_run();
         let journal = Arc::new(Journal::new(opts.record));
         let next_waker = Cell::new(1);
         let tasks = scenario
@@ -345,6 +346,9 @@ impl Run {
             }
         }
         self.check_nothing_can_wake();
+        if let Some(v) = crate::hooks::take_reported() {
+            self.violate(v);
+        }
     }
 
     /// Wraps an armed driver step so that running it counts as a change of the world.
@@ -565,6 +569,9 @@ impl Run {
     fn check_quiescence(&self) {
         // An armed poll that no wake picked up is simply not taken.
         drop(reentry::disarm());
+        if let Some(v) = crate::hooks::take_reported().or_else(crate::hooks::at_quiescence) {
+            return self.violate(v);
+        }
         for (t, cell) in self.tasks.iter().enumerate() {
             let (who, woken, stale) = {
                 let task = cell.borrow();
@@ -606,6 +613,9 @@ impl Run {
         }
         if self.violated() {
             return;
+        }
+        if let Some(v) = crate::hooks::take_reported().or_else(crate::hooks::after_teardown) {
+            return self.violate(v);
         }
         for (t, cell) in self.tasks.iter().enumerate() {
             let task = cell.borrow();

@@ -81,6 +81,7 @@ mod checked;
 mod config;
 mod detect;
 mod engine;
+mod hooks;
 mod journal;
 mod judge;
 #[cfg(loom)]

@@ -55,6 +55,7 @@ impl WakerSlot {
 
     fn on_wake(&self, by_ref: bool) {
         self.wakes.fetch_add(1, SeqCst);
+        crate::hooks::count_wake();
         self.journal.record(|| Event::Wake {
             waker: self.id,
             by_ref,

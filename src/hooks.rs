@@ -1,0 +1,91 @@
+//! Hooks through which helpers that live inside the user's scenario (probes, checked
+//! wrappers) talk to the engine running it on the same thread: violations they saw
+//! without panicking, checks they want run at quiescence and after teardown, and a
+//! count of instrumented wakes (to tell whether a wake reached the task).
+//!
+//! Outside a checker run nothing reads these; they cost a thread-local access.
+
+use std::cell::{Cell, RefCell};
+
+use crate::violation::Violation;
+
+/// Something that can judge the run at its end.
+pub(crate) trait Watcher {
+    /// At quiescence: every driver step ran and no wake is pending.
+    fn at_quiescence(&self) -> Option<Violation> {
+        None
+    }
+
+    /// After the tasks and the driver were dropped.
+    fn after_teardown(&self) -> Option<Violation> {
+        None
+    }
+}
+
+thread_local! {
+    static REPORTED: RefCell<Vec<Violation>> = const { RefCell::new(Vec::new()) };
+    static WATCHERS: RefCell<Vec<Box<dyn Watcher>>> = const { RefCell::new(Vec::new()) };
+    static WAKES: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A run starts: forget what earlier runs on this thread left behind.
+pub(crate) fn begin_run() {
+    let _ = REPORTED.try_with(|r| r.borrow_mut().clear());
+    let old = WATCHERS.try_with(|w| std::mem::take(&mut *w.borrow_mut()));
+    drop(old);
+}
+
+/// Reports a violation seen without panicking.
+#[allow(dead_code)] // used by probes, which land next
+pub(crate) fn report(v: Violation) {
+    let _ = REPORTED.try_with(|r| r.borrow_mut().push(v));
+}
+
+/// The first violation reported since the last call.
+pub(crate) fn take_reported() -> Option<Violation> {
+    REPORTED
+        .try_with(|r| {
+            let mut r = r.borrow_mut();
+            (!r.is_empty()).then(|| r.remove(0))
+        })
+        .ok()
+        .flatten()
+}
+
+/// Registers a watcher for the rest of this run.
+#[allow(dead_code)] // used by probes, which land next
+pub(crate) fn watch(w: Box<dyn Watcher>) {
+    let _ = WATCHERS.try_with(|ws| ws.borrow_mut().push(w));
+}
+
+fn ask(f: impl Fn(&dyn Watcher) -> Option<Violation>) -> Option<Violation> {
+    // Take the list out while asking: a watcher may drop user values that register more.
+    let watchers = WATCHERS.try_with(|w| std::mem::take(&mut *w.borrow_mut())).unwrap_or_default();
+    let verdict = watchers.iter().find_map(|w| f(&**w));
+    let _ = WATCHERS.try_with(|w| {
+        let mut w = w.borrow_mut();
+        let added = std::mem::take(&mut *w);
+        *w = watchers;
+        w.extend(added);
+    });
+    verdict
+}
+
+pub(crate) fn at_quiescence() -> Option<Violation> {
+    ask(|w| w.at_quiescence())
+}
+
+pub(crate) fn after_teardown() -> Option<Violation> {
+    ask(|w| w.after_teardown())
+}
+
+/// Counts an instrumented wake on this thread.
+pub(crate) fn count_wake() {
+    let _ = WAKES.try_with(|w| w.set(w.get() + 1));
+}
+
+/// Instrumented wakes on this thread so far.
+#[allow(dead_code)] // used by probes, which land next
+pub(crate) fn wakes_on_this_thread() -> u64 {
+    WAKES.try_with(|w| w.get()).unwrap_or(0)
+}
