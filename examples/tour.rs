@@ -11,12 +11,14 @@ mod buggy;
 use std::time::Instant;
 
 use buggy::Flavor;
-use pollcheck::{Checker, Scenario};
+use pollcheck::{Bounds, Checker, Scenario};
 
 struct Exhibit {
     title: &'static str,
     story: &'static str,
     scenario: fn(Flavor) -> Scenario,
+    /// Opt-in actions this exhibit needs beyond the defaults.
+    bounds: Bounds,
 }
 
 fn main() {
@@ -24,61 +26,73 @@ fn main() {
         Exhibit {
             title: "An event flag that forgets its waker",
             story: "Returns Pending without storing the waker: setting the flag wakes nobody.",
+            bounds: Bounds::default(),
             scenario: buggy::flag::scenario,
         },
         Exhibit {
             title: "The countdown from the async book, without wake_by_ref",
             story: "Returns Pending three times; without a self-wake nothing polls it again.",
+            bounds: Bounds::default(),
             scenario: buggy::countdown::scenario,
         },
         Exhibit {
             title: "A oneshot that keeps the first waker it saw",
             story: "Re-polled with a new waker, it still wakes the old one.",
+            bounds: Bounds::default(),
             scenario: buggy::first_waker::scenario,
         },
         Exhibit {
             title: "A oneshot whose sender wakes before it stores the value",
-            story: "A worker thread may poll the task before wake returns: it finds nothing.",
+            story: "A worker thread may poll the task before wake returns: it finds nothing (opt-in `i`).",
+            bounds: Bounds { polls_inside_wake: 1, ..Bounds::default() },
             scenario: buggy::wake_before_store::scenario,
         },
         Exhibit {
             title: "A receiver that treats any second poll as a wake",
             story: "Executors may poll without a wake; this one then returns no value.",
+            bounds: Bounds::default(),
             scenario: buggy::second_poll::scenario,
         },
         Exhibit {
             title: "A receiver that panics when polled without a value",
             story: "\"Woken, so the value must be there\" is not a rule executors follow.",
+            bounds: Bounds::default(),
             scenario: buggy::spurious::panicking,
         },
         Exhibit {
             title: "A notifier whose cancelled waiter swallows the notification",
             story: "notify_one picks waiter 0; waiter 0 is dropped; waiter 1 is never told.",
+            bounds: Bounds::default(),
             scenario: buggy::notifier::scenario,
         },
         Exhibit {
             title: "A busy-waiting receiver that ignores a closed channel",
             story: "Self-waking is legal; doing it forever starves a single-threaded executor.",
+            bounds: Bounds::default(),
             scenario: buggy::spinner::scenario,
         },
         Exhibit {
             title: "A join that polls a child after it finished",
             story: "The children are wrapped in .checked(), which names where they were polled.",
+            bounds: Bounds::default(),
             scenario: buggy::bad_join::scenario,
         },
         Exhibit {
             title: "A combinator that moves its pinned child",
             story: "Unsafe code \"compacting\" storage moves a pinned future.",
+            bounds: Bounds::default(),
             scenario: buggy::moving_combinator::scenario,
         },
         Exhibit {
             title: "A channel that wakes while holding its own lock",
             story: "A waker is arbitrary code: pollcheck runs the next send inside the wake.",
+            bounds: Bounds::default(),
             scenario: buggy::locked_wake::scenario,
         },
         Exhibit {
             title: "A timer that never deregisters",
             story: "Dropped before it fires, it leaves its waker in the reactor forever.",
+            bounds: Bounds::default(),
             scenario: buggy::leaky::scenario,
         },
     ];
@@ -87,10 +101,10 @@ fn main() {
     for (i, exhibit) in gallery.iter().enumerate() {
         println!("\n=== {}. {} ===", i + 1, exhibit.title);
         println!("{}\n", exhibit.story);
-        let scenario = exhibit.scenario;
+        let (scenario, bounds) = (exhibit.scenario, exhibit.bounds);
 
         let started = Instant::now();
-        match Checker::new(move || scenario(Flavor::Buggy)).try_run() {
+        match Checker::new(move || scenario(Flavor::Buggy)).bounds(bounds).try_run() {
             Err(report) => println!("{report}\n  (found in {:.1?})", started.elapsed()),
             Ok(summary) => {
                 failures += 1;
@@ -99,7 +113,7 @@ fn main() {
         }
 
         let started = Instant::now();
-        match Checker::new(move || scenario(Flavor::Fixed)).try_run() {
+        match Checker::new(move || scenario(Flavor::Fixed)).bounds(bounds).try_run() {
             Ok(summary) => println!(
                 "fixed: passes {} schedules ({} systematic, {} random) in {:.1?}",
                 summary.schedules(),

@@ -25,6 +25,9 @@ pub struct Bounds {
     pub moves: usize,
     /// Most re-entrant driver steps, `r` (`POLLCHECK_MAX_REENTRANT`).
     pub reentrant: usize,
+    /// Most polls inside a wake, `i` (`POLLCHECK_MAX_POLLS_INSIDE_WAKE`). 0 by
+    /// default: see [`Step::PollInsideWake`](crate::Step::PollInsideWake).
+    pub polls_inside_wake: usize,
 }
 
 impl Default for Bounds {
@@ -37,6 +40,7 @@ impl Default for Bounds {
             abandons: 1,
             moves: 1,
             reentrant: 1,
+            polls_inside_wake: 0,
         }
     }
 }
@@ -99,6 +103,7 @@ impl Config {
         read(&get, "POLLCHECK_MAX_ABANDONS", &mut b.abandons, 0..=64)?;
         read(&get, "POLLCHECK_MAX_MOVES", &mut b.moves, 0..=64)?;
         read(&get, "POLLCHECK_MAX_REENTRANT", &mut b.reentrant, 0..=64)?;
+        read(&get, "POLLCHECK_MAX_POLLS_INSIDE_WAKE", &mut b.polls_inside_wake, 0..=64)?;
         read(&get, "POLLCHECK_CASES", &mut c.random_cases, 0..=u64::MAX)?;
         read(&get, "POLLCHECK_RANDOM_DEPTH", &mut c.random_depth, 1..=4096)?;
         read(&get, "POLLCHECK_SEED", &mut c.seed, 0..=u64::MAX)?;

@@ -64,8 +64,9 @@ pub(crate) struct Outcome {
     /// Every action that ran, schedule and drain alike (skipped steps left out):
     /// replaying it reproduces the run.
     pub(crate) trace: Vec<Step>,
-    /// Whether a spurious poll ran (then outputs are compared with the honest twin).
-    pub(crate) had_spurious: bool,
+    /// A spurious poll ran (and no driver step ran inside one): compare the outputs
+    /// with the honest twin's.
+    pub(crate) compare_outputs: bool,
     pub(crate) outputs: Vec<Option<String>>,
     pub(crate) journal: Vec<Event>,
 }
@@ -132,6 +133,9 @@ pub(crate) struct Run {
     violation: RefCell<Option<(Violation, usize)>>,
     trace: RefCell<Vec<Step>>,
     had_spurious: Cell<bool>,
+    spurious_reentered: Cell<bool>,
+    /// A panic unwound through user code during this run.
+    user_panicked: Cell<bool>,
     opts: RunOptions,
     heartbeat: Option<Arc<Heartbeat>>,
 }
@@ -198,6 +202,8 @@ impl Run {
             violation: RefCell::new(None),
             trace: RefCell::new(Vec::new()),
             had_spurious: Cell::new(false),
+            spurious_reentered: Cell::new(false),
+            user_panicked: Cell::new(false),
             opts,
             heartbeat,
         }
@@ -281,6 +287,9 @@ impl Run {
         }
         self.journal.record(|| Event::Action(step, origin));
         self.trace.borrow_mut().push(step);
+        if let Some(hb) = &self.heartbeat {
+            hb.record(step);
+        }
         match step {
             Step::Poll(t) | Step::SpuriousPoll(t) => {
                 self.poll_task(t, PollKind::Scheduled);
@@ -376,8 +385,8 @@ impl Run {
     }
 
     fn guarded_step(&self, index: usize, location: &std::panic::Location<'static>, step: Box<dyn FnOnce()>) {
-        self.beat_start(Step::Driver);
-        let result = panic_capture::catch(step);
+        self.beat_start();
+        let result = self.guard(step);
         self.beat_end();
         self.world.set(self.world.get() + 1);
         if let Err(p) = result {
@@ -385,9 +394,9 @@ impl Run {
         }
     }
 
-    fn beat_start(&self, step: Step) {
+    fn beat_start(&self) {
         if let Some(hb) = &self.heartbeat {
-            hb.start(step);
+            hb.start();
         }
     }
 
@@ -422,10 +431,16 @@ impl Run {
         let capture = self.opts.capture_outputs || self.opts.record || probe;
         let inside_wake = kind == PollKind::InsideWake;
         let future = task.future.as_mut().expect("checked above");
-        self.beat_start(if spurious { Step::SpuriousPoll(t) } else { Step::Poll(t) });
+        self.beat_start();
         let fired_before = reentry::steps_fired();
-        let result = panic_capture::catch(|| future.poll(&mut cx, capture));
+        let result = self.guard(|| future.poll(&mut cx, capture));
         self.beat_end();
+        // A driver step that ran inside this poll changed the world mid-poll; the
+        // honest twin (without spurious polls) cannot replay that, so compare nothing.
+        let reentered = reentry::steps_fired() != fired_before;
+        if spurious && reentered {
+            self.spurious_reentered.set(true);
+        }
         task.polls += 1;
         let world_at_pending = task.world_at_pending;
         let who = Some((t, task.type_name));
@@ -477,8 +492,7 @@ impl Run {
                 self.journal.record(|| polled(PollResult::Panicked(panic.to_string())));
                 task.state = State::Panicked;
                 let future = task.future.take();
-                let reentrant = reentry::steps_fired() != fired_before;
-                self.violate(self.classify_poll_panic(who, spurious && !reentrant, &panic));
+                self.violate(self.classify_poll_panic(who, spurious && !reentered, &panic));
                 self.drop_future_of(who, future);
                 Poll::Pending
             }
@@ -514,7 +528,7 @@ impl Run {
 
     fn drop_future_of(&self, who: Option<(usize, &'static str)>, future: Option<TaskFuture>) {
         let Some(future) = future else { return };
-        if let Err(p) = panic_capture::catch(move || drop(future)) {
+        if let Err(p) = self.guard(move || drop(future)) {
             self.violate(panic_violation(who, || format!("dropping the task panicked: {p}")));
         }
     }
@@ -601,16 +615,38 @@ impl Run {
         }
     }
 
+    /// Runs user code, catching a panic (and remembering that one unwound).
+    fn guard<T>(&self, f: impl FnOnce() -> T) -> Result<T, CaughtPanic> {
+        let result = panic_capture::catch(f);
+        if result.is_err() {
+            self.user_panicked.set(true);
+        }
+        result
+    }
+
     fn teardown(&self) {
         drop(reentry::disarm());
+        if self.user_panicked.get() && !cfg!(miri) {
+            // A panic unwound through the code under test: its state may be broken
+            // (futures-channel's receiver spins forever in `drop` after a panic in
+            // mid-update), so leak the scenario rather than hang. Under miri, which
+            // counts leaks as errors, drop it.
+            for cell in &self.tasks {
+                std::mem::forget(cell.borrow_mut().future.take());
+            }
+            std::mem::forget(std::mem::take(&mut *self.steps.borrow_mut()));
+            return;
+        }
+        self.beat_start();
         for (t, cell) in self.tasks.iter().enumerate() {
             let future = cell.borrow_mut().future.take();
             self.drop_future(t, future);
         }
         let steps = std::mem::take(&mut *self.steps.borrow_mut());
-        if let Err(p) = panic_capture::catch(move || drop(steps)) {
+        if let Err(p) = self.guard(move || drop(steps)) {
             self.violate(Violation::new(ViolationKind::Panic, None, format!("dropping the driver panicked: {p}")));
         }
+        self.beat_end();
         if self.violated() {
             return;
         }
@@ -629,7 +665,7 @@ impl Run {
         Outcome {
             violation: self.violation.borrow_mut().take(),
             trace: std::mem::take(&mut *self.trace.borrow_mut()),
-            had_spurious: self.had_spurious.get(),
+            compare_outputs: self.had_spurious.get() && !self.spurious_reentered.get(),
             outputs: self.tasks.iter().map(|t| t.borrow_mut().output.take()).collect(),
             journal: self.journal.take(),
         }

@@ -54,7 +54,7 @@ impl Judge<'_> {
             schedule.truncate(at);
             return Some(Found { violation, schedule });
         }
-        if !outcome.had_spurious {
+        if !outcome.compare_outputs {
             return None;
         }
         let outcome = if capture { outcome } else { self.run(&mut Replay::new(&outcome.trace), true, false).ok()? };

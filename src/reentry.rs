@@ -1,5 +1,6 @@
-//! Re-entrant actions: things the schedule arms to run *inside* a later `wake`,
-//! `wake_by_ref` or waker drop on the checker's thread.
+//! Re-entrant actions: things the schedule arms to run *inside* a later `wake` or
+//! `wake_by_ref` on the checker's thread. (Not inside drops: dropping a waker runs no
+//! user code in real executors.)
 //!
 //! - `r` runs the next driver step with the one after it armed: a primitive that
 //!   wakes or drops a waker while holding its own lock meets its own lock again.
@@ -75,8 +76,8 @@ pub(crate) fn step_is_armed() -> bool {
     ARMED.try_with(|a| matches!(*a.borrow(), Some(Armed::Step { .. }))).unwrap_or(false)
 }
 
-/// Called from a waker's wake (`wake == true`) or drop.
-pub(crate) fn fire(waker: u32, wake: bool) {
+/// Called from a waker's `wake` or `wake_by_ref`.
+pub(crate) fn fire(waker: u32) {
     // `try_with`: a waker dropped while this thread's locals are torn down is ignored.
     let Some(armed) = ARMED.try_with(|a| a.borrow_mut().take()).ok().flatten() else {
         return;
@@ -88,7 +89,7 @@ pub(crate) fn fire(waker: u32, wake: bool) {
             step();
         }
         Armed::Poll { waker: target, poll } => {
-            let fired = wake && target == waker && poll();
+            let fired = target == waker && poll();
             if !fired {
                 let _ = ARMED.try_with(|a| {
                     let mut a = a.borrow_mut();

@@ -61,7 +61,7 @@ impl WakerSlot {
             by_ref,
             thread: Some(current_thread()).filter(|t| Some(t) != self.engine_thread.as_ref()).map(|t| format!("{t:?}")),
         });
-        reentry::fire(self.id, true);
+        reentry::fire(self.id);
     }
 }
 
@@ -120,18 +120,17 @@ unsafe fn drop(data: *const ()) {
 }
 
 unsafe fn drop_inner(data: *const (), record: bool) {
-    let id = {
+    {
         // SAFETY: the clone being dropped still owns its count here.
         let slot = unsafe { slot(data) };
         slot.live.fetch_sub(1, SeqCst);
         if record {
             slot.journal.record(|| Event::Drop { waker: slot.id });
         }
-        slot.id
-    };
+    }
+    // A drop does not run re-entrant steps: dropping a waker runs no user code in
+    // real executors (the task's future is gone by then), and a primitive that swaps
+    // its stored waker under its lock is correct.
     // SAFETY: releases the strong count this clone owned; `slot` is not used after.
     unsafe { Arc::decrement_strong_count(data.cast::<WakerSlot>()) };
-    if record {
-        reentry::fire(id, false);
-    }
 }

@@ -43,13 +43,17 @@ impl Heartbeat {
         self.len.store(0, Relaxed);
     }
 
-    /// `step` starts running.
-    pub(crate) fn start(&self, step: Step) {
+    /// The schedule goes on with `step`.
+    pub(crate) fn record(&self, step: Step) {
         let len = self.len.load(Relaxed);
         if let Some(slot) = self.steps.get(len) {
             slot.store(step.code(), Relaxed);
             self.len.store(len + 1, Relaxed);
         }
+    }
+
+    /// User code (a poll, a driver step, a drop) starts running.
+    pub(crate) fn start(&self) {
         self.depth.fetch_add(1, SeqCst);
         self.beat.fetch_add(1, SeqCst);
     }
@@ -125,11 +129,10 @@ mod tests {
     #[cfg_attr(miri, ignore = "the watchdog is off under miri; it sleeps in real time")]
     fn a_stuck_action_gets_a_diagnostic_naming_the_schedule() {
         let hb = Arc::new(Heartbeat::default());
-        hb.start(Step::Poll(0));
-        hb.end();
-        hb.start(Step::ReentrantDriver);
-        hb.end();
-        hb.start(Step::Driver);
+        for step in [Step::Poll(0), Step::ReentrantDriver, Step::Driver] {
+            hb.record(step);
+        }
+        hb.start();
         let hb2 = Arc::clone(&hb);
         let out = thread::spawn(move || {
             let mut out = Vec::new();
@@ -153,7 +156,8 @@ mod tests {
             out
         });
         for _ in 0..100 {
-            hb.start(Step::Poll(0));
+            hb.record(Step::Poll(0));
+            hb.start();
             thread::sleep(Duration::from_millis(1));
             hb.end();
         }

@@ -8,7 +8,7 @@ use buggy::{
     bad_join, countdown, first_waker, flag, leaky, locked_wake, moving_combinator, notifier, second_poll, spinner,
     spurious, wake_before_store, Flavor,
 };
-use pollcheck::{Checker, Report, Scenario, ViolationKind};
+use pollcheck::{Bounds, Checker, Report, Scenario, ViolationKind};
 
 fn caught(scenario: fn(Flavor) -> Scenario) -> Report {
     match Checker::new(move || scenario(Flavor::Buggy)).try_run() {
@@ -51,7 +51,14 @@ fn keeping_the_first_waker_is_a_stale_waker() {
 
 #[test]
 fn waking_before_storing_loses_the_wakeup() {
-    assert_caught(wake_before_store::scenario, ViolationKind::LostWakeup, "p0 i0 d");
+    // Polls inside a wake are opt-in (see `Step::PollInsideWake`).
+    let bounds = Bounds { polls_inside_wake: 1, ..Bounds::default() };
+    let report = Checker::new(|| wake_before_store::scenario(Flavor::Buggy)).bounds(bounds).try_run().unwrap_err();
+    assert_eq!(report.kind(), ViolationKind::LostWakeup, "{report}");
+    assert_eq!(report.schedule().to_string(), "p0 i0 d");
+    Checker::new(|| wake_before_store::scenario(Flavor::Fixed)).bounds(bounds).run();
+    // Without the opt-in, the single-threaded checker cannot see this race (loom can).
+    Checker::new(|| wake_before_store::scenario(Flavor::Buggy)).run();
 }
 
 #[test]

@@ -115,7 +115,9 @@ mod futures_channel_oneshot {
     // mishandle spurious polls: `p1 r d p1 c0`, which runs the step where it fired (`d`)
     // and then polls honestly, gives the same output as the spurious run (true).
     #[test]
-    #[ignore = "pollcheck false positive: an `r` step fired inside a spurious poll, and the honest twin (spurious polls deleted) moves that driver step; schedule `p1 r s1 c0`"]
+    // Once a false positive: an `r` step fired inside a spurious poll (on a waker drop) and
+    // the honest twin moved it. Drops no longer run re-entrant steps, and a spurious poll
+    // that ran one is not compared with its twin.
     fn relay_through_two_tasks() {
         pass(|| {
             let (gate_tx, mut gate_rx) = oneshot::channel::<u32>();
@@ -216,7 +218,8 @@ mod futures_channel_mpsc {
     // deadlock. Minimal schedule: `p0 i0 d` (the watchdog prints `p0 d p0`, without
     // the `i0`, which does not reproduce it). Waking under a lock is legal.
     #[test]
-    #[ignore = "pollcheck false positive: `i0` polls inside a wake made under futures-channel's SenderTask mutex and self-deadlocks (hangs); schedule `p0 i0 d`"]
+    // futures-channel wakes a parked sender under that sender's mutex, so `i0` (a poll
+    // inside the wake) deadlocked here on one thread: that is why `i` is opt-in.
     fn bounded_senders_wait_for_capacity_with_poll_ready() {
         pass(|| {
             let (tx, rx) = mpsc::channel::<u32>(0);
@@ -267,7 +270,8 @@ mod futures_channel_mpsc {
     // deadlock. Minimal schedule: `p0 i0 d` (the watchdog prints `p0 d p0`, without
     // the `i0`, which does not reproduce it). Waking under a lock is legal.
     #[test]
-    #[ignore = "pollcheck false positive: `i0` polls inside a wake made under futures-channel's SenderTask mutex and self-deadlocks (hangs); schedule `p0 i0 d`"]
+    // futures-channel wakes a parked sender under that sender's mutex, so `i0` (a poll
+    // inside the wake) deadlocked here on one thread: that is why `i` is opt-in.
     fn bounded_senders_with_sink_send() {
         pass(|| {
             let (tx, rx) = mpsc::channel::<u32>(0);
@@ -310,7 +314,8 @@ mod futures_channel_mpsc {
     // deadlock. Minimal schedule: `p0 i0 p1` (the watchdog prints `p0 p1 p0`, without
     // the `i0`, which does not reproduce it). Waking under a lock is legal.
     #[test]
-    #[ignore = "pollcheck false positive: `i0` polls inside a wake made under futures-channel's SenderTask mutex and self-deadlocks (hangs); schedule `p0 i0 p1`"]
+    // futures-channel wakes a parked sender under that sender's mutex, so `i0` (a poll
+    // inside the wake) deadlocked here on one thread: that is why `i` is opt-in.
     fn bounded_sender_and_receiver_tasks() {
         pass(|| {
             let (mut tx, rx) = mpsc::channel::<u32>(0);
@@ -377,7 +382,9 @@ mod tokio_oneshot {
     // mishandle spurious polls: `p1 w1 r d p1 c0`, which runs the step where it fired
     // (`d`) and then polls honestly, gives the same output as the spurious run (true).
     #[test]
-    #[ignore = "pollcheck false positive: an `r` step fired inside a spurious poll, and the honest twin (spurious polls deleted) moves that driver step; schedule `p1 w1 r s1 c0`"]
+    // Once a false positive: an `r` step fired inside a spurious poll (on a waker drop) and
+    // the honest twin moved it. Drops no longer run re-entrant steps, and a spurious poll
+    // that ran one is not compared with its twin.
     fn relay_through_two_tasks() {
         pass(|| {
             let (gate_tx, mut gate_rx) = oneshot::channel::<u32>();
@@ -658,7 +665,9 @@ mod tokio_mpsc {
     // fired (`d`) and then polls honestly, gives the same output as the spurious run
     // (false).
     #[test]
-    #[ignore = "pollcheck false positive: an `r` step fired inside a spurious poll, and the honest twin (spurious polls deleted) moves that driver step; schedule `r p0 w0 s0 d p0 p1`"]
+    // Once a false positive: an `r` step fired inside a spurious poll (on a waker drop) and
+    // the honest twin moved it. Drops no longer run re-entrant steps, and a spurious poll
+    // that ran one is not compared with its twin.
     fn bounded_senders_wait_for_capacity() {
         pass(|| {
             let (tx, rx) = mpsc::channel::<u32>(1);
@@ -697,7 +706,9 @@ mod tokio_mpsc {
     // fired (`d`) and then polls honestly, gives the same output as the spurious run
     // (false).
     #[test]
-    #[ignore = "pollcheck false positive: an `r` step fired inside a spurious poll, and the honest twin (spurious polls deleted) moves that driver step; schedule `p0 w0 r s0 d p0 p1`"]
+    // Once a false positive: an `r` step fired inside a spurious poll (on a waker drop) and
+    // the honest twin moved it. Drops no longer run re-entrant steps, and a spurious poll
+    // that ran one is not compared with its twin.
     fn bounded_senders_reserve() {
         pass(|| {
             let (tx, rx) = mpsc::channel::<u32>(1);

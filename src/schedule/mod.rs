@@ -41,9 +41,9 @@ pub enum Step {
     /// Run the next driver step.
     Driver,
     /// Run the next driver step, with the one after it armed to run inside the next
-    /// `wake`, `wake_by_ref` or drop of any instrumented waker on the checker's
-    /// thread (with one step left, just arm it). A primitive that wakes or drops a
-    /// waker while holding its own lock meets that lock again.
+    /// `wake` or `wake_by_ref` of any instrumented waker on the checker's thread
+    /// (with one step left, just arm it). A waker is arbitrary code: a primitive
+    /// that wakes while holding its own lock meets that lock again.
     ReentrantDriver,
     /// Drop the task (cancellation).
     Cancel(usize),
@@ -56,6 +56,11 @@ pub enum Step {
     /// the task right inside that `wake`, before it returns: what a multi-threaded
     /// executor's worker may do in parallel. A primitive that wakes before it stores
     /// the state the task will look for shows its bug here.
+    ///
+    /// Off by default ([`Bounds::polls_inside_wake`](crate::Bounds::polls_inside_wake)
+    /// is 0): a primitive that wakes while holding a lock the task's poll also takes
+    /// (futures-channel's bounded mpsc does) deadlocks here on one thread, where a
+    /// real worker would just wait for the lock.
     PollInsideWake(usize),
 }
 

@@ -18,6 +18,7 @@ pub(crate) struct Usage {
     abandons: usize,
     moves: usize,
     reentrant: usize,
+    inside_wake: usize,
 }
 
 impl Usage {
@@ -36,7 +37,8 @@ impl Usage {
             Step::Cancel(_) => self.cancels += 1,
             Step::Abandon(_) => self.abandons += 1,
             Step::Move(_) => self.moves += 1,
-            Step::ReentrantDriver | Step::PollInsideWake(_) => self.reentrant += 1,
+            Step::ReentrantDriver => self.reentrant += 1,
+            Step::PollInsideWake(_) => self.inside_wake += 1,
             Step::Poll(_) | Step::Driver => {}
         }
     }
@@ -49,7 +51,8 @@ impl Usage {
             Step::Cancel(_) => self.cancels < bounds.cancels,
             Step::Abandon(_) => self.abandons < bounds.abandons,
             Step::Move(_) => self.moves < bounds.moves,
-            Step::ReentrantDriver | Step::PollInsideWake(_) => self.reentrant < bounds.reentrant,
+            Step::ReentrantDriver => self.reentrant < bounds.reentrant,
+            Step::PollInsideWake(_) => self.inside_wake < bounds.polls_inside_wake,
             Step::Poll(_) | Step::Driver => true,
         }
     }
