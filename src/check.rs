@@ -73,12 +73,40 @@ pub struct Checker<F> {
     factory: F,
     config: Result<Config, ConfigError>,
     replay: Option<Schedule>,
+    /// Set by [`Checker::threads`], which knows the factory is `Sync`.
+    parallel: Option<(usize, ParallelExplore<F>)>,
+}
+
+type ParallelExplore<F> = fn(&F, &Config, usize) -> Result<Summary, Report>;
+
+impl<F: Fn() -> Scenario + Sync> Checker<F> {
+    /// Explores on `threads` threads (1: on the calling thread, the default). Every
+    /// thread builds its own scenarios with the factory, which must therefore be
+    /// `Sync`; the scenarios themselves need not be `Send`. The verdict and the
+    /// report are the same as on one thread.
+    ///
+    /// ```
+    /// use futures_channel::oneshot;
+    /// use pollcheck::{Checker, Scenario};
+    ///
+    /// let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    /// Checker::new(|| {
+    ///     let (tx, rx) = oneshot::channel::<u32>();
+    ///     Scenario::new().task(rx).step(move || { let _ = tx.send(7); })
+    /// })
+    /// .threads(threads)
+    /// .run();
+    /// ```
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.parallel = (threads > 1).then_some((threads, crate::parallel::explore::<F> as ParallelExplore<F>));
+        self
+    }
 }
 
 impl<F: Fn() -> Scenario> Checker<F> {
     /// A checker with the defaults and the `POLLCHECK_*` environment variables.
     pub fn new(factory: F) -> Self {
-        Checker { factory, config: Config::from_env(), replay: None }
+        Checker { factory, config: Config::from_env(), replay: None, parallel: None }
     }
 
     fn tweak(mut self, f: impl FnOnce(&mut Config)) -> Self {
@@ -165,8 +193,11 @@ impl<F: Fn() -> Scenario> Checker<F> {
         };
         let factory = &self.factory;
         let replay = self.replay;
+        if let (None, Some((threads, explore))) = (&replay, self.parallel) {
+            return explore(factory, &config, threads);
+        }
         watchdog::watch(config.poll_timeout, |heartbeat| {
-            let judge = Judge { factory, spin_bound: config.spin_bound, heartbeat };
+            let judge = Judge::new(factory, config.spin_bound, heartbeat);
             match replay {
                 Some(schedule) => match judge.judge_steps(schedule.steps()) {
                     Some(found) => Err(finish(&judge, found, FoundBy::Replay, &config, false)),

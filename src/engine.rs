@@ -168,7 +168,7 @@ pub(crate) fn execute(
 impl Run {
     fn new(scenario: Scenario, opts: RunOptions, heartbeat: Option<Arc<Heartbeat>>) -> Self {
         crate::hooks::begin_run();
-        let journal = Arc::new(Journal::new(opts.record));
+        let journal = if opts.record { Arc::new(Journal::new(true)) } else { Journal::off() };
         let next_waker = Cell::new(1);
         let tasks = scenario
             .tasks
@@ -200,7 +200,7 @@ impl Run {
             next_waker,
             world: Cell::new(0),
             violation: RefCell::new(None),
-            trace: RefCell::new(Vec::new()),
+            trace: RefCell::new(Vec::with_capacity(32)),
             had_spurious: Cell::new(false),
             spurious_reentered: Cell::new(false),
             user_panicked: Cell::new(false),
@@ -666,7 +666,11 @@ impl Run {
             violation: self.violation.borrow_mut().take(),
             trace: std::mem::take(&mut *self.trace.borrow_mut()),
             compare_outputs: self.had_spurious.get() && !self.spurious_reentered.get(),
-            outputs: self.tasks.iter().map(|t| t.borrow_mut().output.take()).collect(),
+            outputs: if self.opts.capture_outputs || self.opts.record {
+                self.tasks.iter().map(|t| t.borrow_mut().output.take()).collect()
+            } else {
+                Vec::new()
+            },
             journal: self.journal.take(),
         }
     }

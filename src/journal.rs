@@ -3,7 +3,7 @@
 //! Exploration runs with the journal off (detectors work on counters); the minimal
 //! failing schedule is run once more with it on to render the report.
 
-use crate::sync::{lock, Mutex};
+use crate::sync::{lock, Arc, Mutex};
 
 /// What happened, as the report tells it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,5 +82,14 @@ impl Journal {
 
     pub(crate) fn take(&self) -> Vec<Event> {
         std::mem::take(&mut *lock(&self.events))
+    }
+
+    /// A journal that records nothing, shared by every run on this thread: most runs
+    /// are exploration, and a fresh one would cost an allocation each.
+    pub(crate) fn off() -> Arc<Journal> {
+        thread_local! {
+            static OFF: Arc<Journal> = Arc::new(Journal::new(false));
+        }
+        OFF.with(Arc::clone)
     }
 }

@@ -2,6 +2,10 @@
 //! compare its outputs with its honest twin's (the same schedule without the
 //! spurious polls).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
 use crate::detect::spurious_poll;
 use crate::engine::{self, Chooser, Outcome, Replay, RunOptions};
 use crate::panic_capture;
@@ -19,7 +23,38 @@ pub(crate) struct Judge<'f> {
     pub(crate) factory: Factory<'f>,
     pub(crate) spin_bound: u32,
     pub(crate) heartbeat: Option<Arc<Heartbeat>>,
+    /// Outputs of honest twins already run (`None`: the twin failed on its own).
+    /// Many spurious schedules share a twin; running it once saves most reruns.
+    twins: RefCell<HashMap<Vec<Step>, Option<Vec<Option<String>>>, BuildHasherDefault<StepHasher>>>,
 }
+
+/// A fast hasher for short step lists (std's SipHash guards against adversarial
+/// keys, which schedules are not).
+#[derive(Default)]
+struct StepHasher(u64);
+
+impl Hasher for StepHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+/// Most twins remembered; past it the cache starts over, so memory stays bounded.
+const TWIN_CACHE: usize = 1 << 16;
 
 /// A violation and the schedule that shows it (every action up to its detection).
 #[derive(Clone, Debug)]
@@ -28,7 +63,26 @@ pub(crate) struct Found {
     pub(crate) schedule: Vec<Step>,
 }
 
-impl Judge<'_> {
+impl<'f> Judge<'f> {
+    pub(crate) fn new(factory: Factory<'f>, spin_bound: u32, heartbeat: Option<Arc<Heartbeat>>) -> Self {
+        Judge { factory, spin_bound, heartbeat, twins: RefCell::default() }
+    }
+
+    /// The outputs of the schedule `twin`, run or remembered; `None` if it fails.
+    fn twin_outputs(&self, twin: Vec<Step>) -> Result<Option<Vec<Option<String>>>, Found> {
+        if let Some(known) = self.twins.borrow().get(&twin) {
+            return Ok(known.clone());
+        }
+        let honest = self.run(&mut Replay::new(&twin), true, false)?;
+        let outputs = honest.violation.is_none().then_some(honest.outputs);
+        let mut twins = self.twins.borrow_mut();
+        if twins.len() >= TWIN_CACHE {
+            twins.clear();
+        }
+        twins.insert(twin, outputs.clone());
+        Ok(outputs)
+    }
+
     fn scenario(&self) -> Result<Scenario, Found> {
         panic_capture::catch(self.factory).map_err(|p| Found {
             violation: Violation::new(ViolationKind::Panic, None, format!("the scenario factory panicked: {p}")),
@@ -59,15 +113,12 @@ impl Judge<'_> {
         }
         let outcome = if capture { outcome } else { self.run(&mut Replay::new(&outcome.trace), true, false).ok()? };
         let twin: Vec<Step> = outcome.trace.iter().copied().filter(|s| !matches!(s, Step::SpuriousPoll(_))).collect();
-        let honest = match self.run(&mut Replay::new(&twin), true, false) {
-            Ok(o) => o,
+        // A twin that fails on its own is reported as itself, not as this schedule.
+        let honest = match self.twin_outputs(twin) {
+            Ok(outputs) => outputs?,
             Err(found) => return Some(found),
         };
-        if honest.violation.is_some() {
-            // The twin fails on its own; the systematic phase reports it by itself.
-            return None;
-        }
-        let (task, detail) = spurious_poll::different_output(&honest.outputs, &outcome.outputs)?;
+        let (task, detail) = spurious_poll::different_output(&honest, &outcome.outputs)?;
         Some(Found {
             violation: Violation::new(ViolationKind::SpuriousPoll, Some((task, self.type_name(task))), detail),
             schedule: outcome.trace,

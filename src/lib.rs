@@ -87,6 +87,7 @@ mod judge;
 #[cfg(loom)]
 pub mod loom;
 mod panic_capture;
+mod parallel;
 mod reentry;
 mod report;
 mod scenario;

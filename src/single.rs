@@ -24,7 +24,7 @@ pub(crate) fn judge_one(
         Ok(c) => c,
         Err(e) => panic!("pollcheck: {e}"),
     };
-    let judge = Judge { factory, spin_bound: config.spin_bound, heartbeat: None };
+    let judge = Judge::new(factory, config.spin_bound, None);
     match judge.judge_steps(steps) {
         None => Ok(()),
         Some(found) => Err(finish(&judge, found, found_by, &config, shrink)),

@@ -212,3 +212,32 @@ fn the_assertion_macros_say_what_was_expected() {
         "assertion failed: expected `std::future::ready(1u8)` to be Ready(2), but it was Ready(1)"
     );
 }
+
+#[test]
+fn exploring_on_threads_gives_the_same_verdict() {
+    let one = Checker::new(|| first_waker::scenario(Flavor::Buggy)).try_run().unwrap_err();
+    let two = Checker::new(|| first_waker::scenario(Flavor::Buggy)).threads(2).try_run().unwrap_err();
+    assert_eq!(two.kind(), ViolationKind::StaleWaker);
+    assert_eq!(two.schedule(), one.schedule());
+    assert_eq!(two.found_by(), one.found_by());
+
+    let one = Checker::new(|| first_waker::scenario(Flavor::Fixed)).cases(50).run();
+    let two = Checker::new(|| first_waker::scenario(Flavor::Fixed)).cases(50).threads(2).run();
+    assert_eq!(two.systematic, one.systematic);
+    assert_eq!(two.random, one.random);
+
+    // A bug only the random phase reaches (it needs three scheduled steps) is found
+    // in the same case.
+    let shallow = |threads| {
+        Checker::new(|| first_waker::scenario(Flavor::Buggy))
+            .depth(1)
+            .cases(2000)
+            .threads(threads)
+            .try_run()
+            .unwrap_err()
+    };
+    let (one, two) = (shallow(1), shallow(2));
+    assert!(matches!(one.found_by(), FoundBy::Random { .. }), "{one}");
+    assert_eq!(two.found_by(), one.found_by());
+    assert_eq!(two.schedule(), one.schedule());
+}

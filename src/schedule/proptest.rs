@@ -613,7 +613,7 @@ impl<F: Fn() -> Scenario> PropChecker<F> {
         let strategy = Schedules { lateral: true, ..schedules(tasks).max_len(max_len) };
         let mut runner = TestRunner::new_with_rng(runner_config, seeded_rng(config.seed));
         watchdog::watch(config.poll_timeout, |heartbeat| {
-            let judge = Judge { factory, spin_bound: config.spin_bound, heartbeat };
+            let judge = Judge::new(factory, config.spin_bound, heartbeat);
             let test = Property::new(&judge);
             for case in 1..=cases {
                 let tree = match strategy.new_tree(&mut runner) {

@@ -2,7 +2,6 @@
 //! order. Each prefix is run once; the steps enabled at its end (as the run saw them)
 //! become its children, so no schedule that would only skip steps is ever generated.
 
-use std::collections::VecDeque;
 use std::ops::ControlFlow;
 
 use crate::config::Bounds;
@@ -85,20 +84,36 @@ pub(crate) fn explore(
     bounds: &Bounds,
     mut visit: impl FnMut(&[Step], &mut dyn Chooser) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
-    let mut queue: VecDeque<Vec<Step>> = VecDeque::from([Vec::new()]);
-    while let Some(prefix) = queue.pop_front() {
-        let mut chooser = Prefix { steps: &prefix, at: 0, enabled: Vec::new() };
-        visit(&prefix, &mut chooser)?;
-        if prefix.len() >= bounds.depth {
-            continue;
+    let mut level = vec![Vec::new()];
+    while !level.is_empty() {
+        let mut next = Vec::new();
+        for prefix in &level {
+            expand(bounds, prefix, &mut next, |chooser| visit(prefix, chooser))?;
         }
-        let usage = Usage::of(&prefix);
+        level = next;
+    }
+    ControlFlow::Continue(())
+}
+
+/// Runs one prefix with `visit` and, unless it breaks, appends its children within
+/// `bounds` (the steps the run found enabled at the prefix's end) to `children`.
+/// Exploring level by level this way is what lets threads share a level.
+pub(crate) fn expand(
+    bounds: &Bounds,
+    prefix: &[Step],
+    children: &mut Vec<Vec<Step>>,
+    visit: impl FnOnce(&mut dyn Chooser) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let mut chooser = Prefix { steps: prefix, at: 0, enabled: Vec::new() };
+    visit(&mut chooser)?;
+    if prefix.len() < bounds.depth {
+        let usage = Usage::of(prefix);
         for step in chooser.enabled {
             if usage.allows(bounds, step) {
                 let mut child = Vec::with_capacity(prefix.len() + 1);
-                child.extend_from_slice(&prefix);
+                child.extend_from_slice(prefix);
                 child.push(step);
-                queue.push_back(child);
+                children.push(child);
             }
         }
     }
