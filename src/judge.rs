@@ -25,8 +25,11 @@ pub(crate) struct Judge<'f> {
     pub(crate) heartbeat: Option<Arc<Heartbeat>>,
     /// Outputs of honest twins already run (`None`: the twin failed on its own).
     /// Many spurious schedules share a twin; running it once saves most reruns.
-    twins: RefCell<HashMap<Vec<Step>, Option<Vec<Option<String>>>, BuildHasherDefault<StepHasher>>>,
+    twins: RefCell<TwinCache>,
 }
+
+/// A twin's schedule -> its outputs (`None`: it failed on its own).
+type TwinCache = HashMap<Vec<Step>, Option<Vec<Option<String>>>, BuildHasherDefault<StepHasher>>;
 
 /// A fast hasher for short step lists (std's SipHash guards against adversarial
 /// keys, which schedules are not).
