@@ -20,8 +20,10 @@ pub(crate) fn take_violation() -> Option<(ViolationKind, String)> {
     LAST_VIOLATION.try_with(|v| v.borrow_mut().take()).ok().flatten()
 }
 
+/// Panics with `kind` and `message`, leaving them for the engine to classify the
+/// panic (shared with probes).
 #[track_caller]
-fn violation(kind: ViolationKind, message: String) -> ! {
+pub(crate) fn violation(kind: ViolationKind, message: String) -> ! {
     let text = format!("pollcheck: {kind}: {message}");
     LAST_VIOLATION.with(|v| *v.borrow_mut() = Some((kind, message)));
     panic!("{text}")

@@ -162,6 +162,7 @@ pub(crate) fn execute(
         run.check_quiescence();
     }
     run.teardown();
+    crate::hooks::end_run();
     run.finish()
 }
 
@@ -431,6 +432,7 @@ impl Run {
         let capture = self.opts.capture_outputs || self.opts.record || probe;
         let inside_wake = kind == PollKind::InsideWake;
         let future = task.future.as_mut().expect("checked above");
+        crate::hooks::count_poll();
         self.beat_start();
         let fired_before = reentry::steps_fired();
         let result = self.guard(|| future.poll(&mut cx, capture));

@@ -3,7 +3,8 @@
 //! without panicking, checks they want run at quiescence and after teardown, and a
 //! count of instrumented wakes (to tell whether a wake reached the task).
 //!
-//! Outside a checker run nothing reads these; they cost a thread-local access.
+//! Outside a checker run nothing reads these; they cost a thread-local access, and
+//! [`active`] tells a helper that nobody is listening (it then panics instead).
 
 use std::cell::{Cell, RefCell};
 
@@ -26,17 +27,38 @@ thread_local! {
     static REPORTED: RefCell<Vec<Violation>> = const { RefCell::new(Vec::new()) };
     static WATCHERS: RefCell<Vec<Box<dyn Watcher>>> = const { RefCell::new(Vec::new()) };
     static WAKES: Cell<u64> = const { Cell::new(0) };
+    static ACTIVE: Cell<bool> = const { Cell::new(false) };
+    static POLLS: Cell<u64> = const { Cell::new(0) };
+    static WAKES_AT_POLL_START: Cell<u64> = const { Cell::new(0) };
 }
 
 /// A run starts: forget what earlier runs on this thread left behind.
 pub(crate) fn begin_run() {
+    forget_run();
+    let _ = ACTIVE.try_with(|a| a.set(true));
+}
+
+/// The run ended (after teardown): nobody listens any more.
+pub(crate) fn end_run() {
+    let _ = ACTIVE.try_with(|a| a.set(false));
+    forget_run();
+}
+
+fn forget_run() {
     let _ = REPORTED.try_with(|r| r.borrow_mut().clear());
-    let old = WATCHERS.try_with(|w| std::mem::take(&mut *w.borrow_mut()));
-    drop(old);
+    if WATCHERS.try_with(|w| !w.borrow().is_empty()).unwrap_or(false) {
+        // Dropped outside the borrow: a watcher may own user values.
+        let old = WATCHERS.try_with(|w| std::mem::take(&mut *w.borrow_mut()));
+        drop(old);
+    }
+}
+
+/// Whether a checker run on this thread listens (between `begin_run` and `end_run`).
+pub(crate) fn active() -> bool {
+    ACTIVE.try_with(Cell::get).unwrap_or(false)
 }
 
 /// Reports a violation seen without panicking.
-#[allow(dead_code)] // used by probes, which land next
 pub(crate) fn report(v: Violation) {
     let _ = REPORTED.try_with(|r| r.borrow_mut().push(v));
 }
@@ -53,7 +75,6 @@ pub(crate) fn take_reported() -> Option<Violation> {
 }
 
 /// Registers a watcher for the rest of this run.
-#[allow(dead_code)] // used by probes, which land next
 pub(crate) fn watch(w: Box<dyn Watcher>) {
     let _ = WATCHERS.try_with(|ws| ws.borrow_mut().push(w));
 }
@@ -85,7 +106,25 @@ pub(crate) fn count_wake() {
 }
 
 /// Instrumented wakes on this thread so far.
-#[allow(dead_code)] // used by probes, which land next
 pub(crate) fn wakes_on_this_thread() -> u64 {
     WAKES.try_with(|w| w.get()).unwrap_or(0)
+}
+
+/// The engine is about to poll a task on this thread.
+pub(crate) fn count_poll() {
+    let _ = POLLS.try_with(|p| p.set(p.get() + 1));
+    let _ = WAKES_AT_POLL_START.try_with(|w| w.set(wakes_on_this_thread()));
+}
+
+/// Task polls the engine started on this thread so far.
+pub(crate) fn polls_on_this_thread() -> u64 {
+    POLLS.try_with(Cell::get).unwrap_or(0)
+}
+
+/// [`wakes_on_this_thread`] when the engine's latest task poll started: a helper
+/// polled inside that poll compares with it to learn whether a wake reached the task
+/// since (any wake during the task's poll counts, so a combinator that skips waking a
+/// task that is already woken is not blamed).
+pub(crate) fn wakes_at_poll_start() -> u64 {
+    WAKES_AT_POLL_START.try_with(Cell::get).unwrap_or(0)
 }

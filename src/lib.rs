@@ -49,6 +49,9 @@
 //! | `Panic` | a poll, a driver step or a drop panicked |
 //! | `Spin` | at quiescence the task wakes itself and returns `Pending` past [`Config::spin_bound`] |
 //! | `LeakedWaker` | waker clones outlive the scenario |
+//! | `LeakedFuture` | a [`probe`] is still alive after teardown, or an executor under [`check_executor`] keeps a finished or cancelled task |
+//! | `DoubleDrop` | a [`probe`] is dropped twice |
+//! | `BrokenWaker` | a waker under [`check_waker`] breaks the vtable contract: `clone` takes no reference, `drop` or `wake` releases none, `wake_by_ref` releases one, `will_wake` is false for a clone |
 //!
 //! Not violations: returning `Pending` without waking while the waker is registered
 //! somewhere; deregistering a waker on drop; waking too often; a leaf future that
@@ -60,6 +63,31 @@
 //! spuriously, `w0` give it a new waker, `d` run the next driver step, `r` run the
 //! next driver step inside the next waker call, `i0` poll task 0 inside the next wake
 //! of its waker, `c0` cancel it, `a0` abandon it, `m0` move it (`Unpin` tasks).
+//!
+//! # Checking combinators and executors
+//!
+//! A combinator (join, select, a stream of futures) is checked over [probes](probe):
+//! leaf futures that a handle completes, run as the checker's task, with the handles'
+//! calls as driver steps. Every schedule then applies to the combinator, and the
+//! probes report what it does to its children: polled after `Ready`, moved while
+//! pinned, given a waker that does not lead back to the task, woken but never polled
+//! again, dropped twice or never.
+//!
+//! ```
+//! use futures_util::future::join;
+//! use pollcheck::Scenario;
+//!
+//! pollcheck::check(|| {
+//!     let (a, ha) = pollcheck::probe::<u32>();
+//!     let (b, hb) = pollcheck::probe::<u32>();
+//!     Scenario::new().task(join(a, b)).step(ha.completes(1)).step(hb.completes(2))
+//! });
+//! ```
+//!
+//! An executor is checked by [`check_executor`], given the executor as two closures
+//! (spawn a task; run until idle); a custom `RawWakerVTable` by [`check_waker`]. Both
+//! return the same [`Report`], found by the check that failed. Run them under miri
+//! too: the executor's and the vtable's unsafe code is then checked on every step.
 //!
 //! # Limits
 //!
@@ -81,6 +109,7 @@ mod checked;
 mod config;
 mod detect;
 mod engine;
+mod executor;
 mod hooks;
 mod journal;
 mod judge;
@@ -88,6 +117,7 @@ mod judge;
 pub mod loom;
 mod panic_capture;
 mod parallel;
+mod probe;
 mod reentry;
 mod report;
 mod scenario;
@@ -98,15 +128,21 @@ mod single;
 mod sync;
 mod violation;
 mod waker;
+mod waker_check;
 mod watchdog;
 
 pub use check::{check, Checker, Summary};
 pub use checked::{Checked, FutureCheckExt};
 pub use config::{Bounds, Config, ConfigError};
+pub use executor::{check_executor, try_check_executor, Executor, ExecutorTask};
+pub use probe::{probe, Probe, ProbeHandle, WakerId};
+#[cfg(feature = "stream")]
+pub use probe::{probe_stream, StreamHandle, StreamProbe};
 pub use report::{FoundBy, Report};
 pub use scenario::Scenario;
 pub use schedule::{ParseError, Schedule, Step, MAX_TASKS};
 pub use violation::{Violation, ViolationKind};
+pub use waker_check::{check_waker, try_check_waker, WakerUnderTest};
 
 #[cfg(feature = "arbitrary")]
 pub use schedule::arbitrary;

@@ -75,6 +75,26 @@ impl Report {
         Report(Box::new(data))
     }
 
+    /// A report from a check that runs no schedule (the executor kit, the waker
+    /// check): `steps` is what the check did, numbered like a timeline; there is no
+    /// replay string.
+    pub(crate) fn from_check(violation: Violation, steps: &[String], check: &'static str) -> Self {
+        let timeline = steps.iter().enumerate().map(|(i, s)| format!("{:>3}  {s}", i + 1)).collect();
+        Report::new(ReportData {
+            violation,
+            schedule: Schedule::new(Vec::new()),
+            timeline,
+            found_by: FoundBy::Other(check),
+            shrunk_from: 0,
+            seed: 0,
+        })
+    }
+
+    /// Whether this report came from a check that runs no schedule.
+    fn is_scheduleless(&self) -> bool {
+        self.0.schedule.is_empty() && self.0.shrunk_from == 0 && matches!(self.0.found_by, FoundBy::Other(_))
+    }
+
     /// The violation's kind.
     pub fn kind(&self) -> ViolationKind {
         self.0.violation.kind()
@@ -115,6 +135,13 @@ impl fmt::Display for Report {
         }
         writeln!(f)?;
         writeln!(f, "  {}", v.detail())?;
+        if self.is_scheduleless() {
+            writeln!(f, "  what the check did:")?;
+            for line in &self.0.timeline {
+                writeln!(f, "    {line}")?;
+            }
+            return write!(f, "  found by {}", self.0.found_by);
+        }
         let n = self.0.schedule.len();
         writeln!(f, "  minimal schedule ({n} step{}): {}", if n == 1 { "" } else { "s" }, self.0.schedule)?;
         for line in &self.0.timeline {

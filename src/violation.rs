@@ -28,6 +28,18 @@ pub enum ViolationKind {
     Spin,
     /// After the scenario was dropped, clones of a waker handed to a task were alive.
     LeakedWaker,
+    /// A future was never dropped by what owned it: a [probe](crate::probe) still alive
+    /// after the scenario's teardown, or a finished or cancelled task that an executor
+    /// under [`check_executor`](crate::check_executor) kept.
+    LeakedFuture,
+    /// A [probe](crate::probe) was dropped a second time (an unsafe combinator that drops
+    /// a child twice).
+    DoubleDrop,
+    /// A waker's `RawWakerVTable` breaks the `Waker` contract
+    /// ([`check_waker`](crate::check_waker)): `clone` that takes no reference, `drop`
+    /// or `wake` that does not release one, `wake_by_ref` that does, `will_wake` false
+    /// for a clone.
+    BrokenWaker,
 }
 
 impl ViolationKind {
@@ -42,6 +54,9 @@ impl ViolationKind {
             ViolationKind::Panic => "panic",
             ViolationKind::Spin => "spin",
             ViolationKind::LeakedWaker => "leaked waker",
+            ViolationKind::LeakedFuture => "leaked future",
+            ViolationKind::DoubleDrop => "double drop",
+            ViolationKind::BrokenWaker => "broken waker",
         }
     }
 }
@@ -63,6 +78,12 @@ pub struct Violation {
 impl Violation {
     pub(crate) fn new(kind: ViolationKind, task: Option<(usize, &'static str)>, detail: impl Into<String>) -> Self {
         Violation { kind, task, detail: detail.into() }
+    }
+
+    /// The same violation with `prefix` put before its detail.
+    pub(crate) fn with_detail_prefix(mut self, prefix: &str) -> Self {
+        self.detail.insert_str(0, prefix);
+        self
     }
 
     /// The kind.

@@ -50,3 +50,10 @@ pub fn scenario(flavor: Flavor) -> Scenario {
     let (tx2, rx2) = first_waker::channel(Flavor::Fixed);
     Scenario::new().task(join(rx1.checked(), rx2.checked(), flavor)).step(move || tx1.send(1)).step(move || tx2.send(2))
 }
+
+/// The same join over probes: the probes report the poll after ready themselves.
+pub fn over_probes(flavor: Flavor) -> Scenario {
+    let (a, ha) = pollcheck::probe::<u32>();
+    let (b, hb) = pollcheck::probe::<u32>();
+    Scenario::new().task(join(a, b, flavor)).step(ha.completes(1)).step(hb.completes(2))
+}

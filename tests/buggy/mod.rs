@@ -5,16 +5,24 @@
 #![allow(dead_code)]
 
 pub mod bad_join;
+#[cfg(feature = "stream")]
+pub mod chain;
 pub mod countdown;
+pub mod counted_waker;
+pub mod early_drop;
 pub mod first_waker;
 pub mod flag;
+pub mod forgetful_select;
 pub mod leaky;
 pub mod locked_wake;
 pub mod moving_combinator;
+pub mod noop_select;
 pub mod notifier;
 pub mod second_poll;
 pub mod spinner;
 pub mod spurious;
+pub mod swapping_select;
+pub mod toy_executor;
 pub mod wake_before_store;
 
 /// Whether the bug is in.

@@ -1,0 +1,271 @@
+//! Probes: leaf futures (and streams) that a test controls through a handle, to check
+//! the combinators and executors that poll them.
+//!
+//! A probe returns `Pending` (keeping the waker it was polled with) until its handle
+//! completes it, and checks what its poller does to it: polled after `Ready`, moved
+//! while pinned, polled with a waker that does not lead back to the task, woken but
+//! never polled again, dropped twice, or never dropped.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomPinned;
+use std::mem::ManuallyDrop;
+use std::panic::Location;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+mod shared;
+#[cfg(feature = "stream")]
+mod stream;
+
+pub(crate) use shared::Mode;
+use shared::Shared;
+#[cfg(feature = "stream")]
+pub use stream::{probe_stream, StreamHandle, StreamProbe};
+
+/// A probe future and the handle that controls it.
+///
+/// The probe is `Pending` until [`ProbeHandle::complete`] gives it its output. Put
+/// probes under the combinator you test, run the combinator as a checker task, and
+/// make the handles' calls driver steps: every schedule the checker explores then
+/// applies to the combinator, and the probes report what it does to its children.
+///
+/// ```
+/// use futures_util::future::join;
+/// use pollcheck::Scenario;
+///
+/// pollcheck::check(|| {
+///     let (a, ha) = pollcheck::probe::<u32>();
+///     let (b, hb) = pollcheck::probe::<u32>();
+///     Scenario::new()
+///         .task(join(a, b))
+///         .step(ha.completes(1)) // the same as `.step(move || ha.complete(1))`
+///         .step(hb.wakes())      // a wake with nothing to show for it
+///         .step(hb.completes(2))
+/// });
+/// ```
+///
+/// Inside a checker run a probe reports:
+///
+/// | seen | kind |
+/// | --- | --- |
+/// | polled again after it returned `Ready` | [`PollAfterReady`](crate::ViolationKind::PollAfterReady) |
+/// | polled or dropped at another address than its first poll | [`MovedWhilePinned`](crate::ViolationKind::MovedWhilePinned) |
+/// | woken by its handle, and no waker of the task was woken since the task's poll that last polled the probe: the combinator's child waker does not lead back to the task | [`LostWakeup`](crate::ViolationKind::LostWakeup) |
+/// | woken by its handle, the task polled since, the probe never polled again (at quiescence) | [`LostWakeup`](crate::ViolationKind::LostWakeup) |
+/// | dropped a second time | [`DoubleDrop`](crate::ViolationKind::DoubleDrop) |
+/// | still alive after the task and the driver were dropped | [`LeakedFuture`](crate::ViolationKind::LeakedFuture) |
+///
+/// Outside a checker the first three and the double drop are panics with the same
+/// message (nothing is watching for the rest; ask the handle). A probe is `!Unpin`,
+/// so that moving it is a bug: for a combinator that wants `Unpin` children, such as
+/// `futures_util::future::select`, pin it with `Box::pin(probe)`.
+///
+/// A double drop is caught while the handle or the checker run still holds the
+/// probe's shared state (it is a use-after-free otherwise, which miri reports).
+#[track_caller]
+pub fn probe<T>() -> (Probe<T>, ProbeHandle<T>) {
+    probe_in(Mode::Test, "probe", Location::caller())
+}
+
+pub(crate) fn probe_in<T>(
+    mode: Mode,
+    what: &'static str,
+    created_at: &'static Location<'static>,
+) -> (Probe<T>, ProbeHandle<T>) {
+    let shared = Shared::new(what, "Ready", created_at, mode, Slot { value: None, completed_at: None });
+    let handle = ProbeHandle { shared: Arc::clone(&shared) };
+    (Probe { shared: ManuallyDrop::new(shared), _pinned: PhantomPinned }, handle)
+}
+
+struct Slot<T> {
+    value: Option<T>,
+    completed_at: Option<&'static Location<'static>>,
+}
+
+/// The future half of [`probe`]: `Pending` until its handle completes it.
+#[must_use = "futures do nothing unless polled"]
+pub struct Probe<T> {
+    /// Released by the first drop only (see `Drop`).
+    shared: ManuallyDrop<Arc<Shared<Slot<T>>>>,
+    _pinned: PhantomPinned,
+}
+
+impl<T: 'static> Future for Probe<T> {
+    type Output = T;
+
+    #[track_caller]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let address = std::ptr::from_ref(self.as_ref().get_ref()).addr();
+        self.shared.poll(address, Location::caller(), cx, |slot| slot.value.take().map(|v| (v, true)))
+    }
+}
+
+impl<T> Probe<T> {
+    /// Gives the probe its output without waking anything (the kit's self-waking
+    /// tasks wake themselves).
+    pub(crate) fn fill(&self, value: T) {
+        self.shared.update(|slot| slot.value = Some(value));
+    }
+}
+
+impl<T> Drop for Probe<T> {
+    fn drop(&mut self) {
+        let address = std::ptr::from_mut(self).addr();
+        if !self.shared.first_drop() {
+            return;
+        }
+        let moved = self.shared.on_drop(address);
+        // SAFETY: this is the first drop (counted just above), so `shared` still owns
+        // the strong count it was created with; it is never used again by this drop,
+        // and a second drop only reads the count (kept alive by the handle).
+        unsafe { ManuallyDrop::drop(&mut self.shared) };
+        if let Some(moved) = moved {
+            if !std::thread::panicking() {
+                crate::checked::violation(crate::ViolationKind::MovedWhilePinned, moved);
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for Probe<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Probe").field("created_at", &self.shared.created_at).finish_non_exhaustive()
+    }
+}
+
+/// Controls a [`Probe`] and answers questions about it. Clones control the same probe.
+pub struct ProbeHandle<T> {
+    shared: Arc<Shared<Slot<T>>>,
+}
+
+impl<T> Clone for ProbeHandle<T> {
+    fn clone(&self) -> Self {
+        ProbeHandle { shared: Arc::clone(&self.shared) }
+    }
+}
+
+impl<T> fmt::Debug for ProbeHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProbeHandle")
+            .field("created_at", &self.shared.created_at)
+            .field("polls", &self.polls())
+            .field("dropped", &self.is_dropped())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: 'static> ProbeHandle<T> {
+    /// Wakes the waker the probe registered at its latest `Pending` (by value: the
+    /// registration is used up, as a real leaf's would be) without completing it. A
+    /// no-op when the probe holds no waker (not polled yet, already woken, finished or
+    /// dropped).
+    #[track_caller]
+    pub fn wake(&self) {
+        self.shared.update_and_wake(Location::caller(), |_| ());
+    }
+
+    /// Gives the probe its output and wakes it: its next poll returns `Ready(value)`.
+    ///
+    /// # Panics
+    /// If the probe was completed already.
+    #[track_caller]
+    pub fn complete(&self, value: T) {
+        self.complete_at(value, Location::caller());
+    }
+
+    fn complete_at(&self, value: T, at: &'static Location<'static>) {
+        let created_at = self.shared.created_at;
+        self.shared.update_and_wake(at, |slot| {
+            if let Some(first) = slot.completed_at {
+                panic!("pollcheck: the probe created at {created_at} was completed twice (at {first} and {at})");
+            }
+            slot.completed_at = Some(at);
+            slot.value = Some(value);
+        });
+    }
+
+    /// A driver step that calls [`wake`](ProbeHandle::wake):
+    /// `.step(h.wakes())` is `.step({ let h = h.clone(); move || h.wake() })`.
+    #[track_caller]
+    pub fn wakes(&self) -> impl FnOnce() + 'static {
+        let handle = self.clone();
+        let at = Location::caller();
+        move || handle.shared.update_and_wake(at, |_| ())
+    }
+
+    /// A driver step that calls [`complete`](ProbeHandle::complete) with `value`.
+    #[track_caller]
+    pub fn completes(&self, value: T) -> impl FnOnce() + 'static {
+        let handle = self.clone();
+        let at = Location::caller();
+        move || handle.complete_at(value, at)
+    }
+}
+
+impl<T> ProbeHandle<T> {
+    /// Where the probe was created.
+    pub fn created_at(&self) -> &'static Location<'static> {
+        self.shared.created_at
+    }
+
+    /// How many times the probe was polled (polls it reported as violations
+    /// excluded).
+    pub fn polls(&self) -> u32 {
+        self.shared.polls()
+    }
+
+    /// Whether the probe was dropped.
+    pub fn is_dropped(&self) -> bool {
+        self.shared.drops() > 0
+    }
+
+    /// How many times the probe was dropped (more than once is a bug it reports).
+    pub fn drops(&self) -> u32 {
+        self.shared.drops()
+    }
+
+    /// Whether the probe returned `Ready`.
+    pub fn is_finished(&self) -> bool {
+        self.shared.is_finished()
+    }
+
+    /// Whether the handle woke the probe since its last poll.
+    pub fn is_woken(&self) -> bool {
+        self.shared.is_woken()
+    }
+
+    /// The identity of the waker the probe was last polled with: compare it with
+    /// [`WakerId::of`] a waker you hold, or between polls.
+    pub fn last_waker(&self) -> Option<WakerId> {
+        self.shared.last_waker()
+    }
+
+    pub(crate) fn registered_waker(&self) -> Option<Waker> {
+        self.shared.registered_waker()
+    }
+
+    pub(crate) fn fill(&self, value: T) {
+        self.shared.update(|slot| slot.value = Some(value));
+    }
+
+    pub(crate) fn take_violations(&self) -> Vec<crate::Violation> {
+        self.shared.take_violations()
+    }
+}
+
+/// A waker's identity: its data pointer and vtable, what [`Waker::will_wake`] compares.
+/// Clones of a waker share it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct WakerId {
+    data: usize,
+    vtable: usize,
+}
+
+impl WakerId {
+    /// The identity of `waker`.
+    pub fn of(waker: &Waker) -> Self {
+        WakerId { data: waker.data().addr(), vtable: std::ptr::from_ref(waker.vtable()).addr() }
+    }
+}

@@ -1,0 +1,382 @@
+//! What a probe shares with its handles: the contract bookkeeping every probe kind
+//! needs (pin address, polls, finish, the registered waker, wakes, drops) around a
+//! payload that says what the probe yields (a value, a queue of items).
+//!
+//! A probe in [`Mode::Test`] (made by [`crate::probe`]) panics on a violation it sees
+//! during a poll or a drop, through the same thread-local [`crate::checked`] uses so
+//! the engine classifies the panic; what it sees elsewhere goes to [`crate::hooks`]
+//! inside a checker run and is a panic outside one. A probe in [`Mode::Kit`] (the
+//! executor kit's tasks) never panics into the executor under test: it records.
+
+use std::panic::Location;
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use crate::hooks::{self, Watcher};
+use crate::violation::{Violation, ViolationKind};
+use crate::WakerId;
+
+/// How a probe reports what it sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Panics (poll, drop) or reports to the checker run on this thread.
+    Test,
+    /// Records, for the executor kit to collect.
+    Kit,
+}
+
+/// The state behind one probe and all its handles.
+pub(crate) struct Shared<P> {
+    /// "probe", "stream probe", "task": how messages name it.
+    what: &'static str,
+    /// What a finished poll returned, for messages: "Ready", "None".
+    finish_word: &'static str,
+    pub(crate) created_at: &'static Location<'static>,
+    mode: Mode,
+    drops: AtomicU32,
+    state: Mutex<State<P>>,
+}
+
+pub(crate) struct State<P> {
+    pub(crate) payload: P,
+    /// Address at the first poll, and where that poll came from.
+    first_poll: Option<(usize, &'static Location<'static>)>,
+    polls: u32,
+    finished_at: Option<&'static Location<'static>>,
+    /// The waker registered by the latest `Pending`, until a wake takes it.
+    waker: Option<Waker>,
+    last_waker: Option<WakerId>,
+    /// Woken by its handle since its last poll.
+    woken: Option<Woken>,
+    /// The checker's wake count when the task's poll that last polled this probe
+    /// started (only inside a checker run).
+    wakes_at_poll: Option<u64>,
+    watched: bool,
+    /// Kit mode: what was seen.
+    violations: Vec<Violation>,
+}
+
+struct Woken {
+    at: &'static Location<'static>,
+    /// The checker's task polls so far, when the wake happened.
+    task_polls: u64,
+}
+
+impl<P> Shared<P> {
+    pub(crate) fn new(
+        what: &'static str,
+        finish_word: &'static str,
+        created_at: &'static Location<'static>,
+        mode: Mode,
+        payload: P,
+    ) -> Arc<Self> {
+        Arc::new(Shared {
+            what,
+            finish_word,
+            created_at,
+            mode,
+            drops: AtomicU32::new(0),
+            state: Mutex::new(State {
+                payload,
+                first_poll: None,
+                polls: 0,
+                finished_at: None,
+                waker: None,
+                last_waker: None,
+                woken: None,
+                wakes_at_poll: None,
+                watched: false,
+                violations: Vec::new(),
+            }),
+        })
+    }
+
+    /// Locks the state, ignoring poisoning: a panic reported by a probe must not
+    /// turn every later query into another panic.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State<P>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn polls(&self) -> u32 {
+        self.lock().polls
+    }
+
+    pub(crate) fn drops(&self) -> u32 {
+        self.drops.load(SeqCst)
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.lock().finished_at.is_some()
+    }
+
+    pub(crate) fn is_woken(&self) -> bool {
+        self.lock().woken.is_some()
+    }
+
+    pub(crate) fn last_waker(&self) -> Option<WakerId> {
+        self.lock().last_waker
+    }
+
+    /// A clone of the registered waker (kit mode: to wake it from elsewhere).
+    pub(crate) fn registered_waker(&self) -> Option<Waker> {
+        self.lock().waker.clone()
+    }
+
+    /// Updates the payload without waking anything.
+    pub(crate) fn update(&self, update: impl FnOnce(&mut P)) {
+        update(&mut self.lock().payload);
+    }
+
+    /// Kit mode: what the probe saw so far.
+    pub(crate) fn take_violations(&self) -> Vec<Violation> {
+        std::mem::take(&mut self.lock().violations)
+    }
+
+    /// "the probe created at tests/x.rs:3" (the kit names its tasks itself: "the task").
+    fn name(&self) -> String {
+        match self.mode {
+            Mode::Test => format!("the {} created at {}", self.what, self.created_at),
+            Mode::Kit => format!("the {}", self.what),
+        }
+    }
+
+    fn describe(&self, st: &State<P>) -> String {
+        let polled = match st.first_poll {
+            Some((_, at)) => format!(", first polled from {at}"),
+            None => String::new(),
+        };
+        format!("{}{polled}", self.name())
+    }
+
+    /// Polls: checks the pin and the finish, then asks `take` for an output (and
+    /// whether it finishes the probe), else registers the waker.
+    pub(crate) fn poll<R>(
+        self: &Arc<Self>,
+        address: usize,
+        at: &'static Location<'static>,
+        cx: &mut Context<'_>,
+        take: impl FnOnce(&mut P) -> Option<(R, bool)>,
+    ) -> Poll<R>
+    where
+        P: 'static,
+    {
+        let mut st = self.lock();
+        if let Some((kind, detail)) = self.poll_problem(&st, address, at) {
+            match self.mode {
+                Mode::Test => {
+                    drop(st);
+                    crate::checked::violation(kind, detail)
+                }
+                Mode::Kit => {
+                    st.violations.push(Violation::new(kind, None, detail));
+                    return Poll::Pending;
+                }
+            }
+        }
+        self.watch_if_active(&mut st);
+        st.first_poll.get_or_insert((address, at));
+        st.polls += 1;
+        st.woken = None;
+        st.wakes_at_poll = (self.mode == Mode::Test && hooks::active()).then(hooks::wakes_at_poll_start);
+        st.last_waker = Some(WakerId::of(cx.waker()));
+        let (old, out) = match take(&mut st.payload) {
+            Some((output, finished)) => {
+                if finished {
+                    st.finished_at = Some(at);
+                }
+                (st.waker.take(), Poll::Ready(output))
+            }
+            None => {
+                let old = match &st.waker {
+                    Some(w) if w.will_wake(cx.waker()) => None,
+                    _ => st.waker.replace(cx.waker().clone()),
+                };
+                (old, Poll::Pending)
+            }
+        };
+        // A waker's drop is arbitrary code (the checker runs driver steps inside it).
+        drop(st);
+        drop(old);
+        out
+    }
+
+    fn poll_problem(
+        &self,
+        st: &State<P>,
+        address: usize,
+        at: &'static Location<'static>,
+    ) -> Option<(ViolationKind, String)> {
+        if let Some((first, first_at)) = st.first_poll {
+            if first != address {
+                return Some((
+                    ViolationKind::MovedWhilePinned,
+                    format!(
+                        "{} was first polled at {first:#x} (from {first_at}) and is now polled at \
+                         {address:#x} (from {at}): it moved while pinned",
+                        self.name()
+                    ),
+                ));
+            }
+        }
+        let finished_at = st.finished_at?;
+        Some((
+            ViolationKind::PollAfterReady,
+            format!(
+                "{} returned {} to a poll from {finished_at} and was polled again from {at}",
+                self.name(),
+                self.finish_word
+            ),
+        ))
+    }
+
+    /// Inside a checker run, joins its quiescence and teardown checks (once).
+    fn watch_if_active(self: &Arc<Self>, st: &mut State<P>)
+    where
+        P: 'static,
+    {
+        if self.mode == Mode::Test && !st.watched && hooks::active() {
+            st.watched = true;
+            hooks::watch(Box::new(Watch(Arc::clone(self))));
+        }
+    }
+
+    /// The handle's side: `update` the payload, then wake the registered waker (by
+    /// value: a leaf that fires gives its registration up). Inside a checker run,
+    /// a wake that reaches none of the task's wakers is reported.
+    pub(crate) fn update_and_wake(self: &Arc<Self>, at: &'static Location<'static>, update: impl FnOnce(&mut P))
+    where
+        P: 'static,
+    {
+        let (waker, wakes_at_poll) = {
+            let mut st = self.lock();
+            update(&mut st.payload);
+            self.watch_if_active(&mut st);
+            if self.drops() > 0 || st.finished_at.is_some() {
+                return;
+            }
+            let Some(waker) = st.waker.take() else {
+                return;
+            };
+            st.woken = Some(Woken { at, task_polls: hooks::polls_on_this_thread() });
+            (waker, st.wakes_at_poll)
+        };
+        waker.wake();
+        let Some(before) = wakes_at_poll else {
+            return;
+        };
+        if hooks::active() && hooks::wakes_on_this_thread() == before {
+            let st = self.lock();
+            hooks::report(Violation::new(
+                ViolationKind::LostWakeup,
+                None,
+                format!(
+                    "the combinator's child waker does not lead back to the task: {} was woken by its handle \
+                     at {at}, and no waker of the task was woken since the task's poll that last polled it \
+                     (the combinator polls it with a waker that wakes something else, e.g. a no-op waker)",
+                    self.describe(&st)
+                ),
+            ));
+        }
+    }
+
+    /// Counts a drop; false when it is not the first (then it was reported).
+    pub(crate) fn first_drop(&self) -> bool {
+        let prior = self.drops.fetch_add(1, SeqCst);
+        if prior == 0 {
+            return true;
+        }
+        let detail = {
+            let st = self.lock();
+            format!("{} was dropped {} times", self.describe(&st), prior + 1)
+        };
+        self.report_outside_poll(ViolationKind::DoubleDrop, detail);
+        false
+    }
+
+    /// The first drop, at `address`: gives the waker up and checks the pin. Returns
+    /// the message a test-mode probe panics with (after releasing what it owns).
+    pub(crate) fn on_drop(&self, address: usize) -> Option<String> {
+        let (waker, moved) = {
+            let mut st = self.lock();
+            let moved = match st.first_poll {
+                Some((first, first_at)) if first != address => Some(format!(
+                    "{} was first polled at {first:#x} (from {first_at}) and is now dropped at {address:#x}: \
+                     it moved while pinned",
+                    self.name()
+                )),
+                _ => None,
+            };
+            (st.waker.take(), moved)
+        };
+        drop(waker);
+        let moved = moved?;
+        match self.mode {
+            Mode::Test => Some(moved),
+            Mode::Kit => {
+                self.lock().violations.push(Violation::new(ViolationKind::MovedWhilePinned, None, moved));
+                None
+            }
+        }
+    }
+
+    /// A violation seen outside a poll: recorded (kit), reported to the checker run,
+    /// or a panic (never while unwinding).
+    fn report_outside_poll(&self, kind: ViolationKind, detail: String) {
+        match self.mode {
+            Mode::Kit => self.lock().violations.push(Violation::new(kind, None, detail)),
+            Mode::Test if hooks::active() => hooks::report(Violation::new(kind, None, detail)),
+            Mode::Test if std::thread::panicking() => {}
+            Mode::Test => crate::checked::violation(kind, detail),
+        }
+    }
+}
+
+/// The checks a probe joins inside a checker run.
+struct Watch<P>(Arc<Shared<P>>);
+
+impl<P> Watcher for Watch<P> {
+    fn at_quiescence(&self) -> Option<Violation> {
+        let shared = &self.0;
+        let st = shared.lock();
+        if shared.drops() > 0 || st.finished_at.is_some() {
+            return None;
+        }
+        let woken = st.woken.as_ref()?;
+        // Polls of the task since the wake: zero when the task was abandoned.
+        let since = hooks::polls_on_this_thread() - woken.task_polls;
+        (since > 0).then(|| {
+            Violation::new(
+                ViolationKind::LostWakeup,
+                None,
+                format!(
+                    "{} was woken by its handle at {} after its last poll; the task was polled {since} time{} \
+                     since, but its combinator never polled the {} again",
+                    shared.describe(&st),
+                    woken.at,
+                    if since == 1 { "" } else { "s" },
+                    shared.what
+                ),
+            )
+        })
+    }
+
+    fn after_teardown(&self) -> Option<Violation> {
+        let shared = &self.0;
+        if shared.drops() > 0 {
+            return None;
+        }
+        let st = shared.lock();
+        Some(Violation::new(
+            ViolationKind::LeakedFuture,
+            None,
+            format!(
+                "{} (polled {} time{}) is still alive after the task and the driver were dropped: its \
+                 combinator never dropped it",
+                shared.describe(&st),
+                st.polls,
+                if st.polls == 1 { "" } else { "s" }
+            ),
+        ))
+    }
+}

@@ -1,0 +1,206 @@
+//! The stream probe (feature `stream`): a `Stream` whose items its handle yields.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::marker::PhantomPinned;
+use std::mem::ManuallyDrop;
+use std::panic::Location;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+
+use super::shared::{Mode, Shared};
+use crate::WakerId;
+
+/// A probe stream and the handle that controls it: [`probe`](crate::probe) for
+/// streams (feature `stream`).
+///
+/// The stream is `Pending` until its handle yields an item ([`StreamHandle::yield_item`])
+/// or ends it ([`StreamHandle::end`]); polling it again after it returned `None` is a
+/// [`PollAfterReady`](crate::ViolationKind::PollAfterReady), and every other check of
+/// [`probe`](crate::probe) applies.
+///
+/// ```
+/// use futures_util::StreamExt;
+/// use pollcheck::Scenario;
+///
+/// pollcheck::check(|| {
+///     let (items, h) = pollcheck::probe_stream::<u32>();
+///     Scenario::new()
+///         .task(items.map(|x| x * 10).collect::<Vec<_>>())
+///         .step(h.yields(1))
+///         .step(h.yields(2))
+///         .step(h.ends())
+/// });
+/// ```
+#[track_caller]
+pub fn probe_stream<T>() -> (StreamProbe<T>, StreamHandle<T>) {
+    let queue = Queue { items: VecDeque::new(), ended_at: None };
+    let shared = Shared::new("stream probe", "None", Location::caller(), Mode::Test, queue);
+    let handle = StreamHandle { shared: Arc::clone(&shared) };
+    (StreamProbe { shared: ManuallyDrop::new(shared), _pinned: PhantomPinned }, handle)
+}
+
+struct Queue<T> {
+    items: VecDeque<T>,
+    ended_at: Option<&'static Location<'static>>,
+}
+
+/// The stream half of [`probe_stream`].
+#[must_use = "streams do nothing unless polled"]
+pub struct StreamProbe<T> {
+    /// Released by the first drop only, as in [`Probe`](crate::Probe).
+    shared: ManuallyDrop<Arc<Shared<Queue<T>>>>,
+    _pinned: PhantomPinned,
+}
+
+impl<T: 'static> Stream for StreamProbe<T> {
+    type Item = T;
+
+    #[track_caller]
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let address = std::ptr::from_ref(self.as_ref().get_ref()).addr();
+        self.shared.poll(address, Location::caller(), cx, |q| match q.items.pop_front() {
+            Some(item) => Some((Some(item), false)),
+            None => q.ended_at.map(|_| (None, true)),
+        })
+    }
+}
+
+impl<T> Drop for StreamProbe<T> {
+    fn drop(&mut self) {
+        let address = std::ptr::from_mut(self).addr();
+        if !self.shared.first_drop() {
+            return;
+        }
+        let moved = self.shared.on_drop(address);
+        // SAFETY: the first drop (counted just above) still owns the strong count the
+        // probe was created with; a second drop only reads the count.
+        unsafe { ManuallyDrop::drop(&mut self.shared) };
+        if let Some(moved) = moved {
+            if !std::thread::panicking() {
+                crate::checked::violation(crate::ViolationKind::MovedWhilePinned, moved);
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for StreamProbe<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamProbe").field("created_at", &self.shared.created_at).finish_non_exhaustive()
+    }
+}
+
+/// Controls a [`StreamProbe`]. Clones control the same stream.
+pub struct StreamHandle<T> {
+    shared: Arc<Shared<Queue<T>>>,
+}
+
+impl<T> Clone for StreamHandle<T> {
+    fn clone(&self) -> Self {
+        StreamHandle { shared: Arc::clone(&self.shared) }
+    }
+}
+
+impl<T> fmt::Debug for StreamHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamHandle")
+            .field("created_at", &self.shared.created_at)
+            .field("polls", &self.polls())
+            .field("dropped", &self.is_dropped())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: 'static> StreamHandle<T> {
+    /// Queues `item` for the stream's next poll and wakes it.
+    ///
+    /// # Panics
+    /// If the stream was ended.
+    #[track_caller]
+    pub fn yield_item(&self, item: T) {
+        self.yield_at(item, Location::caller());
+    }
+
+    fn yield_at(&self, item: T, at: &'static Location<'static>) {
+        let created_at = self.shared.created_at;
+        self.shared.update_and_wake(at, |q| {
+            if let Some(ended) = q.ended_at {
+                panic!("pollcheck: the stream probe created at {created_at} yielded at {at} after it ended at {ended}");
+            }
+            q.items.push_back(item);
+        });
+    }
+
+    /// Ends the stream (after the queued items) and wakes it.
+    #[track_caller]
+    pub fn end(&self) {
+        let at = Location::caller();
+        self.shared.update_and_wake(at, |q| {
+            q.ended_at.get_or_insert(at);
+        });
+    }
+
+    /// Wakes the stream without giving it anything (see [`ProbeHandle::wake`](crate::ProbeHandle::wake)).
+    #[track_caller]
+    pub fn wake(&self) {
+        self.shared.update_and_wake(Location::caller(), |_| ());
+    }
+
+    /// A driver step that yields `item`.
+    #[track_caller]
+    pub fn yields(&self, item: T) -> impl FnOnce() + 'static {
+        let handle = self.clone();
+        let at = Location::caller();
+        move || handle.yield_at(item, at)
+    }
+
+    /// A driver step that ends the stream.
+    #[track_caller]
+    pub fn ends(&self) -> impl FnOnce() + 'static {
+        let handle = self.clone();
+        let at = Location::caller();
+        move || {
+            handle.shared.update_and_wake(at, |q| {
+                q.ended_at.get_or_insert(at);
+            })
+        }
+    }
+
+    /// A driver step that wakes the stream.
+    #[track_caller]
+    pub fn wakes(&self) -> impl FnOnce() + 'static {
+        let handle = self.clone();
+        let at = Location::caller();
+        move || handle.shared.update_and_wake(at, |_| ())
+    }
+}
+
+impl<T> StreamHandle<T> {
+    /// Where the stream was created.
+    pub fn created_at(&self) -> &'static Location<'static> {
+        self.shared.created_at
+    }
+
+    /// How many times the stream was polled.
+    pub fn polls(&self) -> u32 {
+        self.shared.polls()
+    }
+
+    /// Whether the stream was dropped.
+    pub fn is_dropped(&self) -> bool {
+        self.shared.drops() > 0
+    }
+
+    /// Whether the stream returned `None`.
+    pub fn is_finished(&self) -> bool {
+        self.shared.is_finished()
+    }
+
+    /// The identity of the waker the stream was last polled with.
+    pub fn last_waker(&self) -> Option<WakerId> {
+        self.shared.last_waker()
+    }
+}
