@@ -2,33 +2,69 @@
 //! step table both of them draw steps from.
 
 use crate::check::finish;
-use crate::config::Config;
+use crate::config::{Bounds, Config};
 use crate::judge::Judge;
 use crate::report::{FoundBy, Report};
 use crate::scenario::Scenario;
+use crate::schedule::systematic::Usage;
 use crate::schedule::{Step, MAX_TASKS};
 
-/// Runs `steps` on a fresh scenario from `factory` and judges it; on a violation,
-/// renders the report (shrunk by pollcheck's own shrinker when `shrink`).
+/// The configuration from the `POLLCHECK_*` variables; panics naming a bad one.
+#[track_caller]
+pub(crate) fn env_config() -> Config {
+    match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => panic!("pollcheck: {e}"),
+    }
+}
+
+/// Runs `steps` (those within `config.bounds`, see [`clip`]) on a fresh scenario from
+/// `factory` and judges it; on a violation, renders the report (shrunk by pollcheck's
+/// own shrinker when `shrink`).
 ///
 /// No watchdog thread: callers run this thousands of times a second, and fuzzers and
 /// proptest have their own timeouts.
-#[track_caller]
 pub(crate) fn judge_one(
+    config: &Config,
     factory: &dyn Fn() -> Scenario,
     steps: &[Step],
     found_by: FoundBy,
     shrink: bool,
 ) -> Result<(), Report> {
-    let config = match Config::from_env() {
-        Ok(c) => c,
-        Err(e) => panic!("pollcheck: {e}"),
-    };
     let judge = Judge::new(factory, config.spin_bound, None);
-    match judge.judge_steps(steps) {
+    match judge.judge_steps(&clip(&config.bounds, steps)) {
         None => Ok(()),
-        Some(found) => Err(finish(&judge, found, found_by, &config, shrink)),
+        Some(found) => Err(finish(&judge, found, found_by, config, shrink)),
     }
+}
+
+/// The steps of `steps` that stay within `bounds` (counting from the start), as the
+/// random phase would pick them: with the default bounds, polls inside wakes (`i`)
+/// are dropped, and so is a third spurious poll. `bounds.depth` is not applied.
+pub(crate) fn clip(bounds: &Bounds, steps: &[Step]) -> Vec<Step> {
+    let mut usage = Usage::default();
+    steps
+        .iter()
+        .copied()
+        .filter(|&s| {
+            let ok = usage.allows(bounds, s);
+            if ok {
+                usage.add(s);
+            }
+            ok
+        })
+        .collect()
+}
+
+/// Whether every step of `steps` stays within `bounds`.
+#[cfg(feature = "proptest")]
+pub(crate) fn within(bounds: &Bounds, steps: &[Step]) -> bool {
+    let mut usage = Usage::default();
+    steps.iter().all(|&s| {
+        let ok = usage.allows(bounds, s);
+        usage.add(s);
+        ok
+    })
 }
 
 /// The step kinds generated schedules draw from, indexed by a 4-bit number. Polls and
@@ -64,5 +100,17 @@ mod tests {
         seen.dedup();
         assert_eq!(seen, ["a0", "c0", "d", "i0", "m0", "p0", "r", "s0", "w0"]);
         assert_eq!(step_of(0, MAX_TASKS + 1), Step::Poll(1));
+    }
+
+    #[test]
+    fn clipping_keeps_what_the_bounds_allow() {
+        let steps: crate::Schedule = "p0 i0 s0 s0 s0 w0 w0 d".parse().unwrap();
+        let bounds = Bounds { spurious: 2, new_wakers: 1, polls_inside_wake: 0, ..Bounds::default() };
+        assert_eq!(crate::Schedule::new(clip(&bounds, steps.steps())).to_string(), "p0 s0 s0 w0 d");
+        #[cfg(feature = "proptest")]
+        {
+            assert!(!within(&bounds, steps.steps()));
+            assert!(within(&bounds, &clip(&bounds, steps.steps())));
+        }
     }
 }

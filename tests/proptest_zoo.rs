@@ -13,14 +13,20 @@ use buggy::{
     spurious, wake_before_store, Flavor,
 };
 use pollcheck::proptest::PropChecker;
-use pollcheck::{Checker, FoundBy, Scenario, ViolationKind};
+use pollcheck::{Bounds, Checker, Config, FoundBy, Scenario, ViolationKind};
 
 /// Finds the bug with proptest, checks kind and length against the systematic phase,
 /// checks that the replay string reproduces it, and that the fixed flavor passes.
 /// Returns the case that found it and the shrunk length.
 fn found_and_shrunk(scenario: fn(Flavor) -> Scenario, kind: ViolationKind) -> (u64, usize) {
-    let systematic = Checker::new(move || scenario(Flavor::Buggy)).try_run().expect_err("systematic phase");
-    let report = match PropChecker::new(move || scenario(Flavor::Buggy)).try_run() {
+    found_and_shrunk_with(Config::default(), scenario, kind)
+}
+
+/// The same, with this configuration for both checkers.
+fn found_and_shrunk_with(config: Config, scenario: fn(Flavor) -> Scenario, kind: ViolationKind) -> (u64, usize) {
+    let systematic =
+        Checker::new(move || scenario(Flavor::Buggy)).config(config.clone()).try_run().expect_err("systematic phase");
+    let report = match PropChecker::new(move || scenario(Flavor::Buggy)).config(config.clone()).try_run() {
         Ok(summary) => panic!("proptest passed the buggy flavor in {} cases", summary.cases),
         Err(report) => report,
     };
@@ -38,11 +44,12 @@ fn found_and_shrunk(scenario: fn(Flavor) -> Scenario, kind: ViolationKind) -> (u
         panic!("found by {}", report.found_by());
     };
     let replayed = Checker::new(move || scenario(Flavor::Buggy))
+        .config(config.clone())
         .replay_schedule(report.schedule().clone())
         .try_run()
         .expect_err("the replay string reproduces the violation");
     assert_eq!(replayed.kind(), kind, "{replayed}");
-    if let Err(report) = PropChecker::new(move || scenario(Flavor::Fixed)).try_run() {
+    if let Err(report) = PropChecker::new(move || scenario(Flavor::Fixed)).config(config).try_run() {
         panic!("the fixed flavor failed under proptest:\n{report}");
     }
     println!(
@@ -72,7 +79,9 @@ fn keeping_the_first_waker() {
 
 #[test]
 fn waking_before_storing() {
-    found_and_shrunk(wake_before_store::scenario, ViolationKind::LostWakeup);
+    // Polls inside wakes are opt-in (see `Step::PollInsideWake`).
+    let config = Config { bounds: Bounds { polls_inside_wake: 1, ..Bounds::default() }, ..Config::default() };
+    found_and_shrunk_with(config, wake_before_store::scenario, ViolationKind::LostWakeup);
 }
 
 #[test]

@@ -10,14 +10,15 @@
 mod common;
 
 use common::buggy::Flavor;
-use common::{split, ZOO};
+use common::{config, split, ZOO};
 use libfuzzer_sys::fuzz_target;
 use pollcheck::{Report, ViolationKind};
 
 fuzz_target!(|data: &[u8]| {
     let Some((which, schedule)) = split(data, ZOO.len()) else { return };
     let (name, scenario, kind) = ZOO[which];
-    if let Err(report) = pollcheck::arbitrary::try_check_schedule(&schedule, || scenario(Flavor::Buggy)) {
+    if let Err(report) = pollcheck::arbitrary::try_check_schedule_with(&config(), &schedule, || scenario(Flavor::Buggy))
+    {
         if report.kind() != kind && !known_misdiagnosis(&report) {
             panic!("the buggy {name} showed another violation than its own ({kind}):\n{report}");
         }

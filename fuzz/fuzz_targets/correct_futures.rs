@@ -7,7 +7,7 @@ mod common;
 
 use common::buggy::Flavor;
 use common::real::REAL;
-use common::{split, ZOO};
+use common::{config, split, ZOO};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -19,8 +19,9 @@ fuzz_target!(|data: &[u8]| {
             (name, Box::new(scenario))
         }
     };
-    if pollcheck::arbitrary::try_check_schedule(&schedule, &factory).is_err() {
+    let config = config();
+    if pollcheck::arbitrary::try_check_schedule_with(&config, &schedule, &factory).is_err() {
         eprintln!("false positive on the correct {name}, schedule {schedule}");
-        pollcheck::arbitrary::check_schedule(&schedule, &factory);
+        pollcheck::arbitrary::check_schedule_with(&config, &schedule, &factory);
     }
 });

@@ -7,6 +7,7 @@
 mod common;
 
 use common::buggy::{first_waker, Flavor};
+use common::config;
 use common::real::REAL;
 use libfuzzer_sys::fuzz_target;
 use pollcheck::{Schedule, Step};
@@ -33,9 +34,10 @@ fuzz_target!(|data: &[u8]| {
     }
     let correct = REAL[usize::from(data.first().copied().unwrap_or(0)) % REAL.len()].1;
     let buggy = || first_waker::scenario(Flavor::Buggy);
+    let config = config();
     for result in [
-        pollcheck::arbitrary::try_check_schedule(&schedule, correct),
-        pollcheck::arbitrary::try_check_schedule(&schedule, buggy),
+        pollcheck::arbitrary::try_check_schedule_with(&config, &schedule, correct),
+        pollcheck::arbitrary::try_check_schedule_with(&config, &schedule, buggy),
     ] {
         if let Err(report) = result {
             let _ = report.to_string();

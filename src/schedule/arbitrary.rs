@@ -20,13 +20,25 @@
 //! half of the values, then 1, 2, 3; `0xf_` reads one more byte for tasks 4 to 63).
 //! `Schedule::arbitrary_take_rest` (what `fuzz_target!` calls) turns every byte
 //! into steps; `Schedule::arbitrary` reads a length first, like `Vec`.
+//!
+//! # Bounds
+//!
+//! The checks run the steps that stay within the configuration's
+//! [`Bounds`](crate::Bounds) (counting from the start) and skip the others, as the
+//! random phase would: with the defaults, a third spurious poll is skipped, and so
+//! are polls inside wakes (`i`, off by default, see
+//! [`Step::PollInsideWake`](crate::Step::PollInsideWake)). The `POLLCHECK_MAX_*`
+//! variables raise them, or pass a [`Config`] to [`check_schedule_with`].
 
 use arbitrary::{Arbitrary, Result, Unstructured};
 
+use crate::config::Config;
 use crate::report::{FoundBy, Report};
 use crate::scenario::Scenario;
 use crate::schedule::{Schedule, Step, MAX_TASKS};
-use crate::single::{judge_one, step_of};
+use crate::single::{env_config, judge_one, step_of};
+
+const FOUND_BY: FoundBy = FoundBy::Other("an arbitrary schedule");
 
 impl<'a> Arbitrary<'a> for Step {
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
@@ -92,7 +104,28 @@ impl<'a> Arbitrary<'a> for Schedule {
 /// On a violation, with the report; if a `POLLCHECK_*` environment variable is invalid.
 #[track_caller]
 pub fn check_schedule<F: Fn() -> Scenario>(schedule: &Schedule, factory: F) {
-    if let Err(report) = judge_one(&factory, schedule.steps(), FoundBy::Other("an arbitrary schedule"), true) {
+    check_schedule_with(&env_config(), schedule, factory);
+}
+
+/// Like [`check_schedule`], with this configuration instead of the environment's.
+///
+/// ```
+/// use pollcheck::{Bounds, Config, Scenario};
+/// use futures_channel::oneshot;
+///
+/// // Polls inside wakes are off by default; this run allows two.
+/// let config = Config { bounds: Bounds { polls_inside_wake: 2, ..Bounds::default() }, ..Config::default() };
+/// pollcheck::arbitrary::check_schedule_with(&config, &"p0 i0 d".parse().unwrap(), || {
+///     let (tx, rx) = oneshot::channel::<u32>();
+///     Scenario::new().task(rx).step(move || { let _ = tx.send(7); })
+/// });
+/// ```
+///
+/// # Panics
+/// On a violation, with the report.
+#[track_caller]
+pub fn check_schedule_with<F: Fn() -> Scenario>(config: &Config, schedule: &Schedule, factory: F) {
+    if let Err(report) = judge_one(config, &factory, schedule.steps(), FOUND_BY, true) {
         panic!("{report}");
     }
 }
@@ -119,7 +152,16 @@ pub fn check_schedule<F: Fn() -> Scenario>(schedule: &Schedule, factory: F) {
 /// If a `POLLCHECK_*` environment variable is invalid.
 #[track_caller]
 pub fn try_check_schedule<F: Fn() -> Scenario>(schedule: &Schedule, factory: F) -> std::result::Result<(), Report> {
-    judge_one(&factory, schedule.steps(), FoundBy::Other("an arbitrary schedule"), false)
+    try_check_schedule_with(&env_config(), schedule, factory)
+}
+
+/// Like [`try_check_schedule`], with this configuration instead of the environment's.
+pub fn try_check_schedule_with<F: Fn() -> Scenario>(
+    config: &Config,
+    schedule: &Schedule,
+    factory: F,
+) -> std::result::Result<(), Report> {
+    judge_one(config, &factory, schedule.steps(), FOUND_BY, false)
 }
 
 #[cfg(test)]
@@ -139,12 +181,15 @@ mod tests {
 
     #[test]
     fn every_step_can_be_generated() {
-        for token in ["p0", "s1", "w2", "d", "r", "c0", "a3", "m7", "i63"] {
-            let want: Step = token.parse().unwrap();
-            let found = (0..=255u8).any(|b| {
-                (0..=255u8).any(|extra| Step::arbitrary(&mut Unstructured::new(&[b, extra])).unwrap() == want)
-            });
-            assert!(found, "{token} cannot be generated");
+        let mut seen = std::collections::BTreeSet::new();
+        for b in 0..=255u8 {
+            let extras = if b >> 4 == 0xf { 0..60 } else { 0..1 };
+            for extra in extras {
+                seen.insert(Step::arbitrary(&mut Unstructured::new(&[b, extra])).unwrap());
+            }
         }
+        // Seven kinds on each task, plus `d` and `r`.
+        assert_eq!(seen.len(), 7 * MAX_TASKS + 2);
+        assert!(seen.iter().all(|s| s.task().is_none_or(|t| t < MAX_TASKS)));
     }
 }

@@ -58,8 +58,24 @@
 //! `p0`, `r` to `d`, `i0` to `p0`, higher task numbers to lower ones), round after
 //! round until nothing changes. A step that is not enabled when its turn comes is
 //! skipped by the engine, so every candidate is a valid schedule, and the shrunk one
-//! holds no skipped steps. [`check`] only accepts candidates that fail with the kind
-//! of violation first found.
+//! holds no skipped steps.
+//!
+//! [`check`] goes further, because what the report shows is not the schedule proptest
+//! generated but the actions that ran, the honest drain that completes every schedule
+//! included: a shorter schedule can make a longer report (delete the `d` of `d` and
+//! the drain runs `p0 d p0`). So it accepts a candidate only if it fails with the kind
+//! of violation first found and a report no longer than the best so far (shorter, or
+//! as long from a simpler schedule), and once deleting and simplifying are stuck, it
+//! also tries inserting a step and replacing one, which that rule keeps finite. On the
+//! crate's zoo of buggy futures this shrinks to the systematic phase's minimal
+//! schedule or a shorter one.
+//!
+//! # Bounds
+//!
+//! Schedules stay within [`Bounds`] (from the `POLLCHECK_*` variables, or
+//! [`Schedules::bounds`], or [`PropChecker::config`]), counting each kind of step as
+//! the random phase does: polls inside wakes (`i`) are off by default, as in
+//! [`Checker`](crate::Checker). [`try_check_schedule`] skips steps beyond them.
 //!
 //! # Under miri
 //!
@@ -74,14 +90,14 @@ use ::proptest::strategy::{NewTree, Strategy, ValueTree};
 use ::proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 
 use crate::check::finish;
-use crate::config::{Config, ConfigError};
+use crate::config::{Bounds, Config, ConfigError};
 use crate::judge::{Found, Judge};
 use crate::panic_capture;
 use crate::report::{FoundBy, Report};
 use crate::scenario::Scenario;
 use crate::schedule::random::Rng;
 use crate::schedule::{Schedule, Step, MAX_TASKS};
-use crate::single::{judge_one, step_of};
+use crate::single::{clip, env_config, judge_one, step_of, within};
 use crate::watchdog;
 
 /// Cases run under miri unless `PROPTEST_CASES` is forwarded.
@@ -95,9 +111,10 @@ const CASES: u32 = 1024;
 const SHRINK_ITERS: u32 = if cfg!(miri) { 256 } else { 4096 };
 
 /// A strategy of schedules for a scenario with `tasks` tasks: every step names a
-/// task below `tasks`, and a schedule is at most 24 steps long (see
-/// [`Schedules::max_len`]). Any sequence is valid: steps that are not enabled when
-/// their turn comes are skipped.
+/// task below `tasks`, a schedule is at most 24 steps long (see
+/// [`Schedules::max_len`]), and it stays within the [`Bounds`] of the `POLLCHECK_*`
+/// variables (see [`Schedules::bounds`]). Any sequence is valid: steps that are not
+/// enabled when their turn comes are skipped.
 ///
 /// ```
 /// use proptest::strategy::{Strategy, ValueTree};
@@ -109,7 +126,8 @@ const SHRINK_ITERS: u32 = if cfg!(miri) { 256 } else { 4096 };
 /// assert!(schedule.steps().iter().all(|s| s.task().is_none_or(|t| t < 2)));
 /// ```
 pub fn schedules(tasks: usize) -> Schedules {
-    Schedules { tasks: tasks.min(MAX_TASKS), max_len: 24, lateral: false }
+    let bounds = Config::from_env().map(|c| c.bounds).unwrap_or_default();
+    Schedules { tasks: tasks.min(MAX_TASKS), max_len: 24, bounds, lateral: false }
 }
 
 /// The [`Strategy`] of [`schedules`].
@@ -118,6 +136,7 @@ pub fn schedules(tasks: usize) -> Schedules {
 pub struct Schedules {
     tasks: usize,
     max_len: usize,
+    bounds: Bounds,
     /// Whether shrinking also tries inserting and replacing steps (see
     /// [`ScheduleTree`]): only for a property that accepts a candidate just when its
     /// report gets shorter, or those moves could go on forever.
@@ -130,6 +149,31 @@ impl Schedules {
     /// only the adversarial prefix.
     pub fn max_len(mut self, max_len: usize) -> Self {
         self.max_len = max_len;
+        self
+    }
+
+    /// Schedules within these bounds (counting each kind of step from the start,
+    /// as the random phase does; `depth` is not used). With the defaults, polls inside
+    /// wakes (`i`) are off, as in [`Checker`](crate::Checker).
+    ///
+    /// ```
+    /// use pollcheck::Bounds;
+    /// use proptest::strategy::{Strategy, ValueTree};
+    /// use proptest::test_runner::TestRunner;
+    ///
+    /// let only_polls_and_spurious = Bounds {
+    ///     spurious: 64, new_wakers: 0, cancels: 0, abandons: 0, moves: 0, reentrant: 0, polls_inside_wake: 0,
+    ///     ..Bounds::default()
+    /// };
+    /// let strategy = pollcheck::proptest::schedules(1).bounds(only_polls_and_spurious);
+    /// let mut runner = TestRunner::deterministic();
+    /// for _ in 0..20 {
+    ///     let schedule = strategy.new_tree(&mut runner).unwrap().current();
+    ///     assert!(schedule.to_string().split_whitespace().all(|t| ["p0", "s0", "d"].contains(&t)));
+    /// }
+    /// ```
+    pub fn bounds(mut self, bounds: Bounds) -> Self {
+        self.bounds = bounds;
         self
     }
 
@@ -158,9 +202,10 @@ impl Strategy for Schedules {
                 }
                 step_of(kind, rng.below(self.tasks))
             })
-            .collect();
-        let alphabet = if self.lateral { alphabet(self.tasks) } else { Vec::new() };
-        Ok(ScheduleTree::new(steps, alphabet))
+            .collect::<Vec<_>>();
+        let mut alphabet = if self.lateral { alphabet(self.tasks) } else { Vec::new() };
+        alphabet.retain(|&s| within(&self.bounds, &[s]));
+        Ok(ScheduleTree::new(clip(&self.bounds, &steps), alphabet, self.bounds))
     }
 }
 
@@ -185,6 +230,8 @@ pub struct ScheduleTree {
     /// Steps to insert and substitute once deleting and simplifying are stuck; empty
     /// unless the strategy is `lateral`.
     alphabet: Vec<Step>,
+    /// What inserting and replacing must stay within.
+    bounds: Bounds,
 }
 
 /// The next candidate to derive from `failing`.
@@ -214,9 +261,17 @@ enum Cursor {
 }
 
 impl ScheduleTree {
-    fn new(steps: Vec<Step>, alphabet: Vec<Step>) -> Self {
+    fn new(steps: Vec<Step>, alphabet: Vec<Step>, bounds: Bounds) -> Self {
         let cursor = first_round(&steps);
-        ScheduleTree { current: steps.clone(), failing: steps, trying: false, cursor, progressed: false, alphabet }
+        ScheduleTree {
+            current: steps.clone(),
+            failing: steps,
+            trying: false,
+            cursor,
+            progressed: false,
+            alphabet,
+            bounds,
+        }
     }
 
     /// The candidate at the cursor (moving the cursor past exhausted positions), or
@@ -256,19 +311,26 @@ impl ScheduleTree {
                 Cursor::Insert { x, at } if at > len => self.cursor = Cursor::Insert { x: x + 1, at: 0 },
                 Cursor::Insert { x, at } => {
                     c.insert(at, self.alphabet[x]);
-                    return Some(c);
+                    if within(&self.bounds, &c) {
+                        return Some(c);
+                    }
+                    c.remove(at);
+                    self.cursor = Cursor::Insert { x, at: at + 1 };
                 }
                 Cursor::Replace { x, .. } if x >= self.alphabet.len() => self.cursor = Cursor::Done,
                 Cursor::Replace { x, index } if index >= len => self.cursor = Cursor::Replace { x: x + 1, index: 0 },
                 Cursor::Replace { x, index } => {
-                    let step = self.alphabet[x];
-                    if c[index] == step || simpler(c[index]).any(|s| s == step) {
-                        // Nothing new: the same step, or one simplifying already tried.
-                        self.cursor = Cursor::Replace { x, index: index + 1 };
-                    } else {
+                    let (step, old) = (self.alphabet[x], c[index]);
+                    // Skipped: the same step, one simplifying already tried, or one the
+                    // bounds do not allow.
+                    if old != step && !simpler(old).any(|s| s == step) {
                         c[index] = step;
-                        return Some(c);
+                        if within(&self.bounds, &c) {
+                            return Some(c);
+                        }
+                        c[index] = old;
                     }
+                    self.cursor = Cursor::Replace { x, index: index + 1 };
                 }
                 Cursor::Done => return None,
             }
@@ -474,7 +536,8 @@ pub fn try_check<F: Fn() -> Scenario>(factory: F) -> Result<ProptestSummary, Rep
 
 /// Judges one schedule, as in a `proptest!` block: `Err` carries the report (not
 /// shrunk: proptest shrinks the schedule itself), and `?` turns it into a proptest
-/// failure. See the [module docs](self) for an example.
+/// failure. Steps beyond the [`Bounds`] of the `POLLCHECK_*` variables are skipped.
+/// See the [module docs](self) for an example.
 ///
 /// ```
 /// use futures_channel::oneshot;
@@ -492,7 +555,7 @@ pub fn try_check<F: Fn() -> Scenario>(factory: F) -> Result<ProptestSummary, Rep
 /// If a `POLLCHECK_*` environment variable is invalid.
 #[track_caller]
 pub fn try_check_schedule<F: Fn() -> Scenario>(schedule: &Schedule, factory: F) -> Result<(), Report> {
-    judge_one(&factory, schedule.steps(), FoundBy::Other("a proptest schedule"), false)
+    judge_one(&env_config(), &factory, schedule.steps(), FoundBy::Other("a proptest schedule"), false)
 }
 
 /// What a passing [`PropChecker`] run explored.
@@ -610,7 +673,7 @@ impl<F: Fn() -> Scenario> PropChecker<F> {
         // case reports it.
         let (tasks, steps) = panic_capture::catch(factory).map(|s| (s.task_count(), s.step_count())).unwrap_or((1, 1));
         let max_len = self.max_len.unwrap_or_else(|| Schedules::max_len_for(tasks, steps));
-        let strategy = Schedules { lateral: true, ..schedules(tasks).max_len(max_len) };
+        let strategy = Schedules { lateral: true, ..schedules(tasks).max_len(max_len).bounds(config.bounds) };
         let mut runner = TestRunner::new_with_rng(runner_config, seeded_rng(config.seed));
         watchdog::watch(config.poll_timeout, |heartbeat| {
             let judge = Judge::new(factory, config.spin_bound, heartbeat);
@@ -709,7 +772,7 @@ mod tests {
     use super::*;
 
     fn tree(s: &str) -> ScheduleTree {
-        ScheduleTree::new(s.parse::<Schedule>().unwrap().steps().to_vec(), Vec::new())
+        ScheduleTree::new(s.parse::<Schedule>().unwrap().steps().to_vec(), Vec::new(), Bounds::default())
     }
 
     /// Shrinks `start` against "fails iff `fails`", the way proptest's runner drives a

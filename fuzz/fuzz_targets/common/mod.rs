@@ -12,7 +12,23 @@ use buggy::{
     spurious, wake_before_store, Flavor,
 };
 use libfuzzer_sys::arbitrary::{Arbitrary, Unstructured};
-use pollcheck::{Scenario, Schedule, ViolationKind};
+use pollcheck::{Bounds, Config, Scenario, Schedule, ViolationKind};
+
+/// The checks' configuration: bounds well beyond the systematic phase's (a fuzzer is
+/// for the schedules it does not reach), polls inside wakes included.
+pub fn config() -> Config {
+    let bounds = Bounds {
+        spurious: 8,
+        new_wakers: 4,
+        cancels: 3,
+        abandons: 3,
+        moves: 4,
+        reentrant: 4,
+        polls_inside_wake: 2,
+        ..Bounds::default()
+    };
+    Config { bounds, ..Config::default() }
+}
 
 /// A zoo entry: its name, its scenario, and the violation its buggy flavor shows.
 pub type ZooEntry = (&'static str, fn(Flavor) -> Scenario, ViolationKind);
