@@ -1,6 +1,7 @@
 //! The proptest entry point against the zoo: every buggy future of
-//! tests/detectors.rs is found with the right kind and shrunk to a schedule no longer
-//! than the systematic phase's minimal one, and every fixed flavor passes.
+//! tests/detectors.rs and tests/combinators.rs is found with the right kind and
+//! shrunk to a schedule no longer than the systematic phase's minimal one, and every
+//! fixed flavor passes.
 //!
 //! Too slow for miri (hundreds of cases per future); tests/proptest_miri.rs is the
 //! miri test.
@@ -9,8 +10,8 @@
 mod buggy;
 
 use buggy::{
-    bad_join, countdown, first_waker, flag, leaky, locked_wake, moving_combinator, notifier, second_poll, spinner,
-    spurious, wake_before_store, Flavor,
+    bad_join, countdown, early_drop, first_waker, flag, forgetful_select, leaky, locked_wake, moving_combinator,
+    noop_select, notifier, second_poll, spinner, spurious, swapping_select, wake_before_store, Flavor,
 };
 use pollcheck::proptest::PropChecker;
 use pollcheck::{Bounds, Checker, Config, FoundBy, Scenario, ViolationKind};
@@ -127,4 +128,43 @@ fn waking_while_holding_the_lock() {
 #[test]
 fn a_timer_that_never_deregisters() {
     found_and_shrunk(leaky::scenario, ViolationKind::LeakedWaker);
+}
+
+// tests/combinators.rs
+
+#[test]
+fn a_join_over_probes_that_polls_a_finished_child() {
+    found_and_shrunk(bad_join::over_probes, ViolationKind::PollAfterReady);
+}
+
+#[test]
+fn a_select_that_drops_its_childs_wakes() {
+    found_and_shrunk(noop_select::scenario, ViolationKind::LostWakeup);
+}
+
+#[test]
+fn a_select_that_swaps_its_pinned_children() {
+    found_and_shrunk(swapping_select::scenario, ViolationKind::MovedWhilePinned);
+}
+
+#[test]
+fn a_select_that_forgets_a_child() {
+    found_and_shrunk(forgetful_select::scenario, ViolationKind::LostWakeup);
+}
+
+#[test]
+fn a_combinator_dropping_its_child_twice() {
+    found_and_shrunk(early_drop::double_drop, ViolationKind::DoubleDrop);
+}
+
+#[test]
+fn a_combinator_that_never_drops_its_child() {
+    found_and_shrunk(early_drop::leak, ViolationKind::LeakedFuture);
+    early_drop::clear_graveyard();
+}
+
+#[cfg(feature = "stream")]
+#[test]
+fn a_chain_that_polls_an_ended_stream() {
+    found_and_shrunk(buggy::chain::scenario, ViolationKind::PollAfterReady);
 }
