@@ -330,15 +330,15 @@ impl Run {
                 }
             }
             Step::PollInsideWake(t) => {
-                let waker = {
-                    let task = self.tasks[t].borrow();
-                    task.slots[task.latest].id
-                };
                 let run = Rc::downgrade(self);
                 reentry::arm(Armed::Poll {
-                    waker,
-                    poll: Rc::new(move || {
-                        run.upgrade().is_some_and(|run| run.poll_task(t, PollKind::InsideWake).is_some())
+                    // Only a wake of the waker the task was last polled with leads to
+                    // it; a wake of a stale one must not.
+                    poll: Rc::new(move |waker| {
+                        run.upgrade().is_some_and(|run| {
+                            let latest = run.tasks[t].try_borrow().ok().map(|k| k.slots[k.latest].id);
+                            latest == Some(waker) && run.poll_task(t, PollKind::InsideWake).is_some()
+                        })
                     }),
                 });
             }
@@ -386,6 +386,9 @@ impl Run {
     }
 
     fn guarded_step(&self, index: usize, location: &std::panic::Location<'static>, step: Box<dyn FnOnce()>) {
+        // The world changes as soon as the step starts: a task polled inside a wake
+        // it makes may already see its effects.
+        self.world.set(self.world.get() + 1);
         self.beat_start();
         let result = self.guard(step);
         self.beat_end();
@@ -440,7 +443,9 @@ impl Run {
         // A driver step that ran inside this poll changed the world mid-poll; the
         // honest twin (without spurious polls) cannot replay that, so compare nothing.
         let reentered = reentry::steps_fired() != fired_before;
-        if spurious && reentered {
+        if (spurious && reentered) || kind == PollKind::InsideWake {
+            // The honest twin cannot replay a step inside a spurious poll, nor a poll
+            // inside a wake whose timing the spurious polls shifted.
             self.spurious_reentered.set(true);
         }
         task.polls += 1;

@@ -23,11 +23,11 @@ pub(crate) enum Armed {
         step: Box<dyn FnOnce()>,
         journal: Arc<Journal>,
     },
-    /// Fires on a wake of `waker`; `poll` returns false when it could not run (the
-    /// task is the one being polled right now), and then stays armed.
+    /// Offered every wake (with the waker's id); `poll` polls the task and returns
+    /// true only if that waker is the task's latest and the task could be polled
+    /// (it is not the one being polled right now); otherwise it stays armed.
     Poll {
-        waker: u32,
-        poll: Rc<dyn Fn() -> bool>,
+        poll: Rc<dyn Fn(u32) -> bool>,
     },
 }
 
@@ -88,13 +88,12 @@ pub(crate) fn fire(waker: u32) {
             journal.record(|| Event::DriverStep { index, location, inside_waker: Some(waker) });
             step();
         }
-        Armed::Poll { waker: target, poll } => {
-            let fired = target == waker && poll();
-            if !fired {
+        Armed::Poll { poll } => {
+            if !poll(waker) {
                 let _ = ARMED.try_with(|a| {
                     let mut a = a.borrow_mut();
                     if a.is_none() {
-                        *a = Some(Armed::Poll { waker: target, poll });
+                        *a = Some(Armed::Poll { poll });
                     }
                 });
             }

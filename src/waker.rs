@@ -97,11 +97,18 @@ unsafe fn clone(data: *const ()) -> RawWaker {
 }
 
 unsafe fn wake(data: *const ()) {
-    // SAFETY: `wake` consumes a clone, which owns one strong count.
-    unsafe {
-        wake_by_ref_inner(data, false);
-        drop_inner(data, false);
+    /// Releases the consumed clone even if a re-entrant step panics inside the wake.
+    struct Release(*const ());
+    impl Drop for Release {
+        fn drop(&mut self) {
+            // SAFETY: `wake` consumed a clone, which owns one strong count; this is
+            // the only place that releases it.
+            unsafe { drop_inner(self.0, false) }
+        }
     }
+    let _release = Release(data);
+    // SAFETY: `data` is a live slot until `_release` drops at the end of this scope.
+    unsafe { wake_by_ref_inner(data, false) };
 }
 
 unsafe fn wake_by_ref(data: *const ()) {

@@ -1,5 +1,5 @@
 //! What the fuzz targets (fuzz/) and the proptest runs found, kept as regression
-//! tests. Open findings are `#[ignore]`d with the evidence; un-ignore them with the fix.
+//! tests (each names what was wrong and how it was fixed).
 
 mod buggy;
 
@@ -71,14 +71,11 @@ fn wakes_every_waker() -> Scenario {
     })
 }
 
-/// Found by proptest on first_waker, then by the buggy_futures target. The driver
-/// step stores the value and wakes the older waker #1; the task, polled inside that
-/// wake (`i0`) with its latest waker #2 not yet woken, returns `Ready`. The engine
-/// counts a driver step as a change only after it returns (src/engine.rs,
-/// `guarded_step`), so the poll looks like it finished "although nothing happened":
-/// a false spurious-poll verdict against this correct future.
+/// Found by proptest on first_waker, then by the buggy_futures target: a task polled
+/// inside a wake made by a driver step, returning `Ready`, was reported as finishing
+/// "although nothing happened", because the engine counted the step as a change only
+/// after it returned. Fixed: the step counts from its start.
 #[test]
-#[ignore = "open: false spurious-poll verdict for a poll inside a wake during a driver step (src/engine.rs)"]
 fn a_poll_inside_an_older_wakers_wake_is_not_spurious() {
     if let Err(report) = Checker::new(wakes_every_waker).replay("p0 i0 w0 s0 d").try_run() {
         panic!("{report}");
@@ -90,12 +87,10 @@ fn a_poll_inside_an_older_wakers_wake_is_not_spurious() {
     }
 }
 
-/// The same wrong verdict on the buggy first_waker: its bug is a stale waker, and
-/// this schedule shows that (#1 is woken, #2 never), but the report says spurious-poll
-/// intolerance. fuzz/fuzz_targets/buggy_futures.rs tolerates exactly this verdict
-/// until the engine is fixed.
+/// The same wrong verdict on the buggy first_waker, whose bug is a stale waker: this
+/// schedule shows it (#1 is woken, #2 never). An armed `i0` now fires only on a wake
+/// of the task's latest waker, so the stale wake reaches nothing, as it should.
 #[test]
-#[ignore = "open: false spurious-poll verdict for a poll inside a wake during a driver step (src/engine.rs)"]
 fn first_waker_with_a_poll_inside_the_stale_wake_is_a_stale_waker() {
     let report =
         Checker::new(|| first_waker::scenario(Flavor::Buggy)).replay("p0 i0 w0 s0 d").try_run().expect_err("a bug");
@@ -109,9 +104,9 @@ fn first_waker_with_a_poll_inside_the_stale_wake_is_a_stale_waker() {
 /// driver step wakes it, and the armed poll sees only the second child ready:
 /// `(1, 2)`. With `s0` the children hold #2, the armed poll never fires, and the final
 /// poll sees both ready: `(0, 1)`. The outputs differ because of where `i0` fired, not
-/// because of the spurious poll, yet the report blames the spurious poll.
+/// because of the spurious poll. Fixed: with a poll inside a wake armed, outputs are
+/// not compared with the twin.
 #[test]
-#[ignore = "open: twin comparison when a poll inside a wake is armed across a spurious poll (src/judge.rs)"]
 fn a_select_with_a_poll_armed_across_a_spurious_poll_is_not_spurious() {
     let bounds = Bounds { polls_inside_wake: 1, ..Bounds::default() };
     let result =

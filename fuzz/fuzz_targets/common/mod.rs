@@ -15,9 +15,8 @@ use libfuzzer_sys::arbitrary::{Arbitrary, Unstructured};
 use pollcheck::{Bounds, Config, Scenario, Schedule, ViolationKind};
 
 /// The checks' configuration: bounds well beyond the systematic phase's (a fuzzer is
-/// for the schedules it does not reach). Polls inside wakes (`i`, opt-in in pollcheck)
-/// stay off: with them, correct_futures finds two open false positives of the engine
-/// within seconds (tests/fuzz_findings.rs); set `polls_inside_wake` to 2 to hunt more.
+/// for the schedules it does not reach), polls inside wakes (`i`, opt-in in pollcheck)
+/// included: they found two false positives, now fixed (tests/fuzz_findings.rs).
 pub fn config() -> Config {
     let bounds = Bounds {
         spurious: 8,
@@ -26,7 +25,7 @@ pub fn config() -> Config {
         abandons: 3,
         moves: 4,
         reentrant: 4,
-        polls_inside_wake: 0,
+        polls_inside_wake: 2,
         ..Bounds::default()
     };
     Config { bounds, ..Config::default() }
