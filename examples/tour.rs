@@ -21,6 +21,13 @@ struct Exhibit {
     bounds: Bounds,
 }
 
+/// An exhibit checked by the executor kit or the waker check instead of a scenario.
+struct KitExhibit {
+    title: &'static str,
+    story: &'static str,
+    check: fn(Flavor) -> Result<(), pollcheck::Report>,
+}
+
 fn main() {
     let gallery = [
         Exhibit {
@@ -95,6 +102,30 @@ fn main() {
             bounds: Bounds::default(),
             scenario: buggy::leaky::scenario,
         },
+        Exhibit {
+            title: "A select that peeks at its second child with a no-op waker",
+            story: "Probes stand in for the children: waking one reaches nothing, and the probe says so.",
+            bounds: Bounds::default(),
+            scenario: buggy::noop_select::scenario,
+        },
+        Exhibit {
+            title: "A fair select that swaps its pinned children",
+            story: "Unsafe code alternates the children's order by swapping them in place.",
+            bounds: Bounds::default(),
+            scenario: buggy::swapping_select::scenario,
+        },
+        Exhibit {
+            title: "A select that stops polling its second child",
+            story: "The child's wake reaches the task; the task is polled; the child never is.",
+            bounds: Bounds::default(),
+            scenario: buggy::forgetful_select::scenario,
+        },
+        Exhibit {
+            title: "A combinator that drops its finished child, then drops it again",
+            story: "An early drop in place, and a Drop impl that forgot about it.",
+            bounds: Bounds::default(),
+            scenario: buggy::early_drop::double_drop,
+        },
     ];
 
     let mut failures = 0;
@@ -121,6 +152,44 @@ fn main() {
                 summary.random,
                 started.elapsed()
             ),
+            Err(report) => {
+                failures += 1;
+                println!("FALSE ALARM on the fixed flavor:\n{report}");
+            }
+        }
+    }
+    // Executors and wakers: the same reports, from the executor kit and check_waker.
+    let kits = [
+        KitExhibit {
+            title: "An executor that clears a task's woken flag after polling it",
+            story: "A task that wakes itself during its poll is never polled again.",
+            check: |flavor| pollcheck::try_check_executor(move || buggy::toy_executor::loses_self_wake(flavor)),
+        },
+        KitExhibit {
+            title: "An executor that never drops finished tasks",
+            story: "Finished futures pile up until the executor itself goes.",
+            check: |flavor| pollcheck::try_check_executor(move || buggy::toy_executor::keeps_finished(flavor)),
+        },
+        KitExhibit {
+            title: "A hand-written waker whose clone takes no reference",
+            story: "The count says it in a plain test run; under miri it is a use-after-free.",
+            check: |flavor| pollcheck::try_check_waker(move || buggy::counted_waker::under_test(flavor)),
+        },
+    ];
+    for (i, exhibit) in kits.iter().enumerate() {
+        println!("\n=== {}. {} ===", gallery.len() + i + 1, exhibit.title);
+        println!("{}\n", exhibit.story);
+        let started = Instant::now();
+        match (exhibit.check)(Flavor::Buggy) {
+            Err(report) => println!("{report}\n  (found in {:.1?})", started.elapsed()),
+            Ok(()) => {
+                failures += 1;
+                println!("MISSED: the buggy flavor passed every check");
+            }
+        }
+        let started = Instant::now();
+        match (exhibit.check)(Flavor::Fixed) {
+            Ok(()) => println!("fixed: passes every check in {:.1?}", started.elapsed()),
             Err(report) => {
                 failures += 1;
                 println!("FALSE ALARM on the fixed flavor:\n{report}");

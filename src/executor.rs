@@ -274,9 +274,16 @@ impl Kit {
     /// Completes task `t` without waking it and returns a clone of its waker.
     fn complete_silently(&mut self, t: usize) -> Result<std::task::Waker, Violation> {
         let h = &self.tasks[t].handle;
+        if h.polls() == 0 {
+            return Err(self.violation(
+                t,
+                ViolationKind::LostWakeup,
+                "the task was spawned and the executor ran until idle, but it never polled it".into(),
+            ));
+        }
         h.fill(());
         h.registered_waker().ok_or_else(|| {
-            self.violation(t, ViolationKind::LostWakeup, "the task returned Pending but holds no waker".into())
+            self.violation(t, ViolationKind::LostWakeup, "the task returned Pending, yet holds no waker".into())
         })
     }
 

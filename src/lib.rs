@@ -51,7 +51,7 @@
 //! | `LeakedWaker` | waker clones outlive the scenario |
 //! | `LeakedFuture` | a [`probe`] is still alive after teardown, or an executor under [`check_executor`] keeps a finished or cancelled task |
 //! | `DoubleDrop` | a [`probe`] is dropped twice |
-//! | `BrokenWaker` | a waker under [`check_waker`] breaks the vtable contract: `clone` takes no reference, `drop` or `wake` releases none, `wake_by_ref` releases one, `will_wake` is false for a clone |
+//! | `BrokenWaker` | a waker under [`check_waker`] breaks the vtable contract: `clone` takes no reference, `drop` or `wake` releases none, `wake_by_ref` releases one, a clone has another data pointer (`will_wake` false between clones) |
 //!
 //! Not violations: returning `Pending` without waking while the waker is registered
 //! somewhere; deregistering a waker on drop; waking too often; a leaf future that

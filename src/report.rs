@@ -110,7 +110,9 @@ impl Report {
         &self.0.schedule
     }
 
-    /// The builder call that replays this schedule, e.g. `.replay("p0 w0 s0 d")`.
+    /// The builder call that replays this schedule, e.g. `.replay("p0 w0 s0 d")`
+    /// (empty for the executor kit's and the waker check's reports, which run no
+    /// schedule: their [`timeline`](Report::timeline) says what the check did).
     pub fn replay(&self) -> String {
         format!(".replay(\"{}\")", self.0.schedule)
     }

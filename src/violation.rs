@@ -37,8 +37,8 @@ pub enum ViolationKind {
     DoubleDrop,
     /// A waker's `RawWakerVTable` breaks the `Waker` contract
     /// ([`check_waker`](crate::check_waker)): `clone` that takes no reference, `drop`
-    /// or `wake` that does not release one, `wake_by_ref` that does, `will_wake` false
-    /// for a clone.
+    /// or `wake` that does not release one, `wake_by_ref` that does, a clone with another
+    /// data pointer (`will_wake` false between clones).
     BrokenWaker,
 }
 

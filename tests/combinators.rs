@@ -134,3 +134,49 @@ fn futures_util_stream_combinators_pass() {
             .step(hb.ends())
     });
 }
+
+/// The panic message of `f`, which must panic.
+fn panic_message(f: impl FnOnce()) -> String {
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("it panics");
+    match payload.downcast::<String>() {
+        Ok(s) => *s,
+        Err(p) => p.downcast::<&str>().map(|s| s.to_string()).unwrap_or_default(),
+    }
+}
+
+#[test]
+fn outside_the_checker_a_probe_answers_questions_and_panics_on_poll_after_ready() {
+    use std::future::Future;
+    use std::task::Poll;
+
+    let (probe, handle) = pollcheck::probe::<u8>();
+    let mut probe = std::pin::pin!(probe);
+    let mut cx = futures_test::task::noop_context();
+    assert!(probe.as_mut().poll(&mut cx).is_pending());
+    assert_eq!((handle.polls(), handle.is_finished(), handle.is_dropped()), (1, false, false));
+    assert_eq!(handle.last_waker(), Some(pollcheck::WakerId::of(cx.waker())));
+    handle.complete(3);
+    assert!(handle.is_woken());
+    assert_eq!(probe.as_mut().poll(&mut cx), Poll::Ready(3));
+    assert!(handle.is_finished());
+    let message = panic_message(|| {
+        let _ = probe.as_mut().poll(&mut cx);
+    });
+    assert!(message.starts_with("pollcheck: poll after ready: the probe created at tests/combinators.rs"), "{message}");
+}
+
+#[test]
+fn outside_the_checker_a_double_drop_panics() {
+    let (probe, handle) = pollcheck::probe::<u8>();
+    let mut probe = std::mem::ManuallyDrop::new(probe);
+    // SAFETY: dropped once, as its owner would.
+    unsafe { std::mem::ManuallyDrop::drop(&mut probe) };
+    assert!(handle.is_dropped());
+    let message = panic_message(|| {
+        // SAFETY: not sound in general: this is the bug under test. A probe's second
+        // drop only reads the state its handle keeps alive.
+        unsafe { std::mem::ManuallyDrop::drop(&mut probe) };
+    });
+    assert!(message.starts_with("pollcheck: double drop"), "{message}");
+    assert_eq!(handle.drops(), 2);
+}

@@ -344,7 +344,7 @@ impl<P> Watcher for Watch<P> {
         }
         let woken = st.woken.as_ref()?;
         // Polls of the task since the wake: zero when the task was abandoned.
-        let since = hooks::polls_on_this_thread() - woken.task_polls;
+        let since = hooks::polls_on_this_thread().saturating_sub(woken.task_polls);
         (since > 0).then(|| {
             Violation::new(
                 ViolationKind::LostWakeup,
