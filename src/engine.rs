@@ -435,7 +435,7 @@ impl Run {
         let capture = self.opts.capture_outputs || self.opts.record || probe;
         let inside_wake = kind == PollKind::InsideWake;
         let future = task.future.as_mut().expect("checked above");
-        crate::hooks::count_poll();
+        crate::hooks::count_poll(t);
         self.beat_start();
         let fired_before = reentry::steps_fired();
         let result = self.guard(|| future.poll(&mut cx, capture));
@@ -535,6 +535,9 @@ impl Run {
 
     fn drop_future_of(&self, who: Option<(usize, &'static str)>, future: Option<TaskFuture>) {
         let Some(future) = future else { return };
+        if let Some((t, _)) = who {
+            crate::hooks::task_gone(t);
+        }
         if let Err(p) = self.guard(move || drop(future)) {
             self.violate(panic_violation(who, || format!("dropping the task panicked: {p}")));
         }

@@ -30,6 +30,9 @@ thread_local! {
     static ACTIVE: Cell<bool> = const { Cell::new(false) };
     static POLLS: Cell<u64> = const { Cell::new(0) };
     static WAKES_AT_POLL_START: Cell<u64> = const { Cell::new(0) };
+    static CURRENT_TASK: Cell<usize> = const { Cell::new(0) };
+    /// Bit `t`: task `t`'s future was dropped in this run (tasks 0..64).
+    static GONE: Cell<u64> = const { Cell::new(0) };
 }
 
 /// A run starts: forget what earlier runs on this thread left behind.
@@ -45,6 +48,7 @@ pub(crate) fn end_run() {
 }
 
 fn forget_run() {
+    let _ = GONE.try_with(|g| g.set(0));
     let _ = REPORTED.try_with(|r| r.borrow_mut().clear());
     if WATCHERS.try_with(|w| !w.borrow().is_empty()).unwrap_or(false) {
         // Dropped outside the borrow: a watcher may own user values.
@@ -110,10 +114,28 @@ pub(crate) fn wakes_on_this_thread() -> u64 {
     WAKES.try_with(|w| w.get()).unwrap_or(0)
 }
 
-/// The engine is about to poll a task on this thread.
-pub(crate) fn count_poll() {
+/// The engine is about to poll task `t` on this thread.
+pub(crate) fn count_poll(t: usize) {
     let _ = POLLS.try_with(|p| p.set(p.get() + 1));
     let _ = WAKES_AT_POLL_START.try_with(|w| w.set(wakes_on_this_thread()));
+    let _ = CURRENT_TASK.try_with(|c| c.set(t));
+}
+
+/// The task the engine polled last on this thread (the one polling, inside a poll).
+pub(crate) fn current_task() -> usize {
+    CURRENT_TASK.try_with(Cell::get).unwrap_or(0)
+}
+
+/// Task `t`'s future is being dropped (finished, cancelled, panicked, torn down).
+pub(crate) fn task_gone(t: usize) {
+    if t < 64 {
+        let _ = GONE.try_with(|g| g.set(g.get() | 1 << t));
+    }
+}
+
+/// Whether task `t`'s future was dropped in this run.
+pub(crate) fn is_task_gone(t: usize) -> bool {
+    t < 64 && GONE.try_with(|g| g.get() & 1 << t != 0).unwrap_or(false)
 }
 
 /// Task polls the engine started on this thread so far.

@@ -74,7 +74,11 @@ pub(crate) fn probe_in<T>(
     what: &'static str,
     created_at: &'static Location<'static>,
 ) -> (Probe<T>, ProbeHandle<T>) {
-    let shared = Shared::new(what, "Ready", created_at, mode, Slot { value: None, completed_at: None });
+    let slot = Slot { value: None, completed_at: None };
+    let shared = Shared::new(what, "Ready", created_at, mode, slot, |s| Slot {
+        value: s.value.take(),
+        completed_at: s.completed_at,
+    });
     let handle = ProbeHandle { shared: Arc::clone(&shared) };
     (Probe { shared: ManuallyDrop::new(shared), _pinned: PhantomPinned }, handle)
 }

@@ -116,3 +116,27 @@ fn a_wake_by_ref_that_consumes_is_a_broken_waker() {
     assert_eq!(report.kind(), ViolationKind::BrokenWaker, "{report}");
     assert!(report.violation().detail().starts_with("wake_by_ref must not consume the waker"), "{report}");
 }
+
+#[test]
+fn futures_executor_local_pool_wakers_pass() {
+    use futures_executor::LocalPool;
+    use futures_util::task::LocalSpawnExt;
+    use std::sync::Mutex;
+    use std::task::Poll;
+
+    // LocalPool's wakers are its tasks' (an `Arc` inside FuturesUnordered): no count
+    // to read, so the refcount checks are miri's; the pool is the owner.
+    pollcheck::check_waker(|| {
+        let mut pool = LocalPool::new();
+        let slot = Arc::new(Mutex::new(None));
+        let keep = Arc::clone(&slot);
+        let task = futures_util::future::poll_fn(move |cx| {
+            *keep.lock().unwrap() = Some(cx.waker().clone());
+            Poll::<()>::Pending
+        });
+        pool.spawner().spawn_local(task).unwrap();
+        pool.run_until_stalled();
+        let waker = slot.lock().unwrap().take().expect("the task ran");
+        WakerUnderTest::new(waker).owner(pool)
+    });
+}

@@ -34,6 +34,9 @@ pub(crate) struct Shared<P> {
     finish_word: &'static str,
     pub(crate) created_at: &'static Location<'static>,
     mode: Mode,
+    /// Takes out what the payload holds for the probe (a value, queued items), to be
+    /// dropped once the probe is gone.
+    empty: fn(&mut P) -> P,
     drops: AtomicU32,
     state: Mutex<State<P>>,
 }
@@ -49,9 +52,9 @@ pub(crate) struct State<P> {
     last_waker: Option<WakerId>,
     /// Woken by its handle since its last poll.
     woken: Option<Woken>,
-    /// The checker's wake count when the task's poll that last polled this probe
-    /// started (only inside a checker run).
-    wakes_at_poll: Option<u64>,
+    /// Inside a checker run: the task whose poll last polled this probe, and the
+    /// checker's wake count when that poll started.
+    polled_by: Option<(usize, u64)>,
     watched: bool,
     /// Kit mode: what was seen.
     violations: Vec<Violation>,
@@ -70,12 +73,14 @@ impl<P> Shared<P> {
         created_at: &'static Location<'static>,
         mode: Mode,
         payload: P,
+        empty: fn(&mut P) -> P,
     ) -> Arc<Self> {
         Arc::new(Shared {
             what,
             finish_word,
             created_at,
             mode,
+            empty,
             drops: AtomicU32::new(0),
             state: Mutex::new(State {
                 payload,
@@ -85,7 +90,7 @@ impl<P> Shared<P> {
                 waker: None,
                 last_waker: None,
                 woken: None,
-                wakes_at_poll: None,
+                polled_by: None,
                 watched: false,
                 violations: Vec::new(),
             }),
@@ -178,7 +183,8 @@ impl<P> Shared<P> {
         st.first_poll.get_or_insert((address, at));
         st.polls += 1;
         st.woken = None;
-        st.wakes_at_poll = (self.mode == Mode::Test && hooks::active()).then(hooks::wakes_at_poll_start);
+        st.polled_by =
+            (self.mode == Mode::Test && hooks::active()).then(|| (hooks::current_task(), hooks::wakes_at_poll_start()));
         st.last_waker = Some(WakerId::of(cx.waker()));
         let (old, out) = match take(&mut st.payload) {
             Some((output, finished)) => {
@@ -243,29 +249,37 @@ impl<P> Shared<P> {
 
     /// The handle's side: `update` the payload, then wake the registered waker (by
     /// value: a leaf that fires gives its registration up). Inside a checker run,
-    /// a wake that reaches none of the task's wakers is reported.
+    /// a wake that reaches none of the task's wakers is reported (unless that task is
+    /// gone: a probe shared by several tasks outlives the one that polled it).
     pub(crate) fn update_and_wake(self: &Arc<Self>, at: &'static Location<'static>, update: impl FnOnce(&mut P))
     where
         P: 'static,
     {
-        let (waker, wakes_at_poll) = {
+        let (waker, polled_by) = {
             let mut st = self.lock();
             update(&mut st.payload);
             self.watch_if_active(&mut st);
-            if self.drops() > 0 || st.finished_at.is_some() {
+            if self.drops() > 0 {
+                // Nobody will ever take it: drop it now, as a closed channel would.
+                let orphans = (self.empty)(&mut st.payload);
+                drop(st);
+                drop(orphans);
+                return;
+            }
+            if st.finished_at.is_some() {
                 return;
             }
             let Some(waker) = st.waker.take() else {
                 return;
             };
             st.woken = Some(Woken { at, task_polls: hooks::polls_on_this_thread() });
-            (waker, st.wakes_at_poll)
+            (waker, st.polled_by)
         };
         waker.wake();
-        let Some(before) = wakes_at_poll else {
+        let Some((task, before)) = polled_by else {
             return;
         };
-        if hooks::active() && hooks::wakes_on_this_thread() == before {
+        if hooks::active() && hooks::wakes_on_this_thread() == before && !hooks::is_task_gone(task) {
             let st = self.lock();
             hooks::report(Violation::new(
                 ViolationKind::LostWakeup,
@@ -297,7 +311,7 @@ impl<P> Shared<P> {
     /// The first drop, at `address`: gives the waker up and checks the pin. Returns
     /// the message a test-mode probe panics with (after releasing what it owns).
     pub(crate) fn on_drop(&self, address: usize) -> Option<String> {
-        let (waker, moved) = {
+        let (waker, moved, orphans) = {
             let mut st = self.lock();
             let moved = match st.first_poll {
                 Some((first, first_at)) if first != address => Some(format!(
@@ -307,9 +321,10 @@ impl<P> Shared<P> {
                 )),
                 _ => None,
             };
-            (st.waker.take(), moved)
+            (st.waker.take(), moved, (self.empty)(&mut st.payload))
         };
         drop(waker);
+        drop(orphans);
         let moved = moved?;
         match self.mode {
             Mode::Test => Some(moved),

@@ -38,7 +38,10 @@ use crate::WakerId;
 #[track_caller]
 pub fn probe_stream<T>() -> (StreamProbe<T>, StreamHandle<T>) {
     let queue = Queue { items: VecDeque::new(), ended_at: None };
-    let shared = Shared::new("stream probe", "None", Location::caller(), Mode::Test, queue);
+    let shared = Shared::new("stream probe", "None", Location::caller(), Mode::Test, queue, |q| Queue {
+        items: std::mem::take(&mut q.items),
+        ended_at: q.ended_at,
+    });
     let handle = StreamHandle { shared: Arc::clone(&shared) };
     (StreamProbe { shared: ManuallyDrop::new(shared), _pinned: PhantomPinned }, handle)
 }
