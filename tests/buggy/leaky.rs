@@ -63,18 +63,19 @@ pub fn fire(key: usize, fired: &Cell<bool>) {
     }
 }
 
+/// A new timer and what fires it (also used by benches/detection.rs).
+pub fn timer(flavor: Flavor) -> (Sleep, impl FnOnce()) {
+    let key = NEXT.with(|n| {
+        n.set(n.get() + 1);
+        n.get()
+    });
+    let fired = Rc::new(Cell::new(false));
+    (Sleep { key, fired: fired.clone(), flavor }, move || fire(key, &fired))
+}
+
 /// A long timer that does not fire while the test runs, and one that does.
 pub fn scenario(flavor: Flavor) -> Scenario {
-    let key = || {
-        NEXT.with(|n| {
-            n.set(n.get() + 1);
-            n.get()
-        })
-    };
-    let (long, short) = (key(), key());
-    let fired = Rc::new(Cell::new(false));
-    Scenario::new()
-        .task(Sleep { key: long, fired: Rc::new(Cell::new(false)), flavor })
-        .task(Sleep { key: short, fired: fired.clone(), flavor })
-        .step(move || fire(short, &fired))
+    let (long, _never) = timer(flavor);
+    let (short, fire_short) = timer(flavor);
+    Scenario::new().task(long).task(short).step(fire_short)
 }

@@ -57,9 +57,15 @@ impl Future for Recv {
     }
 }
 
-pub fn scenario(flavor: Flavor) -> Scenario {
+/// A sender and its receiver (also used by benches/detection.rs).
+pub fn channel(flavor: Flavor) -> (Sender, Recv) {
     let state = Rc::new(RefCell::new(State::default()));
-    let tx = Rc::new(Sender { state: state.clone(), flavor });
+    (Sender { state: state.clone(), flavor }, Recv(state))
+}
+
+pub fn scenario(flavor: Flavor) -> Scenario {
+    let (tx, rx) = channel(flavor);
+    let tx = Rc::new(tx);
     let tx2 = tx.clone();
-    Scenario::new().task(Recv(state)).step(move || tx.send(1)).step(move || tx2.send(2))
+    Scenario::new().task(rx).step(move || tx.send(1)).step(move || tx2.send(2))
 }

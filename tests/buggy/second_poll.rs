@@ -41,10 +41,11 @@ impl Future for Receiver {
     }
 }
 
-pub fn scenario(flavor: Flavor) -> Scenario {
+/// The receiver and the send of 7 (also used by benches/detection.rs).
+pub fn parts(flavor: Flavor) -> (Receiver, impl FnOnce()) {
     let state = Rc::new(RefCell::new(State::default()));
     let rx = Receiver { state: state.clone(), polled: false, flavor };
-    Scenario::new().task(rx).step(move || {
+    let send = move || {
         let waker = {
             let mut s = state.borrow_mut();
             s.value = Some(7);
@@ -53,5 +54,11 @@ pub fn scenario(flavor: Flavor) -> Scenario {
         if let Some(w) = waker {
             w.wake();
         }
-    })
+    };
+    (rx, send)
+}
+
+pub fn scenario(flavor: Flavor) -> Scenario {
+    let (rx, send) = parts(flavor);
+    Scenario::new().task(rx).step(send)
 }

@@ -38,9 +38,16 @@ impl Future for Receiver {
     }
 }
 
-/// The sender goes away without sending.
-pub fn scenario(flavor: Flavor) -> Scenario {
+/// The receiver and the sender going away without sending (also used by
+/// benches/detection.rs).
+pub fn parts(flavor: Flavor) -> (Receiver, impl FnOnce()) {
     let state = Rc::new(RefCell::new(State::default()));
     let rx = Receiver { state: state.clone(), flavor };
-    Scenario::new().task(rx).step(move || state.borrow_mut().closed = true)
+    (rx, move || state.borrow_mut().closed = true)
+}
+
+/// The sender goes away without sending.
+pub fn scenario(flavor: Flavor) -> Scenario {
+    let (rx, close) = parts(flavor);
+    Scenario::new().task(rx).step(close)
 }

@@ -75,14 +75,26 @@ fn send(state: &RefCell<State>, v: u32) {
     }
 }
 
-pub fn panicking(flavor: Flavor) -> Scenario {
+/// The panicking receiver and the send of 7 (also used by benches/detection.rs).
+pub fn panicking_parts(flavor: Flavor) -> (Expecting, impl FnOnce()) {
     let state = Rc::new(RefCell::new(State::default()));
     let rx = Expecting { state: state.clone(), registered: false, flavor };
-    Scenario::new().task(rx).step(move || send(&state, 7))
+    (rx, move || send(&state, 7))
+}
+
+/// The counting receiver and the send of 7 (also used by benches/detection.rs).
+pub fn counting_parts(flavor: Flavor) -> (Counting, impl FnOnce()) {
+    let state = Rc::new(RefCell::new(State::default()));
+    let rx = Counting { state: state.clone(), polls: 0, flavor };
+    (rx, move || send(&state, 7))
+}
+
+pub fn panicking(flavor: Flavor) -> Scenario {
+    let (rx, send) = panicking_parts(flavor);
+    Scenario::new().task(rx).step(send)
 }
 
 pub fn counting(flavor: Flavor) -> Scenario {
-    let state = Rc::new(RefCell::new(State::default()));
-    let rx = Counting { state: state.clone(), polls: 0, flavor };
-    Scenario::new().task(rx).step(move || send(&state, 7))
+    let (rx, send) = counting_parts(flavor);
+    Scenario::new().task(rx).step(send)
 }
