@@ -33,7 +33,7 @@ pub struct Bounds {
 impl Default for Bounds {
     fn default() -> Self {
         Bounds {
-            depth: if cfg!(miri) { 4 } else { 7 },
+            depth: if cfg!(miri) { 3 } else { 7 },
             spurious: 2,
             new_wakers: 1,
             cancels: 1,

@@ -78,7 +78,11 @@ fn an_output_that_counts_polls_is_spurious_poll_intolerance() {
 
 #[test]
 fn a_cancelled_waiter_swallowing_the_notification_is_a_lost_wakeup() {
-    assert_caught(notifier::scenario, ViolationKind::LostWakeup, "p0 p1 d c0");
+    // It takes four scheduled steps; miri's default depth is 3.
+    let report = Checker::new(|| notifier::scenario(Flavor::Buggy)).depth(4).try_run().unwrap_err();
+    assert_eq!(report.kind(), ViolationKind::LostWakeup, "{report}");
+    assert_eq!(report.schedule().to_string(), "p0 p1 d c0");
+    Checker::new(|| notifier::scenario(Flavor::Fixed)).depth(4).run();
 }
 
 #[test]
