@@ -41,10 +41,12 @@ pub use stream::{probe_stream, StreamHandle, StreamProbe};
 ///     Scenario::new()
 ///         .task(join(a, b))
 ///         .step(ha.completes(1)) // the same as `.step(move || ha.complete(1))`
-///         .step(hb.wakes())      // a wake with nothing to show for it
 ///         .step(hb.completes(2))
 /// });
 /// ```
+///
+/// `.step(hb.wakes())` adds a wake with nothing behind it (a spurious wake of the
+/// child, which the combinator must survive).
 ///
 /// Inside a checker run a probe reports:
 ///

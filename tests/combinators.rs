@@ -9,14 +9,25 @@ use futures_util::future::{self, Either};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use pollcheck::{Checker, Report, Scenario, ViolationKind};
 
+/// A checker, with a shallower exploration under miri (slow there): every detector
+/// still runs, on fewer schedules.
+fn checker<F: Fn() -> Scenario>(factory: F) -> Checker<F> {
+    let checker = Checker::new(factory);
+    if cfg!(miri) {
+        checker.depth(2).cases(1)
+    } else {
+        checker
+    }
+}
+
 fn caught(scenario: fn(Flavor) -> Scenario, kind: ViolationKind) -> Report {
-    let report = match Checker::new(move || scenario(Flavor::Buggy)).try_run() {
+    let report = match checker(move || scenario(Flavor::Buggy)).try_run() {
         Ok(summary) => panic!("the buggy flavor passed {} schedules", summary.schedules()),
         Err(report) => report,
     };
     println!("{report}");
     assert_eq!(report.kind(), kind, "{report}");
-    if let Err(report) = Checker::new(move || scenario(Flavor::Fixed)).try_run() {
+    if let Err(report) = checker(move || scenario(Flavor::Fixed)).try_run() {
         panic!("the fixed flavor failed:\n{report}");
     }
     report
@@ -68,16 +79,17 @@ fn a_chain_that_polls_an_ended_stream_is_poll_after_ready() {
 
 #[test]
 fn futures_util_join_passes() {
-    pollcheck::check(|| {
+    checker(|| {
         let (a, ha) = pollcheck::probe::<u32>();
         let (b, hb) = pollcheck::probe::<u32>();
         Scenario::new().task(future::join(a, b)).step(ha.completes(1)).step(hb.wakes()).step(hb.completes(2))
-    });
+    })
+    .run();
 }
 
 #[test]
 fn futures_util_select_passes() {
-    pollcheck::check(|| {
+    checker(|| {
         let (a, ha) = pollcheck::probe::<u32>();
         let (b, hb) = pollcheck::probe::<u32>();
         // `select` wants `Unpin` children; probes are `!Unpin` so that moving them is
@@ -88,13 +100,14 @@ fn futures_util_select_passes() {
             }
         };
         Scenario::new().task(task).step(hb.wakes()).step(hb.completes(2)).step(ha.completes(1))
-    });
+    })
+    .run();
 }
 
 #[test]
 fn futures_util_futures_unordered_passes() {
     let n = if cfg!(miri) { 2 } else { 3 };
-    pollcheck::check(move || {
+    checker(move || {
         let (probes, handles): (Vec<_>, Vec<_>) = (0..n).map(|_| pollcheck::probe::<u32>()).unzip();
         let unordered: FuturesUnordered<_> = probes.into_iter().collect();
         let mut scenario = Scenario::new().task(unordered.collect::<Vec<u32>>());
@@ -102,15 +115,17 @@ fn futures_util_futures_unordered_passes() {
             scenario = scenario.step(h.wakes()).step(h.completes(i as u32));
         }
         scenario
-    });
+    })
+    .run();
 }
 
 #[test]
 fn futures_util_join_all_passes() {
-    pollcheck::check(|| {
+    checker(|| {
         let (probes, handles): (Vec<_>, Vec<_>) = (0..2).map(|_| pollcheck::probe::<u32>()).unzip();
         Scenario::new().task(future::join_all(probes)).step(handles[1].completes(2)).step(handles[0].completes(1))
-    });
+    })
+    .run();
 }
 
 #[cfg(feature = "stream")]
@@ -118,7 +133,7 @@ fn futures_util_join_all_passes() {
 fn futures_util_stream_combinators_pass() {
     use futures_util::FutureExt;
 
-    pollcheck::check(|| {
+    checker(|| {
         let (a, ha) = pollcheck::probe_stream::<u32>();
         let (b, hb) = pollcheck::probe_stream::<u32>();
         Scenario::new()
@@ -132,7 +147,8 @@ fn futures_util_stream_combinators_pass() {
             .step(hb.yields(2))
             .step(ha.ends())
             .step(hb.ends())
-    });
+    })
+    .run();
 }
 
 /// The panic message of `f`, which must panic.

@@ -31,7 +31,6 @@ use crate::WakerId;
 ///     Scenario::new()
 ///         .task(items.map(|x| x * 10).collect::<Vec<_>>())
 ///         .step(h.yields(1))
-///         .step(h.yields(2))
 ///         .step(h.ends())
 /// });
 /// ```
