@@ -196,3 +196,40 @@ fn outside_the_checker_a_double_drop_panics() {
     assert!(message.starts_with("pollcheck: double drop"), "{message}");
     assert_eq!(handle.drops(), 2);
 }
+
+#[test]
+fn futures_util_shared_passes() {
+    use futures_util::FutureExt;
+
+    // Two tasks share one probe: when the task that polled it is cancelled, the
+    // probe's wake reaches nobody, legitimately.
+    checker(|| {
+        let (a, ha) = pollcheck::probe::<u32>();
+        let shared = a.shared();
+        Scenario::new().task(shared.clone()).task(shared).step(ha.completes(1))
+    })
+    .run();
+}
+
+#[cfg(feature = "stream")]
+#[test]
+fn futures_util_flatten_passes() {
+    use pollcheck::StreamProbe;
+
+    // Streams yielded into a stream probe that is dropped first (the task cancelled)
+    // are dropped with it, as a closed channel drops what is sent to it.
+    checker(|| {
+        let (outer, ho) = pollcheck::probe_stream::<StreamProbe<u32>>();
+        let (inner, hi) = pollcheck::probe_stream::<u32>();
+        let mut inner = Some(inner);
+        Scenario::new()
+            .task(outer.map(Box::pin).flatten().collect::<Vec<u32>>())
+            .step(move || {
+                ho.yield_item(inner.take().expect("runs once"));
+                ho.end();
+            })
+            .step(hi.yields(1))
+            .step(hi.ends())
+    })
+    .run();
+}
