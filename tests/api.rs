@@ -227,17 +227,19 @@ fn exploring_on_threads_gives_the_same_verdict() {
     assert_eq!(two.random, one.random);
 
     // A bug only the random phase reaches (it needs three scheduled steps) is found
-    // in the same case.
+    // in the same case. (Under miri, too few cases run to reach it: the outcomes must
+    // still agree.)
+    let cases = if cfg!(miri) { 8 } else { 2000 };
     let shallow = |threads| {
-        Checker::new(|| first_waker::scenario(Flavor::Buggy))
-            .depth(1)
-            .cases(2000)
-            .threads(threads)
-            .try_run()
-            .unwrap_err()
+        Checker::new(|| first_waker::scenario(Flavor::Buggy)).depth(1).cases(cases).threads(threads).try_run()
     };
-    let (one, two) = (shallow(1), shallow(2));
-    assert!(matches!(one.found_by(), FoundBy::Random { .. }), "{one}");
-    assert_eq!(two.found_by(), one.found_by());
-    assert_eq!(two.schedule(), one.schedule());
+    match (shallow(1), shallow(2)) {
+        (Err(one), Err(two)) => {
+            assert!(matches!(one.found_by(), FoundBy::Random { .. }), "{one}");
+            assert_eq!(two.found_by(), one.found_by());
+            assert_eq!(two.schedule(), one.schedule());
+        }
+        (Ok(one), Ok(two)) if cfg!(miri) => assert_eq!(one, two),
+        (one, two) => panic!("one thread: {one:?}\ntwo threads: {two:?}"),
+    }
 }
