@@ -74,15 +74,16 @@
 //! again, dropped twice or never.
 //!
 //! ```
-//! use futures_util::future::join;
+//! use futures_util::FutureExt;
 //! use pollcheck::Scenario;
 //!
 //! pollcheck::check(|| {
-//!     let (a, ha) = pollcheck::probe::<u32>();
-//!     let (b, hb) = pollcheck::probe::<u32>();
-//!     Scenario::new().task(join(a, b)).step(ha.completes(1)).step(hb.completes(2))
+//!     let (child, handle) = pollcheck::probe::<u32>();
+//!     Scenario::new().task(child.map(|x| x + 1)).step(handle.completes(1))
 //! });
 //! ```
+//!
+//! [`probe`] shows a join over two probes.
 //!
 //! An executor is checked by [`check_executor`], given the executor as two closures
 //! (spawn a task; run until idle); a custom `RawWakerVTable` by [`check_waker`]. Both
