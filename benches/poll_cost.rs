@@ -25,7 +25,7 @@ use divan::counter::ItemsCount;
 use divan::{black_box, Bencher};
 use futures_channel::oneshot;
 use futures_test::task::{new_count_waker, noop_context};
-use pollcheck::{Checker, Scenario};
+use pollcheck::{Checker, Scenario, Schedule};
 
 #[path = "../tests/buggy/mod.rs"]
 mod buggy;
@@ -164,16 +164,46 @@ fn floor_oneshot_bare_scenario(bencher: Bencher) {
 #[divan::bench]
 fn oneshot_pollcheck_one_schedule(bencher: Bencher) {
     bencher.bench_local(|| {
-        Checker::new(|| {
-            let (tx, rx) = oneshot::channel::<u32>();
-            Scenario::new().task(rx).step(move || {
-                let _ = tx.send(7);
-            })
-        })
-        .replay("")
-        .cases(0)
-        .poll_timeout(None)
-        .try_run()
-        .expect("the oneshot passes")
+        Checker::new(oneshot_scenario).replay("").cases(0).poll_timeout(None).try_run().expect("the oneshot passes")
+    });
+}
+
+/// `p0`, `n` spurious polls `s0`, then `d`: every `s0` polls the pending receiver again
+/// with the same waker identity (what `floor_oneshot_pending_noop` does with a noop
+/// waker). Spurious schedules are judged against their honest twin (`p0 d p0`), which
+/// runs once per `try_run`: a fixed cost, like the factory's.
+fn spurious_polls(n: u32) -> Schedule {
+    let text: String =
+        std::iter::once("p0").chain((0..n).map(|_| "s0")).chain(std::iter::once("d")).collect::<Vec<_>>().join(" ");
+    text.parse().expect("a valid schedule")
+}
+
+fn oneshot_scenario() -> Scenario {
+    let (tx, rx) = oneshot::channel::<u32>();
+    Scenario::new().task(rx).step(move || {
+        let _ = tx.send(7);
+    })
+}
+
+/// A pending oneshot receiver polled `n` extra times inside the engine (watchdog off);
+/// per poll: the slope between `n = 0` and `n = 10_000`.
+#[divan::bench(args = [0, 10_000])]
+fn oneshot_pollcheck_spurious_polls(bencher: Bencher, n: u32) {
+    let schedule = spurious_polls(n);
+    bencher.counter(ItemsCount::new(n + 2)).with_inputs(|| schedule.clone()).bench_local_values(|schedule| {
+        Checker::new(oneshot_scenario)
+            .replay_schedule(schedule)
+            .poll_timeout(None)
+            .try_run()
+            .expect("the oneshot passes")
+    });
+}
+
+/// As above with the default watchdog.
+#[divan::bench(args = [0, 10_000])]
+fn oneshot_pollcheck_spurious_polls_watchdog(bencher: Bencher, n: u32) {
+    let schedule = spurious_polls(n);
+    bencher.counter(ItemsCount::new(n + 2)).with_inputs(|| schedule.clone()).bench_local_values(|schedule| {
+        Checker::new(oneshot_scenario).replay_schedule(schedule).try_run().expect("the oneshot passes")
     });
 }
