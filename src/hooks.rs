@@ -48,6 +48,8 @@ pub(crate) fn end_run() {
 }
 
 fn forget_run() {
+    // A `.checked()` panic caught outside any run must not label this run's panics.
+    drop(crate::checked::take_violation());
     let _ = GONE.try_with(|g| g.set(0));
     let _ = REPORTED.try_with(|r| r.borrow_mut().clear());
     if WATCHERS.try_with(|w| !w.borrow().is_empty()).unwrap_or(false) {
@@ -71,8 +73,10 @@ pub(crate) fn report(v: Violation) {
 pub(crate) fn take_reported() -> Option<Violation> {
     REPORTED
         .try_with(|r| {
-            let mut r = r.borrow_mut();
-            (!r.is_empty()).then(|| r.remove(0))
+            if r.borrow().is_empty() {
+                return None;
+            }
+            Some(r.borrow_mut().remove(0))
         })
         .ok()
         .flatten()
@@ -84,6 +88,9 @@ pub(crate) fn watch(w: Box<dyn Watcher>) {
 }
 
 fn ask(f: impl Fn(&dyn Watcher) -> Option<Violation>) -> Option<Violation> {
+    if WATCHERS.try_with(|w| w.borrow().is_empty()).unwrap_or(true) {
+        return None;
+    }
     // Take the list out while asking: a watcher may drop user values that register more.
     let watchers = WATCHERS.try_with(|w| std::mem::take(&mut *w.borrow_mut())).unwrap_or_default();
     let verdict = watchers.iter().find_map(|w| f(&**w));

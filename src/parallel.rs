@@ -43,6 +43,11 @@ fn on_threads<P: Sync, R: Send, F: Fn() -> Scenario + Sync>(
     parts: &[P],
     work: impl Fn(&Judge<'_>, &P) -> R + Sync,
 ) -> Vec<R> {
+    if let [part] = parts {
+        return vec![watchdog::watch(config.poll_timeout, |heartbeat| {
+            work(&Judge::new(factory, config.spin_bound, heartbeat), part)
+        })];
+    }
     thread::scope(|s| {
         let handles: Vec<_> = parts
             .iter()
@@ -59,6 +64,9 @@ fn on_threads<P: Sync, R: Send, F: Fn() -> Scenario + Sync>(
     })
 }
 
+/// Levels with fewer prefixes than this run on one thread.
+const SMALL_LEVEL: usize = 512;
+
 fn systematic_phase<F: Fn() -> Scenario + Sync>(
     factory: &F,
     config: &Config,
@@ -67,6 +75,8 @@ fn systematic_phase<F: Fn() -> Scenario + Sync>(
 ) -> Option<(Found, FoundBy)> {
     let mut level: Vec<Vec<Step>> = vec![Vec::new()];
     while !level.is_empty() {
+        // A small level is not worth a thread each: run it as one chunk.
+        let threads = if level.len() < SMALL_LEVEL { 1 } else { threads };
         let chunks: Vec<&[Vec<Step>]> = level.chunks(level.len().div_ceil(threads)).collect();
         let results = on_threads(factory, config, &chunks, |judge, chunk| {
             let mut children = Vec::new();

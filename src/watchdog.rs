@@ -54,14 +54,15 @@ impl Heartbeat {
 
     /// User code (a poll, a driver step, a drop) starts running.
     pub(crate) fn start(&self) {
-        self.depth.fetch_add(1, SeqCst);
-        self.beat.fetch_add(1, SeqCst);
+        // One writer (the engine's thread): plain stores, no locked instructions.
+        self.depth.store(self.depth.load(Relaxed) + 1, Relaxed);
+        self.beat.store(self.beat.load(Relaxed) + 1, Relaxed);
     }
 
     /// The running step returned.
     pub(crate) fn end(&self) {
-        self.depth.fetch_sub(1, SeqCst);
-        self.beat.fetch_add(1, SeqCst);
+        self.depth.store(self.depth.load(Relaxed).saturating_sub(1), Relaxed);
+        self.beat.store(self.beat.load(Relaxed) + 1, Relaxed);
     }
 
     fn schedule_so_far(&self) -> String {
@@ -99,8 +100,8 @@ fn watchdog(hb: &Heartbeat, timeout: Duration, out: &mut dyn std::io::Write) {
     let mut warned = false;
     while !hb.stop.load(SeqCst) {
         thread::park_timeout(tick);
-        let beat = hb.beat.load(SeqCst);
-        if beat != last || hb.depth.load(SeqCst) == 0 {
+        let beat = hb.beat.load(Relaxed);
+        if beat != last || hb.depth.load(Relaxed) == 0 {
             last = beat;
             stuck_for = Duration::ZERO;
             warned = false;
