@@ -88,6 +88,10 @@ fn with_inside_wake() -> Bounds {
     Bounds { polls_inside_wake: 1, ..Bounds::default() }
 }
 
+fn with_reentrant_steps() -> Bounds {
+    Bounds { reentrant: 1, ..Bounds::default() }
+}
+
 fn bugs() -> Vec<Bug> {
     use ViolationKind::*;
     vec![
@@ -168,7 +172,7 @@ fn bugs() -> Vec<Bug> {
             name: "locked_wake",
             kind: Panic,
             scenario: locked_wake::scenario,
-            bounds: None,
+            bounds: Some(with_reentrant_steps()),
             peer: peer!(locked_wake_parts, "its waker runs no code (no re-entrant step)"),
         },
         Bug {

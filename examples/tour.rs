@@ -92,8 +92,8 @@ fn main() {
         },
         Exhibit {
             title: "A channel that wakes while holding its own lock",
-            story: "A waker is arbitrary code: pollcheck runs the next send inside the wake.",
-            bounds: Bounds::default(),
+            story: "A waker is arbitrary code: pollcheck runs the next send inside the wake (opt-in `r`).",
+            bounds: Bounds { reentrant: 1, ..Bounds::default() },
             scenario: buggy::locked_wake::scenario,
         },
         Exhibit {

@@ -23,7 +23,8 @@ pub struct Bounds {
     pub abandons: usize,
     /// Most moves of `Unpin` tasks, `m` (`POLLCHECK_MAX_MOVES`).
     pub moves: usize,
-    /// Most re-entrant driver steps, `r` (`POLLCHECK_MAX_REENTRANT`).
+    /// Most re-entrant driver steps, `r` (`POLLCHECK_MAX_REENTRANT`). 0 by default:
+    /// see [`Step::ReentrantDriver`](crate::Step::ReentrantDriver).
     pub reentrant: usize,
     /// Most polls inside a wake, `i` (`POLLCHECK_MAX_POLLS_INSIDE_WAKE`). 0 by
     /// default: see [`Step::PollInsideWake`](crate::Step::PollInsideWake).
@@ -39,7 +40,7 @@ impl Default for Bounds {
             cancels: 1,
             abandons: 1,
             moves: 1,
-            reentrant: 1,
+            reentrant: 0,
             polls_inside_wake: 0,
         }
     }

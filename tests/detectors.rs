@@ -107,7 +107,12 @@ fn a_combinator_moving_its_pinned_child_is_moved_while_pinned() {
 
 #[test]
 fn waking_while_holding_the_lock_panics_under_reentrancy() {
-    assert_caught(locked_wake::scenario, ViolationKind::Panic, "p0 r");
+    // Re-entrant steps are opt-in (see `Step::ReentrantDriver`).
+    let bounds = Bounds { reentrant: 1, ..Bounds::default() };
+    let report = Checker::new(|| locked_wake::scenario(Flavor::Buggy)).bounds(bounds).try_run().unwrap_err();
+    assert_eq!(report.kind(), ViolationKind::Panic, "{report}");
+    assert_eq!(report.schedule().to_string(), "p0 r");
+    Checker::new(|| locked_wake::scenario(Flavor::Fixed)).bounds(bounds).run();
 }
 
 #[test]

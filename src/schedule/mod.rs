@@ -44,6 +44,12 @@ pub enum Step {
     /// `wake` or `wake_by_ref` of any instrumented waker on the checker's thread
     /// (with one step left, just arm it). A waker is arbitrary code: a primitive
     /// that wakes while holding its own lock meets that lock again.
+    ///
+    /// Off by default ([`Bounds::reentrant`](crate::Bounds::reentrant) is 0): waking
+    /// under a lock is legal, and common (event-listener, flume, futures-channel do
+    /// it), and a primitive whose nested step takes that `std` lock again deadlocks
+    /// here on one thread, where the other party on its own thread would just wait.
+    /// Turn it on for primitives that promise to wake outside their locks.
     ReentrantDriver,
     /// Drop the task (cancellation).
     Cancel(usize),
