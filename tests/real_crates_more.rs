@@ -50,6 +50,7 @@
 //!    and is never polled again; the other waiter could take the permit if polled, but
 //!    nothing wakes it. By the design's own definition this is not quiescence (a wake is
 //!    pending, on the abandoned task), and no notify-one primitive can satisfy it.
+#![cfg(not(loom))] // its dev-dependencies are not built under --cfg loom (Cargo.toml)
 
 use std::future::Future;
 use std::rc::Rc;
