@@ -14,7 +14,7 @@ use crate::watchdog;
 /// How many schedules a shrink may run.
 /// Small under miri, where a run costs milliseconds: exploration finds schedules
 /// shortest first anyway, so shrinking mostly confirms.
-const SHRINK_BUDGET: usize = if cfg!(miri) { 64 } else { 4096 };
+const SHRINK_BUDGET: usize = if cfg!(miri) { 16 } else { 4096 };
 
 /// Checks the scenarios `factory` builds under every schedule of the default
 /// exploration, and panics with the [`Report`] of the first violation.
