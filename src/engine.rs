@@ -428,9 +428,9 @@ impl Run {
         for (seen, slot) in task.seen.iter_mut().zip(&task.slots) {
             *seen = slot.wakes();
         }
-        let slot = Slot::clone(&task.slots[task.latest]);
+        let slot = &task.slots[task.latest];
         let wakes_before = slot.wakes();
-        let lent = waker::lend(&slot);
+        let lent = waker::lend(slot);
         let mut cx = Context::from_waker(&lent);
         let capture = self.opts.capture_outputs || self.opts.record || probe;
         let inside_wake = kind == PollKind::InsideWake;
