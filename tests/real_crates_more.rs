@@ -1,8 +1,8 @@
 //! More correct primitives from crates.io (async-channel, event-listener, async-lock,
 //! flume), checked with the default exploration: every one of them must pass. A
 //! failure here is either a pollcheck false positive or an upstream bug; either way
-//! the case stays in this file, `#[ignore]`d with the evidence, never silently
-//! weakened.
+//! the case stays in this file, `#[ignore]`d with the evidence until it is fixed,
+//! never silently weakened.
 //!
 //! The conventions are those of `tests/real_crates.rs`:
 //! - the driver is the other side of the primitive; steps that share a sender or a
@@ -36,9 +36,10 @@
 //!    `p0 r` on any scenario with two steps on the same channel or event. The other
 //!    party that `r` stands for would, on its own thread, wait for the lock; waking
 //!    under a lock is legal (futures-channel's bounded mpsc does it too, which is why
-//!    `i` is opt-in). Every scenario here with two or more driver steps on one of these
-//!    primitives therefore runs with `r` off ([`pass_without_reentry`]), and the
-//!    `*_with_reentrant_steps` tests keep the default exploration, ignored.
+//!    `i` is opt-in). Scenarios here with two or more driver steps on one of these
+//!    primitives keep `r` off even when `POLLCHECK_MAX_REENTRANT` turns it on
+//!    ([`pass_without_reentry`]); the `*_with_reentrant_steps` tests, which hung, check
+//!    that the default exploration finishes.
 //! 2. **The honest twin of a spurious poll on a barging channel is another history**
 //!    (async-channel). A spurious poll of a task that was not woken lets it take a value
 //!    (or a free slot) meant for the task that was woken; async-channel does not hand
@@ -82,16 +83,18 @@ fn pass_with<F: Fn() -> Scenario>(tweak: impl FnOnce(&mut Bounds), factory: F) -
     }
 }
 
-/// The default exploration without re-entrant driver steps (`r`): see false positive 1
-/// in the file's docs. Once pollcheck no longer deadlocks on a primitive that wakes
-/// under its own lock, this becomes `pass`.
+/// The default exploration, with re-entrant driver steps (`r`) off even when
+/// `POLLCHECK_MAX_REENTRANT` turns them on: these primitives wake under their own lock,
+/// and a nested step that takes it again deadlocks (false positive 1 in the file's
+/// docs).
 #[track_caller]
 fn pass_without_reentry<F: Fn() -> Scenario>(factory: F) -> Summary {
     pass_with(|b| b.reentrant = 0, factory)
 }
 
 /// The default exploration on a thread of its own, failing instead of hanging when it
-/// does not finish within `limit` (the deadlocked thread is leaked).
+/// does not finish within `limit` (the deadlocked thread is leaked): the regression
+/// test of false positive 1.
 #[track_caller]
 fn pass_within<F: Fn() -> Scenario + Send + 'static>(limit: Duration, factory: F) {
     let (tx, rx) = std::sync::mpsc::channel();
@@ -152,13 +155,15 @@ mod async_channel_tests {
         pass_without_reentry(unbounded_receiver);
     }
 
-    // pollcheck false positive (the run hangs, no report): `p0 r` deadlocks. Driver step
+    // Was a pollcheck false positive (the run hung, no report) while `r` was on by
+    // default: `p0 r` deadlocks. Driver step
     // 0's `try_send` wakes the receiver from inside event-listener's `notify`, which
     // holds the event's `std::sync::Mutex` (event-listener 5.4.2 src/intrusive.rs:225,
     // :377); `r` runs step 1 inside that wake, and its `try_send` notifies the same event
     // and locks the same mutex on the same thread. A sender on another thread would wait
     // for the lock. See false positive 1 in the file's docs.
     #[test]
+    #[cfg_attr(miri, ignore = "under miri, the same exploration as unbounded_receiver_gets_everything")]
     fn unbounded_receiver_gets_everything_with_reentrant_steps() {
         pass_within(HANG_LIMIT, unbounded_receiver);
     }
@@ -230,7 +235,7 @@ mod async_channel_tests {
         pass_without_reentry(|| two_receivers(Some(2)));
     }
 
-    // pollcheck false positive: `p0 p1 d s1 d p0` is reported as spurious-poll
+    // Was a pollcheck false positive: `p0 p1 d s1 d p0` was reported as spurious-poll
     // intolerance in task 1 ("finished with true, but without them with false"). Step 0
     // sends 1 and wakes task 0 only; the spurious poll of task 1 takes that value
     // (async-channel does not hand it to the woken receiver), which frees the only slot,
@@ -244,36 +249,8 @@ mod async_channel_tests {
     }
 
     /// Two senders wait for capacity on a full channel; the driver receives twice, then
-    /// drops the receiver, which must wake a sender still waiting. `report` says
-    /// whether the tasks return whether they sent, or nothing.
-    fn two_senders(report: bool) -> Scenario {
-        let (tx, rx) = async_channel::bounded::<u32>(1);
-        tx.try_send(0).unwrap();
-        let sender = move |tx: Sender<u32>, v: u32| async move {
-            let sent = tx.send(v).await.is_ok();
-            report.then_some(sent)
-        };
-        let rx = Rc::new(rx);
-        let (r1, r2) = (Rc::clone(&rx), rx);
-        Scenario::new()
-            .task(sender(tx.clone(), 1))
-            .task(sender(tx, 2))
-            .step(move || {
-                let _ = r1.try_recv();
-            })
-            .step(move || {
-                let _ = r2.try_recv();
-            })
-    }
-
-    /// The senders' outputs say nothing: whether a sender got a slot before the receiver
-    /// was dropped depends on who was polled first (see the next test).
-    #[test]
-    fn two_senders_wait_for_capacity() {
-        pass_without_reentry(|| two_senders(false));
-    }
-
-    // pollcheck false positive: `p0 p1 d s1 d p0` is reported as spurious-poll
+    /// drops the receiver, which must wake a sender still waiting.
+    // Was a pollcheck false positive: `p0 p1 d s1 d p0` was reported as spurious-poll
     // intolerance in task 1 ("finished with true, but without them with false"). Step 0
     // takes the queued value and wakes task 0 only; the spurious poll of task 1 puts its
     // value in the freed slot (async-channel does not reserve it for the woken sender),
@@ -282,8 +259,23 @@ mod async_channel_tests {
     // the receiver was dropped, so both senders fail. The spurious poll changed the
     // history, legitimately. See false positive 2.
     #[test]
-    fn two_senders_report_whether_they_sent() {
-        pass_without_reentry(|| two_senders(true));
+    fn two_senders_wait_for_capacity() {
+        pass_without_reentry(|| {
+            let (tx, rx) = async_channel::bounded::<u32>(1);
+            tx.try_send(0).unwrap();
+            let sender = |tx: Sender<u32>, v: u32| async move { tx.send(v).await.is_ok() };
+            let rx = Rc::new(rx);
+            let (r1, r2) = (Rc::clone(&rx), rx);
+            Scenario::new()
+                .task(sender(tx.clone(), 1))
+                .task(sender(tx, 2))
+                .step(move || {
+                    let _ = r1.try_recv();
+                })
+                .step(move || {
+                    let _ = r2.try_recv();
+                })
+        });
     }
 
     /// Two senders on a full channel; one step takes the queued value and drops the
@@ -422,12 +414,14 @@ mod event_listener_tests {
         pass_without_reentry(two_waiters_notified_one_at_a_time);
     }
 
-    // pollcheck false positive (the run hangs, no report): `p0 r` deadlocks. Step 0's
+    // Was a pollcheck false positive (the run hung, no report) while `r` was on by
+    // default: `p0 r` deadlocks. Step 0's
     // `notify_additional` wakes task 0 while holding the event's `std::sync::Mutex`
     // (event-listener 5.4.2 src/intrusive.rs:225, :377); `r` runs step 1 inside that
     // wake, and its `notify_additional` locks the same mutex on the same thread. See
     // false positive 1 in the file's docs.
     #[test]
+    #[cfg_attr(miri, ignore = "under miri, the same exploration as two_waiters_on_a_flag_notified_one_at_a_time")]
     fn two_waiters_on_a_flag_notified_one_at_a_time_with_reentrant_steps() {
         pass_within(HANG_LIMIT, two_waiters_notified_one_at_a_time);
     }
@@ -594,50 +588,38 @@ mod async_lock_semaphore {
         Scenario::new().task(acquirer(&sem)).task(acquirer(&sem)).step(move || drop(held))
     }
 
-    /// Without abandoned tasks: see the next test.
+    // Was a pollcheck false positive: `p0 a0 p1 d` was reported as a lost wakeup in
+    // task 1 ("at quiescence ... an extra poll returns Ready"). The released permit's
+    // `notify(1)` goes to the first listener, task 0's, which `a0` never polls again;
+    // task 1 is registered but not notified, and its probe poll takes the free permit
+    // (`Acquire` tries `try_acquire` before looking at its listener). A notify-one
+    // primitive cannot know that the woken task was abandoned, and the design defines
+    // quiescence as "no wake pending": task 0's is. tokio's `Semaphore` passed the same
+    // scenario only because it assigns the permit to the first waiter, so task 1's probe
+    // returns `Pending` (it starves all the same); async-lock's `Mutex` passed because
+    // its lock future retries only after its own notification. With `c0` instead of
+    // `a0`, dropping the notified listener passes the notification on to task 1, and the
+    // run passed. See false positive 3 in the file's docs.
     #[test]
     fn two_acquirers_share_one_permit() {
-        pass_with(|b| b.abandons = 0, two_acquirers);
-    }
-
-    // pollcheck false positive: `p0 a0 p1 d` is reported as a lost wakeup in task 1 ("at
-    // quiescence ... an extra poll returns Ready"). The released permit's `notify(1)`
-    // goes to the first listener, task 0's, which `a0` never polls again; task 1 is
-    // registered but not notified, and its probe poll takes the free permit (`Acquire`
-    // tries `try_acquire` before looking at its listener). A notify-one primitive cannot
-    // know that the woken task was abandoned, and the design defines quiescence as "no
-    // wake pending": task 0's is. tokio's `Semaphore` passes the same scenario only
-    // because it assigns the permit to the first waiter, so task 1's probe returns
-    // `Pending` (it starves all the same); async-lock's `Mutex` passes because its lock
-    // future retries only after its own notification. With `c0` instead of `a0`, dropping
-    // the notified listener passes the notification on to task 1, and the run passes. See
-    // false positive 3 in the file's docs.
-    #[test]
-    fn two_acquirers_share_one_permit_with_abandoned_tasks() {
         pass(two_acquirers);
     }
 
-    /// The driver releases the permit, then adds one; without abandoned tasks (as
-    /// above) nor re-entrant steps (the release's `notify` wakes under event-listener's
-    /// lock, and `add_permits` notifies the same event: false positive 1).
+    /// The driver releases the permit, then adds one. (The release's `notify` wakes
+    /// under event-listener's lock, and `add_permits` notifies the same event: no `r`,
+    /// false positive 1.)
     #[test]
     fn two_acquirers_driver_releases_and_adds() {
-        pass_with(
-            |b| {
-                b.abandons = 0;
-                b.reentrant = 0;
-            },
-            || {
-                let sem = Arc::new(Semaphore::new(1));
-                let held = sem.try_acquire_arc().unwrap();
-                let s1 = Arc::clone(&sem);
-                Scenario::new()
-                    .task(acquirer(&sem))
-                    .task(acquirer(&sem))
-                    .step(move || drop(held))
-                    .step(move || s1.add_permits(1))
-            },
-        );
+        pass_without_reentry(|| {
+            let sem = Arc::new(Semaphore::new(1));
+            let held = sem.try_acquire_arc().unwrap();
+            let s1 = Arc::clone(&sem);
+            Scenario::new()
+                .task(acquirer(&sem))
+                .task(acquirer(&sem))
+                .step(move || drop(held))
+                .step(move || s1.add_permits(1))
+        });
     }
 
     /// Each task keeps its permit across a second await, so the other one is woken by
@@ -704,12 +686,14 @@ mod flume_tests {
         pass_without_reentry(unbounded_receiver);
     }
 
-    // pollcheck false positive (the run hangs, no report): `p0 r` deadlocks. Step 0's
+    // Was a pollcheck false positive (the run hung, no report) while `r` was on by
+    // default: `p0 r` deadlocks. Step 0's
     // `try_send` finds task 0's hook waiting and fires it (waking task 0) while holding
     // the channel's `std::sync::Mutex` (flume 0.12.0 `Shared::send`, src/lib.rs:498,
     // :517); `r` runs step 1 inside that wake, and its `try_send` locks the same mutex on
     // the same thread. See false positive 1 in the file's docs.
     #[test]
+    #[cfg_attr(miri, ignore = "under miri, the same exploration as unbounded_receiver_gets_everything")]
     fn unbounded_receiver_gets_everything_with_reentrant_steps() {
         pass_within(HANG_LIMIT, unbounded_receiver);
     }
