@@ -72,6 +72,10 @@ fn pass<F: Fn() -> Scenario>(factory: F) -> Summary {
 #[track_caller]
 fn pass_with<F: Fn() -> Scenario>(tweak: impl FnOnce(&mut Bounds), factory: F) -> Summary {
     let mut bounds = Config::from_env().map(|c| c.bounds).unwrap_or_default();
+    if cfg!(miri) {
+        // A run costs a good fraction of a second under miri: two steps deep there.
+        bounds.depth = 2;
+    }
     tweak(&mut bounds);
     let start = Instant::now();
     match Checker::new(factory).bounds(bounds).try_run() {
