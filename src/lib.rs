@@ -18,7 +18,7 @@
 //! Give [`check`] a factory that builds a [`Scenario`]: the futures under test
 //! (tasks) and the driver steps that make progress for them (the other side of your
 //! channel, lock or timer). pollcheck runs every schedule of polls, spurious polls,
-//! waker swaps, driver steps, cancellations and re-entrant wakes within its bounds,
+//! waker swaps, driver steps, cancellations, abandoned tasks and moves within its bounds,
 //! then a seeded random phase, each from a fresh scenario and each completed honestly.
 //!
 //! ```
@@ -60,9 +60,12 @@
 //! # Schedules
 //!
 //! A schedule prints as tokens (see [`Step`]): `p0` poll task 0 (woken), `s0` poll it
-//! spuriously, `w0` give it a new waker, `d` run the next driver step, `r` run the
-//! next driver step inside the next waker call, `i0` poll task 0 inside the next wake
-//! of its waker, `c0` cancel it, `a0` abandon it, `m0` move it (`Unpin` tasks).
+//! spuriously, `w0` give it a new waker, `d` run the next driver step, `c0` cancel it,
+//! `a0` abandon it, `m0` move it (`Unpin` tasks). Two re-entrant actions are opt-in
+//! ([`Bounds::reentrant`], [`Bounds::polls_inside_wake`]): `r` runs the next driver
+//! step with the one after it inside the next wake, `i0` polls task 0 inside the next
+//! wake of its waker. They are off by default because waking under a lock is legal and
+//! common, and on one thread the nested step or poll would deadlock on that lock.
 //!
 //! # Checking combinators and executors
 //!
