@@ -121,15 +121,12 @@ impl TaskFuture {
         }
     }
 
-    /// Moves an `Unpin` future to a fresh allocation; returns whether it could.
-    pub(crate) fn relocate(&mut self) -> bool {
-        match self {
-            TaskFuture::Pinned(_) => false,
-            TaskFuture::Movable(f) => {
-                let old = std::mem::replace(f, Box::new(Captured(std::future::pending::<()>())));
-                *f = old.relocate();
-                true
-            }
+    /// Moves an `Unpin` future to a fresh allocation (a pinned one stays put: the
+    /// engine enables `m` only for `Unpin` tasks).
+    pub(crate) fn relocate(&mut self) {
+        if let TaskFuture::Movable(f) = self {
+            let old = std::mem::replace(f, Box::new(Captured(std::future::pending::<()>())));
+            *f = old.relocate();
         }
     }
 }
