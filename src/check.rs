@@ -1,15 +1,17 @@
 //! `check()` and the `Checker` builder: the one place that runs the phases in order.
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{Bounds, Config, ConfigError};
 use crate::engine::Replay;
 use crate::judge::{Found, Judge};
+use crate::liveness::isolate::{self, Delivery, Mailbox};
+use crate::liveness::{self, hang, Hang, OnHang, Phase, Session};
 use crate::report::{self, FoundBy, Report, ReportData};
 use crate::scenario::Scenario;
 use crate::schedule::{random, systematic, Schedule, Step};
-use crate::watchdog;
 
 /// How many schedules a shrink may run.
 /// Small under miri, where a run costs milliseconds: exploration finds schedules
@@ -18,6 +20,11 @@ const SHRINK_BUDGET: usize = if cfg!(miri) { 16 } else { 4096 };
 
 /// Checks the scenarios `factory` builds under every schedule of the default
 /// exploration, and panics with the [`Report`] of the first violation.
+///
+/// The exploration runs on a helper thread, so that an action which never returns
+/// (a busy loop, a deadlock) becomes a [`Hang`](crate::ViolationKind::Hang) report
+/// within [`Config::poll_timeout`]; hence `Send + Sync + 'static`. A factory that
+/// borrows or is not `Send` goes through [`Checker::local`].
 ///
 /// ```
 /// use futures_channel::oneshot;
@@ -29,7 +36,7 @@ const SHRINK_BUDGET: usize = if cfg!(miri) { 16 } else { 4096 };
 /// });
 /// ```
 #[track_caller]
-pub fn check<F: Fn() -> Scenario>(factory: F) {
+pub fn check<F: Fn() -> Scenario + Send + Sync + 'static>(factory: F) {
     Checker::new(factory).run();
 }
 
@@ -77,9 +84,24 @@ pub struct Checker<F> {
     replay: Option<Schedule>,
     /// Set by [`Checker::threads`], which knows the factory is `Sync`.
     parallel: Option<(usize, ParallelExplore<F>)>,
+    /// Set by [`Checker::new`], which knows the factory can move to a helper thread.
+    isolate: Option<Isolate<F>>,
 }
 
-type ParallelExplore<F> = fn(&F, &Config, usize) -> Result<Summary, Report>;
+type ParallelExplore<F> = fn(&F, &Config, usize, Option<&Arc<Session>>) -> Result<Summary, Report>;
+type Isolate<F> = fn(Checker<F>, Config) -> Result<Summary, Report>;
+
+impl<F: Fn() -> Scenario + Send + Sync + 'static> Checker<F> {
+    /// A checker with the defaults and the `POLLCHECK_*` environment variables.
+    ///
+    /// It explores on a helper thread and waits for it, so that an action that never
+    /// returns is reported as a [`Hang`](crate::ViolationKind::Hang) (the stuck thread
+    /// is left behind) instead of hanging the test: hence the factory's bounds. For a
+    /// factory that borrows from the test or is not `Send`, see [`Checker::local`].
+    pub fn new(factory: F) -> Self {
+        Checker { factory, config: Config::from_env(), replay: None, parallel: None, isolate: Some(isolated::<F>) }
+    }
+}
 
 impl<F: Fn() -> Scenario + Sync> Checker<F> {
     /// Explores on `threads` threads (1: on the calling thread, the default). Every
@@ -106,9 +128,29 @@ impl<F: Fn() -> Scenario + Sync> Checker<F> {
 }
 
 impl<F: Fn() -> Scenario> Checker<F> {
-    /// A checker with the defaults and the `POLLCHECK_*` environment variables.
-    pub fn new(factory: F) -> Self {
-        Checker { factory, config: Config::from_env(), replay: None, parallel: None }
+    /// A checker for any factory, one that borrows from the test or builds `!Send`
+    /// state included, exploring on the calling thread.
+    ///
+    /// The price: when an action does not return within the poll timeout, the
+    /// calling thread is the stuck one, so pollcheck prints the full
+    /// [`Hang`](crate::ViolationKind::Hang) report to stderr and ends the process
+    /// with exit status 101 (under cargo nextest each test is its own process, so
+    /// only that test fails). Prefer [`Checker::new`] where the factory allows it.
+    ///
+    /// ```
+    /// use pollcheck::{Checker, Scenario};
+    /// use std::cell::Cell;
+    ///
+    /// let runs = Cell::new(0); // borrowed by the factory: not 'static
+    /// Checker::local(|| {
+    ///     runs.set(runs.get() + 1);
+    ///     Scenario::new().task(std::future::ready(1))
+    /// })
+    /// .run();
+    /// assert!(runs.get() > 0);
+    /// ```
+    pub fn local(factory: F) -> Self {
+        Checker { factory, config: Config::from_env(), replay: None, parallel: None, isolate: None }
     }
 
     fn tweak(mut self, f: impl FnOnce(&mut Config)) -> Self {
@@ -189,26 +231,95 @@ impl<F: Fn() -> Scenario> Checker<F> {
     /// what it allows.
     #[track_caller]
     pub fn try_run(self) -> Result<Summary, Report> {
-        let config = match self.config {
-            Ok(c) => c,
+        let config = match &self.config {
+            Ok(c) => c.clone(),
             Err(e) => panic!("pollcheck: {e}"),
         };
-        let factory = &self.factory;
-        let replay = self.replay;
-        if let (None, Some((threads, explore))) = (&replay, self.parallel) {
-            return explore(factory, &config, threads);
+        match (self.isolate, config.poll_timeout) {
+            (Some(isolate), Some(_)) if !cfg!(miri) => isolate(self, config),
+            _ => {
+                let session = config.poll_timeout.map(|t| Session::new(t, config.seed, OnHang::Exit));
+                self.explore_here(&config, session.as_ref())
+            }
         }
-        watchdog::watch(config.poll_timeout, |heartbeat| {
-            let judge = Judge::new(factory, config.spin_bound, heartbeat);
-            match replay {
-                Some(schedule) => match judge.judge_steps(schedule.steps()) {
-                    Some(found) => Err(finish(&judge, found, FoundBy::Replay, &config, false)),
-                    None => Ok(Summary { systematic: 0, random: 0, runs: 1 }),
-                },
-                None => explore(&judge, &config),
+    }
+
+    /// Explores on this thread, watched for `session`.
+    fn explore_here(&self, config: &Config, session: Option<&Arc<Session>>) -> Result<Summary, Report> {
+        if let (None, Some((threads, explore))) = (&self.replay, self.parallel) {
+            return explore(&self.factory, config, threads, session);
+        }
+        liveness::watch(session, |watched| {
+            let judge = Judge::new(&self.factory, config.spin_bound, watched);
+            match &self.replay {
+                Some(schedule) => {
+                    judge.set_phase(Phase::Replay);
+                    match judge.judge_steps(schedule.steps()) {
+                        Some(found) => Err(finish(&judge, found, FoundBy::Replay, config, false)),
+                        None => Ok(Summary { systematic: 0, random: 0, runs: 1 }),
+                    }
+                }
+                None => explore(&judge, config),
             }
         })
     }
+}
+
+/// Explores on a helper thread and waits for its verdict, or for the watchdog's word
+/// that an action hangs; then the helper is left behind and the hang is the report.
+fn isolated<F: Fn() -> Scenario + Send + Sync + 'static>(
+    checker: Checker<F>,
+    config: Config,
+) -> Result<Summary, Report> {
+    let timeout = config.poll_timeout.unwrap_or(Duration::MAX);
+    let checker = Arc::new(checker);
+    let mailbox: Arc<Mailbox<Result<Summary, Report>>> = Arc::default();
+    let deliver = {
+        let mailbox = Arc::clone(&mailbox);
+        move |hang| mailbox.post(Delivery::Hang(hang))
+    };
+    let session = Session::new(timeout, config.seed, OnHang::Deliver(Box::new(deliver)));
+    let job = {
+        let (checker, config, session) = (Arc::clone(&checker), config.clone(), Arc::clone(&session));
+        move || checker.explore_here(&config, Some(&session))
+    };
+    if !isolate::spawn(Arc::clone(&mailbox), job) {
+        // No thread to be had: explore here; a hang then ends the process.
+        let session = Session::new(timeout, config.seed, OnHang::Exit);
+        return checker.explore_here(&config, Some(&session));
+    }
+    match mailbox.wait(None) {
+        Some(Delivery::Done(Ok(verdict))) => verdict,
+        Some(Delivery::Done(Err(panic))) => std::panic::resume_unwind(panic),
+        Some(Delivery::Hang(hang)) => Err(hang_report(checker, hang, &config)),
+        None => unreachable!("a wait without a limit returns a delivery"),
+    }
+}
+
+/// How long a hang's timeline replay may take: it replays only actions that returned,
+/// in microseconds, unless the scenario shares state with the stuck thread.
+const TIMELINE_LIMIT: Duration = Duration::from_secs(1);
+
+/// A hang's report, with the timeline of a journaled replay of the actions before the
+/// stuck one (on another helper thread, given up after [`TIMELINE_LIMIT`]).
+fn hang_report<F: Fn() -> Scenario + Send + Sync + 'static>(
+    checker: Arc<Checker<F>>,
+    hang: Hang,
+    config: &Config,
+) -> Report {
+    let steps = hang.snapshot.steps[..hang.completed_actions()].to_vec();
+    let spin_bound = config.spin_bound;
+    let mailbox = Arc::default();
+    let job = move || Judge::new(&checker.factory, spin_bound, None).journal_of(&steps);
+    let timeline = if isolate::spawn(Arc::clone(&mailbox), job) {
+        match mailbox.wait(Some(hang.timeout.min(TIMELINE_LIMIT))) {
+            Some(Delivery::Done(Ok(timeline))) => timeline,
+            _ => None,
+        }
+    } else {
+        None
+    };
+    hang.into_report(timeline, hang::Outcome::Returned)
 }
 
 fn explore(judge: &Judge<'_>, config: &Config) -> Result<Summary, Report> {
@@ -216,6 +327,7 @@ fn explore(judge: &Judge<'_>, config: &Config) -> Result<Summary, Report> {
     let mut found = None;
     let _ = systematic::explore(&config.bounds, |prefix, chooser| {
         summary.systematic += 1;
+        judge.set_phase(Phase::Systematic(summary.systematic));
         let capture = prefix.iter().any(|s| matches!(s, Step::SpuriousPoll(_)));
         match judge.judge(chooser, capture) {
             Some(f) => {
@@ -228,6 +340,7 @@ fn explore(judge: &Judge<'_>, config: &Config) -> Result<Summary, Report> {
     if found.is_none() {
         for case in 0..config.random_cases {
             summary.random += 1;
+            judge.set_phase(Phase::Random(case));
             let mut walk =
                 random::RandomWalk::new(random::case_seed(config.seed, case), &config.bounds, config.random_depth);
             if let Some(f) = judge.judge(&mut walk, true) {
@@ -246,7 +359,9 @@ fn explore(judge: &Judge<'_>, config: &Config) -> Result<Summary, Report> {
 /// Shrinks (unless replaying) and renders the report.
 pub(crate) fn finish(judge: &Judge<'_>, found: Found, found_by: FoundBy, config: &Config, shrink: bool) -> Report {
     let shrunk_from = found.schedule.len();
+    judge.set_phase(Phase::Shrink);
     let found = if shrink { crate::shrink::shrink(judge, found, SHRINK_BUDGET).0 } else { found };
+    judge.set_phase(Phase::Timeline);
     let journal = judge.run(&mut Replay::new(&found.schedule), true, true).map(|o| o.journal).unwrap_or_default();
     Report::new(ReportData {
         violation: found.violation,
@@ -255,5 +370,6 @@ pub(crate) fn finish(judge: &Judge<'_>, found: Found, found_by: FoundBy, config:
         found_by,
         shrunk_from,
         seed: config.seed,
+        notes: Vec::new(),
     })
 }

@@ -11,6 +11,7 @@ use std::task::{Context, Poll};
 
 use crate::detect::{self, WakerHistory};
 use crate::journal::{ActionOrigin, Event, Journal, PollResult};
+use crate::liveness::{self, Activity, DropWhy, Heartbeat, Inside, Watched};
 use crate::panic_capture::{self, CaughtPanic};
 use crate::reentry::{self, Armed};
 use crate::scenario::{DriverStep, Scenario, TaskFuture};
@@ -18,7 +19,6 @@ use crate::schedule::Step;
 use crate::sync::Arc;
 use crate::violation::{Violation, ViolationKind};
 use crate::waker::{self, Slot, WakerSlot};
-use crate::watchdog::Heartbeat;
 
 /// Chooses the schedule's steps one at a time, seeing the run so far.
 pub(crate) trait Chooser {
@@ -145,12 +145,13 @@ pub(crate) fn execute(
     scenario: Scenario,
     chooser: &mut dyn Chooser,
     opts: &RunOptions,
-    heartbeat: Option<&Arc<Heartbeat>>,
+    watched: Option<&Watched>,
 ) -> Outcome {
-    if let Some(hb) = heartbeat {
+    let heartbeat = watched.map(|w| Arc::clone(&w.heartbeat));
+    if let Some(hb) = &heartbeat {
         hb.reset();
     }
-    let run = Rc::new(Run::new(scenario, opts.clone(), heartbeat.cloned()));
+    let run = Rc::new(Run::new(scenario, opts.clone(), heartbeat));
     while !run.violated() {
         let Some(step) = chooser.next(&run) else {
             break;
@@ -164,6 +165,27 @@ pub(crate) fn execute(
     run.teardown();
     crate::hooks::end_run();
     run.finish()
+}
+
+/// Runs `steps` with the journal on and stops there: no drain, no checks, and the
+/// scenario is leaked rather than dropped. This renders a hang's timeline: what comes
+/// after `steps` is the action that never returned, and dropping may hang as well.
+pub(crate) fn journal_of(scenario: Scenario, steps: &[(Step, ActionOrigin)]) -> Vec<Event> {
+    let opts = RunOptions { record: true, capture_outputs: true, spin_bound: u32::MAX };
+    let run = Rc::new(Run::new(scenario, opts, None));
+    for &(step, origin) in steps {
+        if run.violated() {
+            break;
+        }
+        run.act(step, origin);
+    }
+    std::mem::forget(reentry::disarm());
+    for cell in &run.tasks {
+        std::mem::forget(cell.borrow_mut().future.take());
+    }
+    std::mem::forget(std::mem::take(&mut *run.steps.borrow_mut()));
+    crate::hooks::end_run();
+    run.journal.take()
 }
 
 impl Run {
@@ -289,7 +311,7 @@ impl Run {
         self.journal.record(|| Event::Action(step, origin));
         self.trace.borrow_mut().push(step);
         if let Some(hb) = &self.heartbeat {
-            hb.record(step);
+            hb.record(step, origin);
         }
         match step {
             Step::Poll(t) | Step::SpuriousPoll(t) => {
@@ -316,7 +338,7 @@ impl Run {
                 reentry::arm(Armed::Step {
                     index: armed,
                     location: step.location,
-                    step: self.count_world(step.run),
+                    step: self.count_world(armed, step.run),
                     journal: Arc::clone(&self.journal),
                 });
                 if two_left {
@@ -326,7 +348,7 @@ impl Run {
                         location: step.location,
                         inside_waker: None,
                     });
-                    self.guarded_step(first, step.location, step.run);
+                    self.guarded_step(first, step.location, step.run, Inside::Nothing);
                 }
             }
             Step::PollInsideWake(t) => {
@@ -345,7 +367,7 @@ impl Run {
             Step::Cancel(t) => {
                 let future = self.tasks[t].borrow_mut().future.take();
                 self.tasks[t].borrow_mut().state = State::Cancelled;
-                self.drop_future(t, future);
+                self.drop_future(t, future, DropWhy::Cancelled);
                 self.world.set(self.world.get() + 1);
             }
             Step::Abandon(t) => self.tasks[t].borrow_mut().abandoned = true,
@@ -361,13 +383,29 @@ impl Run {
         }
     }
 
-    /// Wraps an armed driver step so that running it counts as a change of the world.
-    fn count_world(self: &Rc<Self>, step: Box<dyn FnOnce()>) -> Box<dyn FnOnce()> {
+    /// Wraps an armed driver step so that running it counts as a change of the world
+    /// and shows on the heartbeat (it runs inside a waker call, not through
+    /// [`Run::guarded_step`]).
+    fn count_world(self: &Rc<Self>, index: usize, step: Box<dyn FnOnce()>) -> Box<dyn FnOnce()> {
         let run = Rc::downgrade(self);
         Box::new(move || {
-            if let Some(run) = run.upgrade() {
+            let heartbeat = run.upgrade().and_then(|run| {
                 run.world.set(run.world.get() + 1);
+                run.heartbeat.clone()
+            });
+            if let Some(hb) = &heartbeat {
+                hb.start(Activity::Driver { index, inside: Inside::WakerCall });
             }
+            /// Ends the activity even when the step unwinds.
+            struct End(Option<Arc<Heartbeat>>);
+            impl Drop for End {
+                fn drop(&mut self) {
+                    if let Some(hb) = &self.0 {
+                        hb.end();
+                    }
+                }
+            }
+            let _end = End(heartbeat);
             step()
         })
     }
@@ -376,20 +414,26 @@ impl Run {
         if let Some(Armed::Step { index, location, step, journal }) = reentry::disarm_step() {
             // An armed step that no waker call picked up runs now, in order.
             journal.record(|| Event::DriverStep { index, location, inside_waker: None });
-            return self.guarded_step(index, location, step);
+            return self.guarded_step(index, location, step, Inside::Nothing);
         }
         let index = self.next_step.get();
         self.next_step.set(index + 1);
         let step = self.steps.borrow_mut()[index].take().expect("each step runs once");
         self.journal.record(|| Event::DriverStep { index, location: step.location, inside_waker: None });
-        self.guarded_step(index, step.location, step.run);
+        self.guarded_step(index, step.location, step.run, Inside::Nothing);
     }
 
-    fn guarded_step(&self, index: usize, location: &std::panic::Location<'static>, step: Box<dyn FnOnce()>) {
+    fn guarded_step(
+        &self,
+        index: usize,
+        location: &std::panic::Location<'static>,
+        step: Box<dyn FnOnce()>,
+        inside: Inside,
+    ) {
         // The world changes as soon as the step starts: a task polled inside a wake
         // it makes may already see its effects.
         self.world.set(self.world.get() + 1);
-        self.beat_start();
+        self.beat_start(Activity::Driver { index, inside });
         let result = self.guard(step);
         self.beat_end();
         self.world.set(self.world.get() + 1);
@@ -398,9 +442,9 @@ impl Run {
         }
     }
 
-    fn beat_start(&self) {
+    fn beat_start(&self, activity: Activity) {
         if let Some(hb) = &self.heartbeat {
-            hb.start();
+            hb.start(activity);
         }
     }
 
@@ -436,7 +480,15 @@ impl Run {
         let inside_wake = kind == PollKind::InsideWake;
         let future = task.future.as_mut().expect("checked above");
         crate::hooks::count_poll(t);
-        self.beat_start();
+        self.beat_start(Activity::Poll {
+            task: t,
+            kind: match kind {
+                PollKind::Scheduled if spurious => liveness::PollKind::Spurious,
+                PollKind::Scheduled => liveness::PollKind::Woken,
+                PollKind::InsideWake => liveness::PollKind::InsideWake,
+                PollKind::Probe => liveness::PollKind::Probe,
+            },
+        });
         let fired_before = reentry::steps_fired();
         let result = self.guard(|| future.poll(&mut cx, capture));
         self.beat_end();
@@ -491,7 +543,7 @@ impl Run {
                     {
                         self.violate(Violation::new(ViolationKind::SpuriousPoll, who, d));
                     }
-                    self.drop_future_of(who, future);
+                    self.drop_future_of(who, future, DropWhy::Finished);
                 }
                 Poll::Ready(output)
             }
@@ -500,7 +552,7 @@ impl Run {
                 task.state = State::Panicked;
                 let future = task.future.take();
                 self.violate(self.classify_poll_panic(who, spurious && !reentered, &panic));
-                self.drop_future_of(who, future);
+                self.drop_future_of(who, future, DropWhy::Panicked);
                 Poll::Pending
             }
         };
@@ -528,17 +580,19 @@ impl Run {
         }
     }
 
-    fn drop_future(&self, t: usize, future: Option<TaskFuture>) {
+    fn drop_future(&self, t: usize, future: Option<TaskFuture>, why: DropWhy) {
         let who = Some((t, self.tasks[t].borrow().type_name));
-        self.drop_future_of(who, future);
+        self.drop_future_of(who, future, why);
     }
 
-    fn drop_future_of(&self, who: Option<(usize, &'static str)>, future: Option<TaskFuture>) {
+    fn drop_future_of(&self, who: Option<(usize, &'static str)>, future: Option<TaskFuture>, why: DropWhy) {
         let Some(future) = future else { return };
-        if let Some((t, _)) = who {
-            crate::hooks::task_gone(t);
-        }
-        if let Err(p) = self.guard(move || drop(future)) {
+        let Some((t, _)) = who else { return };
+        crate::hooks::task_gone(t);
+        self.beat_start(Activity::DropTask { task: t, why });
+        let result = self.guard(move || drop(future));
+        self.beat_end();
+        if let Err(p) = result {
             self.violate(panic_violation(who, || format!("dropping the task panicked: {p}")));
         }
     }
@@ -657,16 +711,17 @@ impl Run {
             std::mem::forget(std::mem::take(&mut *self.steps.borrow_mut()));
             return;
         }
-        self.beat_start();
         for (t, cell) in self.tasks.iter().enumerate() {
             let future = cell.borrow_mut().future.take();
-            self.drop_future(t, future);
+            self.drop_future(t, future, DropWhy::Teardown);
         }
         let steps = std::mem::take(&mut *self.steps.borrow_mut());
-        if let Err(p) = self.guard(move || drop(steps)) {
+        self.beat_start(Activity::DropDriver);
+        let result = self.guard(move || drop(steps));
+        self.beat_end();
+        if let Err(p) = result {
             self.violate(Violation::new(ViolationKind::Panic, None, format!("dropping the driver panicked: {p}")));
         }
-        self.beat_end();
         if self.violated() {
             return;
         }

@@ -8,12 +8,11 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::detect::spurious_poll;
 use crate::engine::{self, Chooser, Outcome, Replay, RunOptions};
+use crate::liveness::{Activity, Phase, Watched};
 use crate::panic_capture;
 use crate::scenario::Scenario;
 use crate::schedule::Step;
-use crate::sync::Arc;
 use crate::violation::{Violation, ViolationKind};
-use crate::watchdog::Heartbeat;
 
 /// A user's scenario factory.
 pub(crate) type Factory<'f> = &'f dyn Fn() -> Scenario;
@@ -22,7 +21,7 @@ pub(crate) type Factory<'f> = &'f dyn Fn() -> Scenario;
 pub(crate) struct Judge<'f> {
     pub(crate) factory: Factory<'f>,
     pub(crate) spin_bound: u32,
-    pub(crate) heartbeat: Option<Arc<Heartbeat>>,
+    pub(crate) watched: Option<Watched>,
     /// Outputs of honest twins already run (`None`: the twin failed on its own).
     /// Many spurious schedules share a twin; running it once saves most reruns.
     twins: RefCell<TwinCache>,
@@ -67,8 +66,15 @@ pub(crate) struct Found {
 }
 
 impl<'f> Judge<'f> {
-    pub(crate) fn new(factory: Factory<'f>, spin_bound: u32, heartbeat: Option<Arc<Heartbeat>>) -> Self {
-        Judge { factory, spin_bound, heartbeat, twins: RefCell::default() }
+    pub(crate) fn new(factory: Factory<'f>, spin_bound: u32, watched: Option<&Watched>) -> Self {
+        Judge { factory, spin_bound, watched: watched.cloned(), twins: RefCell::default() }
+    }
+
+    /// Tells the watchdog where the exploration is (for a hang's "found by").
+    pub(crate) fn set_phase(&self, phase: Phase) {
+        if let Some(w) = &self.watched {
+            w.heartbeat.set_phase(phase.code());
+        }
     }
 
     /// The outputs of the schedule `twin`, run or remembered; `None` if it fails.
@@ -87,17 +93,33 @@ impl<'f> Judge<'f> {
     }
 
     fn scenario(&self) -> Result<Scenario, Found> {
-        panic_capture::catch(self.factory).map_err(|p| Found {
+        let heartbeat = self.watched.as_ref().map(|w| &w.heartbeat);
+        if let Some(hb) = heartbeat {
+            hb.reset();
+            hb.start(Activity::Factory);
+        }
+        let scenario = panic_capture::catch(self.factory);
+        if let Some(hb) = heartbeat {
+            hb.end();
+        }
+        let scenario = scenario.map_err(|p| Found {
             violation: Violation::new(ViolationKind::Panic, None, format!("the scenario factory panicked: {p}")),
             schedule: Vec::new(),
-        })
+        })?;
+        if let Some(hb) = heartbeat {
+            hb.publish_names(scenario.steps.iter().map(|s| s.location), scenario.tasks.iter().map(|t| t.type_name));
+        }
+        Ok(scenario)
     }
 
     /// Runs one schedule; `capture` formats outputs so spurious schedules can be
     /// compared with their twins.
     pub(crate) fn run(&self, chooser: &mut dyn Chooser, capture: bool, record: bool) -> Result<Outcome, Found> {
+        if let Some(w) = &self.watched {
+            w.stop_if_abandoned();
+        }
         let opts = RunOptions { record, capture_outputs: capture, spin_bound: self.spin_bound };
-        Ok(engine::execute(self.scenario()?, chooser, &opts, self.heartbeat.as_ref()))
+        Ok(engine::execute(self.scenario()?, chooser, &opts, self.watched.as_ref()))
     }
 
     /// The verdict on the schedule `chooser` picks.
@@ -128,6 +150,13 @@ impl<'f> Judge<'f> {
             violation: Violation::new(ViolationKind::SpuriousPoll, Some((task, self.type_name(task))), detail),
             schedule: outcome.trace,
         })
+    }
+
+    /// The timeline of `steps` (a hang's actions before the stuck one), from a
+    /// journaled replay that stops there; `None` if the factory panics.
+    pub(crate) fn journal_of(&self, steps: &[(Step, crate::journal::ActionOrigin)]) -> Option<Vec<String>> {
+        let scenario = self.scenario().ok()?;
+        Some(crate::report::timeline(&engine::journal_of(scenario, steps)))
     }
 
     /// Judges a fixed list of steps.

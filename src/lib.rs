@@ -117,6 +117,7 @@ mod executor;
 mod hooks;
 mod journal;
 mod judge;
+mod liveness;
 #[cfg(loom)]
 pub mod loom;
 mod panic_capture;
@@ -133,7 +134,6 @@ mod sync;
 mod violation;
 mod waker;
 mod waker_check;
-mod watchdog;
 
 pub use check::{check, Checker, Summary};
 pub use checked::{Checked, FutureCheckExt};

@@ -7,28 +7,31 @@ use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::thread;
 
+use std::sync::Arc;
+
 use crate::check::{finish, Summary};
 use crate::config::Config;
 use crate::judge::{Found, Judge};
+use crate::liveness::{self, Phase, Session};
 use crate::report::{FoundBy, Report};
 use crate::scenario::Scenario;
 use crate::schedule::{random, systematic, Step};
-use crate::watchdog;
 
 /// Explores with `threads` threads (at least 2).
 pub(crate) fn explore<F: Fn() -> Scenario + Sync>(
     factory: &F,
     config: &Config,
     threads: usize,
+    session: Option<&Arc<Session>>,
 ) -> Result<Summary, Report> {
     let mut summary = Summary { systematic: 0, random: 0, runs: 0 };
-    let found = systematic_phase(factory, config, threads, &mut summary)
-        .or_else(|| random_phase(factory, config, threads, &mut summary));
+    let found = systematic_phase(factory, config, threads, session, &mut summary)
+        .or_else(|| random_phase(factory, config, threads, session, &mut summary));
     summary.runs = summary.systematic + summary.random;
     match found {
         None => Ok(summary),
-        Some((found, by)) => watchdog::watch(config.poll_timeout, |heartbeat| {
-            let judge = Judge::new(factory, config.spin_bound, heartbeat);
+        Some((found, by)) => liveness::watch(session, |watched| {
+            let judge = Judge::new(factory, config.spin_bound, watched);
             Err(finish(&judge, found, by, config, true))
         }),
     }
@@ -40,13 +43,12 @@ pub(crate) fn explore<F: Fn() -> Scenario + Sync>(
 fn on_threads<P: Sync, R: Send, F: Fn() -> Scenario + Sync>(
     factory: &F,
     config: &Config,
+    session: Option<&Arc<Session>>,
     parts: &[P],
     work: impl Fn(&Judge<'_>, &P) -> R + Sync,
 ) -> Vec<R> {
     if let [part] = parts {
-        return vec![watchdog::watch(config.poll_timeout, |heartbeat| {
-            work(&Judge::new(factory, config.spin_bound, heartbeat), part)
-        })];
+        return vec![liveness::watch(session, |watched| work(&Judge::new(factory, config.spin_bound, watched), part))];
     }
     thread::scope(|s| {
         let handles: Vec<_> = parts
@@ -54,9 +56,7 @@ fn on_threads<P: Sync, R: Send, F: Fn() -> Scenario + Sync>(
             .map(|part| {
                 let work = &work;
                 s.spawn(move || {
-                    watchdog::watch(config.poll_timeout, |heartbeat| {
-                        work(&Judge::new(factory, config.spin_bound, heartbeat), part)
-                    })
+                    liveness::watch(session, |watched| work(&Judge::new(factory, config.spin_bound, watched), part))
                 })
             })
             .collect();
@@ -71,6 +71,7 @@ fn systematic_phase<F: Fn() -> Scenario + Sync>(
     factory: &F,
     config: &Config,
     threads: usize,
+    session: Option<&Arc<Session>>,
     summary: &mut Summary,
 ) -> Option<(Found, FoundBy)> {
     let mut level: Vec<Vec<Step>> = vec![Vec::new()];
@@ -78,9 +79,13 @@ fn systematic_phase<F: Fn() -> Scenario + Sync>(
         // A small level is not worth a thread each: run it as one chunk.
         let threads = if level.len() < SMALL_LEVEL { 1 } else { threads };
         let chunks: Vec<&[Vec<Step>]> = level.chunks(level.len().div_ceil(threads)).collect();
-        let results = on_threads(factory, config, &chunks, |judge, chunk| {
+        let before = summary.systematic;
+        let starts: Vec<u64> = (0..chunks.len()).map(|c| before + (c * chunks[0].len()) as u64).collect();
+        let parts: Vec<(&[Vec<Step>], u64)> = chunks.iter().copied().zip(starts).collect();
+        let results = on_threads(factory, config, session, &parts, |judge, &(chunk, start)| {
             let mut children = Vec::new();
             for (i, prefix) in chunk.iter().enumerate() {
+                judge.set_phase(Phase::Systematic(start + i as u64 + 1));
                 let mut found = None;
                 let _ = systematic::expand(&config.bounds, prefix, &mut children, |chooser| {
                     let capture = prefix.iter().any(|s| matches!(s, Step::SpuriousPoll(_)));
@@ -119,16 +124,18 @@ fn random_phase<F: Fn() -> Scenario + Sync>(
     factory: &F,
     config: &Config,
     threads: usize,
+    session: Option<&Arc<Session>>,
     summary: &mut Summary,
 ) -> Option<(Found, FoundBy)> {
     // The lowest failing case wins, as on one thread; threads stop past it.
     let lowest = AtomicU64::new(u64::MAX);
     let stripes: Vec<u64> = (0..threads as u64).collect();
-    let results = on_threads(factory, config, &stripes, |judge, &stripe| {
+    let results = on_threads(factory, config, session, &stripes, |judge, &stripe| {
         let mut ran = 0;
         let mut case = stripe;
         while case < config.random_cases && case < lowest.load(Relaxed) {
             ran += 1;
+            judge.set_phase(Phase::Random(case));
             let seed = random::case_seed(config.seed, case);
             let mut walk = random::RandomWalk::new(seed, &config.bounds, config.random_depth);
             if let Some(f) = judge.judge(&mut walk, true) {

@@ -68,6 +68,8 @@ pub(crate) struct ReportData {
     pub(crate) found_by: FoundBy,
     pub(crate) shrunk_from: usize,
     pub(crate) seed: u64,
+    /// Lines printed after the replay line (how a hang ended, what was not done).
+    pub(crate) notes: Vec<String>,
 }
 
 impl Report {
@@ -87,6 +89,7 @@ impl Report {
             found_by: FoundBy::Other(check),
             shrunk_from: 0,
             seed: 0,
+            notes: Vec::new(),
         })
     }
 
@@ -152,6 +155,9 @@ impl fmt::Display for Report {
         write!(f, "  replay: {}   seed: {:#x}   found by {}", self.replay(), self.0.seed, self.0.found_by)?;
         if self.0.shrunk_from > n {
             write!(f, " (shrunk from {} steps)", self.0.shrunk_from)?;
+        }
+        for note in &self.0.notes {
+            write!(f, "\n  note: {note}")?;
         }
         Ok(())
     }
@@ -290,7 +296,7 @@ fn flush(lines: &mut Vec<String>, line: Option<Line>) {
     lines.push(text);
 }
 
-fn describe(step: Step) -> String {
+pub(crate) fn describe(step: Step) -> String {
     match step {
         Step::Poll(t) => format!("poll task {t}"),
         Step::SpuriousPoll(t) => format!("spurious poll of task {t}"),

@@ -4,6 +4,7 @@
 use crate::check::finish;
 use crate::config::{Bounds, Config};
 use crate::judge::Judge;
+use crate::liveness::{self, OnHang, Session};
 use crate::report::{FoundBy, Report};
 use crate::scenario::Scenario;
 use crate::schedule::systematic::Usage;
@@ -22,8 +23,9 @@ pub(crate) fn env_config() -> Config {
 /// `factory` and judges it; on a violation, renders the report (shrunk by pollcheck's
 /// own shrinker when `shrink`).
 ///
-/// No watchdog thread: callers run this thousands of times a second, and fuzzers and
-/// proptest have their own timeouts.
+/// Watched like a [`Checker::local`](crate::Checker::local) run: the factory may
+/// borrow (a proptest case's inputs), so a hang prints its report and ends the
+/// process (a fuzzer then keeps the input that did it).
 pub(crate) fn judge_one(
     config: &Config,
     factory: &dyn Fn() -> Scenario,
@@ -31,11 +33,14 @@ pub(crate) fn judge_one(
     found_by: FoundBy,
     shrink: bool,
 ) -> Result<(), Report> {
-    let judge = Judge::new(factory, config.spin_bound, None);
-    match judge.judge_steps(&clip(&config.bounds, steps)) {
-        None => Ok(()),
-        Some(found) => Err(finish(&judge, found, found_by, config, shrink)),
-    }
+    let session = config.poll_timeout.map(|t| Session::new(t, config.seed, OnHang::Exit));
+    liveness::watch(session.as_ref(), |watched| {
+        let judge = Judge::new(factory, config.spin_bound, watched);
+        match judge.judge_steps(&clip(&config.bounds, steps)) {
+            None => Ok(()),
+            Some(found) => Err(finish(&judge, found, found_by, config, shrink)),
+        }
+    })
 }
 
 /// The steps of `steps` that stay within `bounds` (counting from the start), as the

@@ -22,7 +22,7 @@ pub(crate) mod model {
 
 pub(crate) use std::sync::Arc;
 
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::Ordering;
 pub(crate) use std::sync::{Mutex, MutexGuard};
 
 /// Locks a mutex, ignoring poisoning: the harness catches panics in user code, and a

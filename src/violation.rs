@@ -40,6 +40,10 @@ pub enum ViolationKind {
     /// or `wake` that does not release one, `wake_by_ref` that does, a clone with another
     /// data pointer (`will_wake` false between clones).
     BrokenWaker,
+    /// A poll, a driver step, a waker call or a drop has not returned within
+    /// [`Config::poll_timeout`](crate::Config::poll_timeout): a busy loop (the stuck
+    /// thread burns CPU) or a deadlock (it is blocked), as its CPU time tells.
+    Hang,
 }
 
 impl ViolationKind {
@@ -57,6 +61,7 @@ impl ViolationKind {
             ViolationKind::LeakedFuture => "leaked future",
             ViolationKind::DoubleDrop => "double drop",
             ViolationKind::BrokenWaker => "broken waker",
+            ViolationKind::Hang => "hang",
         }
     }
 }

@@ -11,7 +11,7 @@ use pollcheck::{Checker, Report, Scenario, ViolationKind};
 
 /// A checker, with a shallower exploration under miri (slow there): every detector
 /// still runs, on fewer schedules.
-fn checker<F: Fn() -> Scenario>(factory: F) -> Checker<F> {
+fn checker<F: Fn() -> Scenario + Send + Sync + 'static>(factory: F) -> Checker<F> {
     let checker = Checker::new(factory);
     if cfg!(miri) {
         checker.depth(2).cases(1)

@@ -138,7 +138,8 @@ fn checked_reports_a_moved_child_and_where_it_was_created() {
 #[test]
 fn checked_names_the_exact_line() {
     let line = std::sync::OnceLock::new();
-    let report = Checker::new(|| {
+    // The factory borrows `line`: a local checker.
+    let report = Checker::local(|| {
         let (tx, rx) = oneshot::channel::<u32>();
         let (child, at) = (rx.checked(), line!());
         let _ = line.set(at);

@@ -26,7 +26,7 @@ use pollcheck::{Checker, Scenario, Summary};
 /// Under miri (a run costs a good fraction of a second there) two scheduled steps
 /// deep, with every detector on.
 #[track_caller]
-fn pass<F: Fn() -> Scenario>(factory: F) -> Summary {
+fn pass<F: Fn() -> Scenario + Send + Sync + 'static>(factory: F) -> Summary {
     let start = Instant::now();
     let checker = Checker::new(factory);
     let checker = if cfg!(miri) { checker.depth(2) } else { checker };

@@ -63,14 +63,14 @@ use pollcheck::{Bounds, Checker, Config, Scenario, Summary};
 
 /// Runs the default exploration and panics with the full report on a violation.
 #[track_caller]
-fn pass<F: Fn() -> Scenario>(factory: F) -> Summary {
+fn pass<F: Fn() -> Scenario + Send + Sync + 'static>(factory: F) -> Summary {
     pass_with(|_| {}, factory)
 }
 
 /// Runs the default exploration with `tweak` applied to its bounds (those of the
 /// `POLLCHECK_*` variables), and panics with the full report on a violation.
 #[track_caller]
-fn pass_with<F: Fn() -> Scenario>(tweak: impl FnOnce(&mut Bounds), factory: F) -> Summary {
+fn pass_with<F: Fn() -> Scenario + Send + Sync + 'static>(tweak: impl FnOnce(&mut Bounds), factory: F) -> Summary {
     let mut bounds = Config::from_env().map(|c| c.bounds).unwrap_or_default();
     if cfg!(miri) {
         // A run costs a good fraction of a second under miri: two steps deep there.
@@ -92,7 +92,7 @@ fn pass_with<F: Fn() -> Scenario>(tweak: impl FnOnce(&mut Bounds), factory: F) -
 /// and a nested step that takes it again deadlocks (false positive 1 in the file's
 /// docs).
 #[track_caller]
-fn pass_without_reentry<F: Fn() -> Scenario>(factory: F) -> Summary {
+fn pass_without_reentry<F: Fn() -> Scenario + Send + Sync + 'static>(factory: F) -> Summary {
     pass_with(|b| b.reentrant = 0, factory)
 }
 
@@ -100,7 +100,7 @@ fn pass_without_reentry<F: Fn() -> Scenario>(factory: F) -> Summary {
 /// does not finish within `limit` (the deadlocked thread is leaked): the regression
 /// test of false positive 1.
 #[track_caller]
-fn pass_within<F: Fn() -> Scenario + Send + 'static>(limit: Duration, factory: F) {
+fn pass_within<F: Fn() -> Scenario + Send + Sync + 'static>(limit: Duration, factory: F) {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let verdict = Checker::new(factory).try_run().map(|s| s.schedules()).map_err(|r| r.to_string());

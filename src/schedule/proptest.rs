@@ -92,13 +92,13 @@ use ::proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestCaseEr
 use crate::check::finish;
 use crate::config::{Bounds, Config, ConfigError};
 use crate::judge::{Found, Judge};
+use crate::liveness::{self, OnHang, Session};
 use crate::panic_capture;
 use crate::report::{FoundBy, Report};
 use crate::scenario::Scenario;
 use crate::schedule::random::Rng;
 use crate::schedule::{Schedule, Step, MAX_TASKS};
 use crate::single::{clip, env_config, judge_one, step_of, within};
-use crate::watchdog;
 
 /// Cases run under miri unless `PROPTEST_CASES` is forwarded.
 const MIRI_CASES: u32 = 4;
@@ -675,8 +675,9 @@ impl<F: Fn() -> Scenario> PropChecker<F> {
         let max_len = self.max_len.unwrap_or_else(|| Schedules::max_len_for(tasks, steps));
         let strategy = Schedules { lateral: true, ..schedules(tasks).max_len(max_len).bounds(config.bounds) };
         let mut runner = TestRunner::new_with_rng(runner_config, seeded_rng(config.seed));
-        watchdog::watch(config.poll_timeout, |heartbeat| {
-            let judge = Judge::new(factory, config.spin_bound, heartbeat);
+        let session = config.poll_timeout.map(|t| Session::new(t, config.seed, OnHang::Exit));
+        liveness::watch(session.as_ref(), |watched| {
+            let judge = Judge::new(factory, config.spin_bound, watched);
             let test = Property::new(&judge);
             for case in 1..=cases {
                 let tree = match strategy.new_tree(&mut runner) {

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod bad_join;
+pub mod busy_wait;
 #[cfg(feature = "stream")]
 pub mod chain;
 pub mod countdown;
@@ -16,6 +17,7 @@ pub mod forgetful_select;
 pub mod leaky;
 pub mod locked_wake;
 pub mod moving_combinator;
+pub mod mutex_wake;
 pub mod noop_select;
 pub mod notifier;
 pub mod second_poll;

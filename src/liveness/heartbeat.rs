@@ -1,0 +1,185 @@
+//! The heartbeat: what an exploring thread is doing right now, written by the engine
+//! with plain relaxed stores (one writer) and read by the watchdog thread.
+//!
+//! Every thread that explores has one, for its whole life (a thread-local), so a
+//! check costs no allocation and no thread of its own: the engine writes, and the
+//! process-wide watchdog reads whenever it ticks.
+
+use std::panic::Location;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+
+use super::cpu::ThreadClock;
+use super::{Activity, Session};
+use crate::journal::ActionOrigin;
+use crate::schedule::Step;
+use crate::sync::lock;
+
+/// How deep nested activities are tracked (a driver step inside a wake inside a poll
+/// is 2); deeper ones still count, but the report names the outer ones only.
+const STACK: usize = 8;
+
+/// Schedule actions remembered per run; a longer run's hang report says it is cut.
+pub(crate) const MAX_STEPS: usize = 4096;
+
+/// Bit set in a recorded step's code when the honest drain chose it.
+const DRAIN: u32 = 1 << 31;
+
+/// What the watchdog needs to name in a report and cannot read from the stuck thread:
+/// the current scenario's driver step locations and task type names.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Names {
+    pub(crate) steps: Vec<&'static Location<'static>>,
+    pub(crate) tasks: Vec<&'static str>,
+}
+
+/// One exploring thread's heartbeat.
+pub(crate) struct Heartbeat {
+    /// Bumped whenever an activity starts or ends: unchanged across two ticks of the
+    /// watchdog while `depth > 0` means one activity has been running all along.
+    beat: AtomicU64,
+    depth: AtomicUsize,
+    stack: [AtomicU64; STACK],
+    /// The current run's actions so far (encoded steps); the last one may be running.
+    steps: Box<[AtomicU32]>,
+    len: AtomicUsize,
+    /// Which phase and schedule the exploration is at (see [`Phase`](super::Phase)).
+    phase: AtomicU64,
+    /// This thread's CPU clock, where the platform has one.
+    pub(crate) clock: Option<ThreadClock>,
+    names: Mutex<Names>,
+    /// The check this thread works for, while it is watched.
+    session: Mutex<Option<Arc<Session>>>,
+    /// Whether a session is set (read by the watchdog without locking).
+    watched: AtomicBool,
+}
+
+impl Heartbeat {
+    pub(crate) fn new(clock: Option<ThreadClock>) -> Self {
+        Heartbeat {
+            beat: AtomicU64::new(0),
+            depth: AtomicUsize::new(0),
+            stack: Default::default(),
+            steps: (0..MAX_STEPS).map(|_| AtomicU32::new(0)).collect(),
+            len: AtomicUsize::new(0),
+            phase: AtomicU64::new(0),
+            clock,
+            names: Mutex::default(),
+            session: Mutex::new(None),
+            watched: AtomicBool::new(false),
+        }
+    }
+
+    /// A new run starts.
+    pub(crate) fn reset(&self) {
+        self.len.store(0, Relaxed);
+    }
+
+    /// The run goes on with `step`.
+    pub(crate) fn record(&self, step: Step, origin: ActionOrigin) {
+        let len = self.len.load(Relaxed);
+        if let Some(slot) = self.steps.get(len) {
+            let drain = if origin == ActionOrigin::Drain { DRAIN } else { 0 };
+            slot.store(step.code() | drain, Relaxed);
+        }
+        self.len.store(len + 1, Relaxed);
+    }
+
+    /// User code starts running.
+    pub(crate) fn start(&self, activity: Activity) {
+        // One writer (the exploring thread): plain stores, no locked instructions.
+        let depth = self.depth.load(Relaxed);
+        if let Some(slot) = self.stack.get(depth) {
+            slot.store(activity.code(), Relaxed);
+        }
+        self.depth.store(depth + 1, Relaxed);
+        self.beat.store(self.beat.load(Relaxed).wrapping_add(1), Relaxed);
+    }
+
+    /// The user code started last returned.
+    pub(crate) fn end(&self) {
+        self.depth.store(self.depth.load(Relaxed).saturating_sub(1), Relaxed);
+        self.beat.store(self.beat.load(Relaxed).wrapping_add(1), Relaxed);
+    }
+
+    pub(crate) fn set_phase(&self, phase: u64) {
+        self.phase.store(phase, Relaxed);
+    }
+
+    /// Publishes the scenario's names, unless they are those published already (the
+    /// common case: every scenario from one factory has the same).
+    pub(crate) fn publish_names<S, T>(&self, steps: S, tasks: T)
+    where
+        S: ExactSizeIterator<Item = &'static Location<'static>> + Clone,
+        T: ExactSizeIterator<Item = &'static str> + Clone,
+    {
+        let mut names = lock(&self.names);
+        let same = names.steps.len() == steps.len()
+            && names.steps.iter().zip(steps.clone()).all(|(a, b)| std::ptr::eq(*a, b))
+            && names.tasks.len() == tasks.len()
+            && names.tasks.iter().zip(tasks.clone()).all(|(a, b)| std::ptr::eq(*a, b));
+        if !same {
+            names.steps = steps.collect();
+            names.tasks = tasks.collect();
+        }
+    }
+
+    /// Starts working for `session`; returns the session it worked for before (a
+    /// check nested in a driver step), to be put back by [`Heartbeat::leave`].
+    pub(crate) fn enter(&self, session: Arc<Session>) -> Option<Arc<Session>> {
+        let previous = lock(&self.session).replace(session);
+        self.watched.store(true, Relaxed);
+        previous
+    }
+
+    pub(crate) fn leave(&self, previous: Option<Arc<Session>>) {
+        self.watched.store(previous.is_some(), Relaxed);
+        *lock(&self.session) = previous;
+    }
+
+    pub(crate) fn session(&self) -> Option<Arc<Session>> {
+        lock(&self.session).clone()
+    }
+
+    /// What the watchdog samples each tick: (beat, running activities) when watched.
+    pub(crate) fn sample(&self) -> Option<(u64, usize)> {
+        if !self.watched.load(Relaxed) {
+            return None;
+        }
+        Some((self.beat.load(Relaxed), self.depth.load(Relaxed)))
+    }
+
+    /// Everything the report needs, read while the thread is stuck (so it is stable).
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let depth = self.depth.load(Relaxed);
+        let len = self.len.load(Relaxed);
+        let steps = self.steps[..len.min(MAX_STEPS)]
+            .iter()
+            .filter_map(|s| {
+                let code = s.load(Relaxed);
+                let origin = if code & DRAIN != 0 { ActionOrigin::Drain } else { ActionOrigin::Schedule };
+                Step::from_code(code & !DRAIN).map(|step| (step, origin))
+            })
+            .collect();
+        Snapshot {
+            steps,
+            cut: len > MAX_STEPS,
+            stack: self.stack[..depth.min(STACK)].iter().filter_map(|a| Activity::from_code(a.load(Relaxed))).collect(),
+            phase: self.phase.load(Relaxed),
+            names: lock(&self.names).clone(),
+        }
+    }
+}
+
+/// A stuck thread's heartbeat, read out.
+#[derive(Clone, Debug)]
+pub(crate) struct Snapshot {
+    /// The run's actions so far, the running one last (when it is an action).
+    pub(crate) steps: Vec<(Step, ActionOrigin)>,
+    /// More actions ran than [`MAX_STEPS`]; only the first ones are here.
+    pub(crate) cut: bool,
+    /// Running activities, outermost first.
+    pub(crate) stack: Vec<Activity>,
+    pub(crate) phase: u64,
+    pub(crate) names: Names,
+}
