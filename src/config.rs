@@ -63,11 +63,21 @@ pub struct Config {
     /// Consecutive self-wake-and-`Pending` polls at quiescence before a task is
     /// reported as spinning (`POLLCHECK_SPIN_BOUND`).
     pub spin_bound: u32,
-    /// A poll or driver step that runs longer than this gets a diagnostic on stderr
-    /// with the schedule so far (`POLLCHECK_POLL_TIMEOUT_MS`, 0 turns it off). Off
-    /// under miri.
+    /// A poll, driver step, waker call, drop or factory call that has not returned
+    /// after this long is a [`Hang`](crate::ViolationKind::Hang) report
+    /// (`POLLCHECK_POLL_TIMEOUT_MS`, 0 turns the watchdog off). 2 s by default: the
+    /// slowest legitimate action of the whole test suite, real crates included, took
+    /// 66 ms in a debug build on a 2-core machine at load average 9 (BENCHMARKS.md),
+    /// so a hang fails a test within about 3 s and a slow machine has a 30x margin.
+    /// Raise it for steps that sleep or do real work.
+    ///
+    /// Off under miri, where real time means nothing (miri reports a self-deadlock
+    /// itself; a busy loop runs until the test is killed), and under loom.
     pub poll_timeout: Option<Duration>,
 }
+
+/// See [`Config::poll_timeout`].
+const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Default for Config {
     fn default() -> Self {
@@ -77,7 +87,7 @@ impl Default for Config {
             random_depth: 16,
             seed: 0x5eed,
             spin_bound: 100,
-            poll_timeout: if cfg!(any(miri, loom)) { None } else { Some(Duration::from_secs(10)) },
+            poll_timeout: if cfg!(any(miri, loom)) { None } else { Some(DEFAULT_POLL_TIMEOUT) },
         }
     }
 }

@@ -52,6 +52,7 @@
 //! | `LeakedFuture` | a [`probe`] is still alive after teardown, or an executor under [`check_executor`] keeps a finished or cancelled task |
 //! | `DoubleDrop` | a [`probe`] is dropped twice |
 //! | `BrokenWaker` | a waker under [`check_waker`] breaks the vtable contract: `clone` takes no reference, `drop` or `wake` releases none, `wake_by_ref` releases one, a clone has another data pointer (`will_wake` false between clones) |
+//! | `Hang` | a poll, a driver step, a step inside a waker call, a drop or the factory has not returned within [`Config::poll_timeout`]: a busy loop or a deadlock, as the stuck thread's CPU time tells |
 //!
 //! Not violations: returning `Pending` without waking while the waker is registered
 //! somewhere; deregistering a waker on drop; waking too often; a leaf future that
@@ -99,10 +100,23 @@
 //! invisible to quiescence (use loom for that). A future whose readiness depends on
 //! real time can look like it finished without a cause.
 //!
+//! # Hangs
+//!
+//! A poll that spins, or a lock re-entered from inside a waker call, never returns.
+//! A watchdog thread (one per process) sees the action run past
+//! [`Config::poll_timeout`] (2 s), reads the stuck thread's CPU time, and reports a
+//! [`ViolationKind::Hang`]: a busy loop or a deadlock. [`check`] and
+//! [`Checker::new`] explore on a helper thread, so the hang is an ordinary report and
+//! the stuck thread is left behind; that needs a `Send + Sync + 'static` factory.
+//! [`Checker::local`] takes any factory and explores on the calling thread: on a hang
+//! it prints the report and ends the process with exit status 101 (under cargo
+//! nextest, only that test's process).
+//!
 //! # Running under miri
 //!
 //! `cargo +nightly miri test` runs the same checks with smaller default bounds;
-//! the poll watchdog is off there.
+//! the watchdog is off there (miri has no real time; it reports a self-deadlock
+//! itself).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
