@@ -8,7 +8,7 @@
 #[path = "../tests/buggy/mod.rs"]
 mod buggy;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use buggy::Flavor;
 use pollcheck::{Bounds, Checker, Scenario};
@@ -126,6 +126,18 @@ fn main() {
             bounds: Bounds::default(),
             scenario: buggy::early_drop::double_drop,
         },
+        Exhibit {
+            title: "A waiter that spins until another task sets its flag",
+            story: "On an executor's thread the other task never runs: the poll never returns (a busy loop).",
+            bounds: Bounds::default(),
+            scenario: buggy::busy_wait::scenario,
+        },
+        Exhibit {
+            title: "A notifier that wakes while holding its std Mutex",
+            story: "The next notify, run inside that wake (opt-in `r`), locks the mutex again: a deadlock.",
+            bounds: Bounds { reentrant: 1, ..Bounds::default() },
+            scenario: buggy::mutex_wake::scenario,
+        },
     ];
 
     let mut failures = 0;
@@ -135,7 +147,10 @@ fn main() {
         let (scenario, bounds) = (exhibit.scenario, exhibit.bounds);
 
         let started = Instant::now();
-        match Checker::new(move || scenario(Flavor::Buggy)).bounds(bounds).try_run() {
+        // A hang is reported after the poll timeout (2 s by default); half a second
+        // keeps the tour quick and is still far above any legitimate action here.
+        let timeout = Some(Duration::from_millis(500));
+        match Checker::new(move || scenario(Flavor::Buggy)).bounds(bounds).poll_timeout(timeout).try_run() {
             Err(report) => println!("{report}\n  (found in {:.1?})", started.elapsed()),
             Ok(summary) => {
                 failures += 1;
