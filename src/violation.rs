@@ -40,6 +40,13 @@ pub enum ViolationKind {
     /// or `wake` that does not release one, `wake_by_ref` that does, a clone with another
     /// data pointer (`will_wake` false between clones).
     BrokenWaker,
+    /// A task declared with [`Scenario::must_finish`](crate::Scenario::must_finish) (or
+    /// [`all_must_finish`](crate::Scenario::all_must_finish)) is still `Pending` at
+    /// quiescence, neither cancelled nor abandoned: every driver step ran, nothing is
+    /// left to happen, and none of its still-registered wakers will ever be woken, so
+    /// the notification or permit it waited for was lost. Opt-in, because without the
+    /// declaration a task left waiting with a registered waker is legal.
+    StuckTask,
 }
 
 impl ViolationKind {
@@ -57,6 +64,7 @@ impl ViolationKind {
             ViolationKind::LeakedFuture => "leaked future",
             ViolationKind::DoubleDrop => "double drop",
             ViolationKind::BrokenWaker => "broken waker",
+            ViolationKind::StuckTask => "stuck task",
         }
     }
 }
