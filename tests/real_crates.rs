@@ -80,7 +80,7 @@ mod futures_channel_oneshot {
     fn receiver_gets_the_value() {
         pass(|| {
             let (tx, rx) = oneshot::channel::<u32>();
-            Scenario::new().task(rx).step(move || {
+            Scenario::new().all_must_finish().task(rx).step(move || {
                 let _ = tx.send(7);
             })
         });
@@ -90,7 +90,7 @@ mod futures_channel_oneshot {
     fn receiver_sees_the_sender_dropped() {
         pass(|| {
             let (tx, rx) = oneshot::channel::<u32>();
-            Scenario::new().task(rx).step(move || drop(tx))
+            Scenario::new().all_must_finish().task(rx).step(move || drop(tx))
         });
     }
 
@@ -99,6 +99,7 @@ mod futures_channel_oneshot {
         pass(|| {
             let (mut tx, rx) = oneshot::channel::<u32>();
             Scenario::new()
+                .all_must_finish()
                 .task(async move {
                     tx.cancellation().await;
                     tx.is_canceled()
@@ -127,6 +128,7 @@ mod futures_channel_oneshot {
             let (gate_tx, mut gate_rx) = oneshot::channel::<u32>();
             let (mut tx, rx) = oneshot::channel::<u32>();
             Scenario::new()
+                .all_must_finish()
                 .task(rx)
                 .task(async move {
                     let got = poll_fn(|cx| {
@@ -159,6 +161,7 @@ mod futures_channel_mpsc {
             let tx = Rc::new(tx);
             let tx2 = Rc::clone(&tx);
             Scenario::new()
+                .all_must_finish()
                 .task(rx.collect::<Vec<u32>>())
                 .step(move || {
                     let _ = tx.unbounded_send(1);
@@ -176,6 +179,7 @@ mod futures_channel_mpsc {
             let tx = Rc::new(tx);
             let tx2 = Rc::clone(&tx);
             Scenario::new()
+                .all_must_finish()
                 .task(async move {
                     let first = rx.next().await;
                     let second = rx.next().await;
@@ -199,6 +203,7 @@ mod futures_channel_mpsc {
             let (tx, rx) = mpsc::channel::<u32>(2);
             let (mut t1, mut t2, mut t3) = (tx.clone(), tx.clone(), tx);
             Scenario::new()
+                .all_must_finish()
                 .task(rx.collect::<Vec<u32>>())
                 .step(move || {
                     let _ = t1.try_send(1);
@@ -243,6 +248,7 @@ mod futures_channel_mpsc {
             };
             let (r1, r2, r3) = (rx.clone(), rx.clone(), rx);
             Scenario::new()
+                .all_must_finish()
                 .task(sender(tx.clone(), 10))
                 .task(sender(tx, 20))
                 .step(move || {
@@ -287,6 +293,7 @@ mod futures_channel_mpsc {
             };
             let (r1, r2, r3) = (rx.clone(), rx.clone(), rx);
             Scenario::new()
+                .all_must_finish()
                 .task(sender(tx.clone(), 10))
                 .task(sender(tx, 20))
                 .step(move || {
@@ -324,6 +331,7 @@ mod futures_channel_mpsc {
         pass(|| {
             let (mut tx, rx) = mpsc::channel::<u32>(0);
             Scenario::new()
+                .all_must_finish()
                 .task(async move {
                     let a = tx.send(1).await.is_ok();
                     let b = tx.send(2).await.is_ok();
@@ -347,7 +355,7 @@ mod tokio_oneshot {
     fn receiver_gets_the_value() {
         pass(|| {
             let (tx, rx) = oneshot::channel::<u32>();
-            Scenario::new().task(async move { rx.await.ok() }).step(move || {
+            Scenario::new().all_must_finish().task(async move { rx.await.ok() }).step(move || {
                 let _ = tx.send(7);
             })
         });
@@ -357,7 +365,7 @@ mod tokio_oneshot {
     fn receiver_sees_the_sender_dropped() {
         pass(|| {
             let (tx, rx) = oneshot::channel::<u32>();
-            Scenario::new().task(async move { rx.await.ok() }).step(move || drop(tx))
+            Scenario::new().all_must_finish().task(async move { rx.await.ok() }).step(move || drop(tx))
         });
     }
 
@@ -366,6 +374,7 @@ mod tokio_oneshot {
         pass(|| {
             let (mut tx, rx) = oneshot::channel::<u32>();
             Scenario::new()
+                .all_must_finish()
                 .task(async move {
                     tx.closed().await;
                     tx.is_closed()
@@ -394,6 +403,7 @@ mod tokio_oneshot {
             let (gate_tx, mut gate_rx) = oneshot::channel::<u32>();
             let (mut tx, rx) = oneshot::channel::<u32>();
             Scenario::new()
+                .all_must_finish()
                 .task(async move { rx.await.ok() })
                 .task(async move {
                     let got = poll_fn(|cx| {
@@ -424,6 +434,8 @@ mod tokio_notify {
         async move { n.notified().await }
     }
 
+    // Not every task must finish: tokio's `Notify` stores at most one permit, and
+    // `notify_waiters` none (`d d p0 p1` leaves task 1 waiting, rightly).
     #[test]
     fn two_waiters_notify_one_twice() {
         pass(|| {
@@ -437,6 +449,8 @@ mod tokio_notify {
         });
     }
 
+    // Not every task must finish: tokio's `Notify` stores at most one permit, and
+    // `notify_waiters` none (`d d p0 p1` leaves task 1 waiting, rightly).
     #[test]
     fn two_waiters_notify_waiters() {
         pass(|| {
@@ -446,6 +460,8 @@ mod tokio_notify {
         });
     }
 
+    // Not every task must finish: tokio's `Notify` stores at most one permit, and
+    // `notify_waiters` none (`d d p0 p1` leaves task 1 waiting, rightly).
     #[test]
     fn two_waiters_notify_one_then_notify_waiters() {
         pass(|| {
@@ -459,6 +475,8 @@ mod tokio_notify {
         });
     }
 
+    // Not every task must finish: tokio's `Notify` stores at most one permit, and
+    // `notify_waiters` none (`d d p0 p1` leaves task 1 waiting, rightly).
     #[test]
     fn two_owned_notified_futures() {
         pass(|| {
@@ -491,6 +509,7 @@ mod tokio_semaphore {
             let held = Arc::clone(&sem).try_acquire_owned().unwrap();
             let s1 = Arc::clone(&sem);
             Scenario::new()
+                .all_must_finish()
                 .task(acquirer(&sem))
                 .task(acquirer(&sem))
                 .step(move || drop(held))
@@ -504,12 +523,19 @@ mod tokio_semaphore {
             let sem = Arc::new(Semaphore::new(1));
             let held = Arc::clone(&sem).try_acquire_owned().unwrap();
             let s1 = Arc::clone(&sem);
-            Scenario::new().task(acquirer(&sem)).task(acquirer(&sem)).step(move || s1.close()).step(move || drop(held))
+            Scenario::new()
+                .all_must_finish()
+                .task(acquirer(&sem))
+                .task(acquirer(&sem))
+                .step(move || s1.close())
+                .step(move || drop(held))
         });
     }
 
     /// Each task keeps its permit across a second await, so the other one is woken by
     /// a task's release, not by the driver.
+    // Not every task must finish: the gate is a tokio `Notify`, which stores at most
+    // one permit (`d d p0 p1` leaves task 1 waiting, rightly).
     #[test]
     fn two_holders_hand_the_permit_over() {
         pass(|| {
@@ -543,12 +569,14 @@ mod tokio_mutex {
                 let mut g = m.lock().await;
                 *g += 1;
             };
-            Scenario::new().task(locker(Arc::clone(&m))).task(locker(m)).step(move || drop(guard))
+            Scenario::new().all_must_finish().task(locker(Arc::clone(&m))).task(locker(m)).step(move || drop(guard))
         });
     }
 
     /// The first locker holds the lock across an await, so the second is woken by a
     /// task's release.
+    // Not every task must finish: the gate is a tokio `Notify`, which stores at most
+    // one permit (`d d p0 p1` leaves task 1 waiting, rightly).
     #[test]
     fn two_lockers_hold_across_an_await() {
         pass(|| {
@@ -586,6 +614,7 @@ mod tokio_watch {
             let tx = Rc::new(tx);
             let (t1, t2) = (Rc::clone(&tx), tx);
             Scenario::new()
+                .all_must_finish()
                 .task(watcher(rx.clone()))
                 .task(watcher(rx))
                 .step(move || {
@@ -601,7 +630,11 @@ mod tokio_watch {
         pass(|| {
             let (tx, rx) = watch::channel(0u32);
             let rx2 = rx.clone();
-            Scenario::new().task(async move { tx.closed().await }).step(move || drop(rx)).step(move || drop(rx2))
+            Scenario::new()
+                .all_must_finish()
+                .task(async move { tx.closed().await })
+                .step(move || drop(rx))
+                .step(move || drop(rx2))
         });
     }
 }
@@ -617,6 +650,7 @@ mod tokio_mpsc {
             let tx = Rc::new(tx);
             let (t1, t2) = (Rc::clone(&tx), tx);
             Scenario::new()
+                .all_must_finish()
                 .task(async move {
                     let mut got = Vec::new();
                     while let Some(v) = rx.recv().await {
@@ -640,6 +674,7 @@ mod tokio_mpsc {
             let tx = Rc::new(tx);
             let (t1, t2) = (Rc::clone(&tx), tx);
             Scenario::new()
+                .all_must_finish()
                 .task(async move {
                     let mut got = Vec::new();
                     while let Some(v) = rx.recv().await {
@@ -679,6 +714,7 @@ mod tokio_mpsc {
             let sender = |tx: mpsc::Sender<u32>, v: u32| async move { tx.send(v).await.is_ok() };
             let (r1, r2) = (rx.clone(), rx);
             Scenario::new()
+                .all_must_finish()
                 .task(sender(tx.clone(), 1))
                 .task(sender(tx.clone(), 2))
                 .step(move || {
@@ -729,6 +765,7 @@ mod tokio_mpsc {
             };
             let (r1, r2) = (rx.clone(), rx);
             Scenario::new()
+                .all_must_finish()
                 .task(sender(tx.clone(), 1))
                 .task(sender(tx, 2))
                 .step(move || {

@@ -139,6 +139,7 @@ mod async_channel_tests {
         let tx = Rc::new(tx);
         let (t1, t2) = (Rc::clone(&tx), tx);
         Scenario::new()
+            .all_must_finish()
             .task(drain(rx))
             .step(move || {
                 let _ = t1.try_send(1);
@@ -186,7 +187,7 @@ mod async_channel_tests {
     fn receiver_sees_the_channel_closed() {
         pass(|| {
             let (tx, rx) = async_channel::bounded::<u32>(1);
-            Scenario::new().task(async move { rx.recv().await.ok() }).step(move || {
+            Scenario::new().all_must_finish().task(async move { rx.recv().await.ok() }).step(move || {
                 tx.close();
             })
         });
@@ -201,7 +202,7 @@ mod async_channel_tests {
     fn two_receivers_one_step() {
         pass(|| {
             let (tx, rx) = async_channel::bounded::<u32>(2);
-            Scenario::new().task(receive_one(rx.clone())).task(receive_one(rx)).step(move || {
+            Scenario::new().all_must_finish().task(receive_one(rx.clone())).task(receive_one(rx)).step(move || {
                 let _ = tx.try_send(1);
                 let _ = tx.try_send(2);
             })
@@ -217,6 +218,7 @@ mod async_channel_tests {
         let tx = Rc::new(tx);
         let (t1, t2) = (Rc::clone(&tx), tx);
         Scenario::new()
+            .all_must_finish()
             .task(receive_one(rx.clone()))
             .task(receive_one(rx))
             .step(move || {
@@ -271,6 +273,7 @@ mod async_channel_tests {
             let rx = Rc::new(rx);
             let (r1, r2) = (Rc::clone(&rx), rx);
             Scenario::new()
+                .all_must_finish()
                 .task(sender(tx.clone(), 1))
                 .task(sender(tx, 2))
                 .step(move || {
@@ -290,7 +293,7 @@ mod async_channel_tests {
             let (tx, rx) = async_channel::bounded::<u32>(1);
             tx.try_send(0).unwrap();
             let sender = |tx: Sender<u32>, v: u32| async move { tx.send(v).await.is_ok() };
-            Scenario::new().task(sender(tx.clone(), 1)).task(sender(tx, 2)).step(move || {
+            Scenario::new().all_must_finish().task(sender(tx.clone(), 1)).task(sender(tx, 2)).step(move || {
                 let _ = rx.try_recv();
             })
         });
@@ -304,6 +307,7 @@ mod async_channel_tests {
         pass(|| {
             let (tx, rx) = async_channel::bounded::<u32>(1);
             Scenario::new()
+                .all_must_finish()
                 .task(async move {
                     let a = tx.send(1).await.is_ok();
                     let b = tx.send(2).await.is_ok();
@@ -348,7 +352,7 @@ mod event_listener_tests {
         pass(|| {
             let event = Event::new();
             let listener = event.listen();
-            Scenario::new().unpin_task(listener).step(move || {
+            Scenario::new().all_must_finish().unpin_task(listener).step(move || {
                 event.notify(1);
             })
         });
@@ -359,7 +363,7 @@ mod event_listener_tests {
         pass(|| {
             let event = Event::<u32>::with_tag();
             let listener = event.listen();
-            Scenario::new().task(listener).step(move || {
+            Scenario::new().all_must_finish().task(listener).step(move || {
                 event.notify(1.tag(7));
             })
         });
@@ -371,7 +375,7 @@ mod event_listener_tests {
             let flag = Arc::new(AtomicBool::new(false));
             let event = Arc::new(Event::new());
             let (f, e) = (Arc::clone(&flag), Arc::clone(&event));
-            Scenario::new().task(wait_for_flag(flag, event)).step(move || {
+            Scenario::new().all_must_finish().task(wait_for_flag(flag, event)).step(move || {
                 f.store(true, Ordering::SeqCst);
                 e.notify(usize::MAX);
             })
@@ -386,6 +390,7 @@ mod event_listener_tests {
             let event = Arc::new(Event::new());
             let (f, e) = (Arc::clone(&flag), Arc::clone(&event));
             Scenario::new()
+                .all_must_finish()
                 .task(wait_for_flag(Arc::clone(&flag), Arc::clone(&event)))
                 .task(wait_for_flag(flag, event))
                 .step(move || {
@@ -402,6 +407,7 @@ mod event_listener_tests {
         let event = Arc::new(Event::new());
         let (f, e1, e2) = (Arc::clone(&flag), Arc::clone(&event), Arc::clone(&event));
         Scenario::new()
+            .all_must_finish()
             .task(wait_for_flag(Arc::clone(&flag), Arc::clone(&event)))
             .task(wait_for_flag(flag, event))
             .step(move || {
@@ -438,6 +444,7 @@ mod event_listener_tests {
             let (l1, l2) = (event.listen(), event.listen());
             let (e1, e2) = (Rc::clone(&event), event);
             Scenario::new()
+                .all_must_finish()
                 .task(l1)
                 .task(l2)
                 .step(move || {
@@ -459,6 +466,7 @@ mod event_listener_tests {
             let (l1, l2) = (event.listen(), event.listen());
             let (e1, e2) = (Rc::clone(&event), event);
             Scenario::new()
+                .all_must_finish()
                 .task(l1)
                 .task(l2)
                 .step(move || {
@@ -474,6 +482,7 @@ mod event_listener_tests {
     /// the first is cancelled after it was notified, in which case the notification
     /// moves on to the second. Neither is a violation; a notification lost with a
     /// dropped listener would be (the second would be ready but never woken).
+    // Not every task must finish: one notification for two listeners.
     #[test]
     fn two_listeners_notify_one_passes_on_when_cancelled() {
         pass(|| {
@@ -498,6 +507,7 @@ mod event_listener_tests {
                 e.notify(usize::MAX);
             };
             Scenario::new()
+                .all_must_finish()
                 .task(async move {
                     loop {
                         if count.load(Ordering::SeqCst) >= 2 {
@@ -536,7 +546,7 @@ mod async_lock_mutex {
         pass(|| {
             let m = Arc::new(Mutex::new(0u32));
             let guard = m.try_lock_arc().unwrap();
-            Scenario::new().task(locker(&m)).task(locker(&m)).step(move || drop(guard))
+            Scenario::new().all_must_finish().task(locker(&m)).task(locker(&m)).step(move || drop(guard))
         });
     }
 
@@ -547,12 +557,14 @@ mod async_lock_mutex {
         pass(|| {
             let m = Arc::new(Mutex::new(0u32));
             let guard = m.try_lock_arc().unwrap();
-            Scenario::new().task(m.lock_arc()).task(m.lock_arc()).step(move || drop(guard))
+            Scenario::new().all_must_finish().task(m.lock_arc()).task(m.lock_arc()).step(move || drop(guard))
         });
     }
 
     /// The first locker holds the lock across an await, so the second is woken by a
     /// task's release.
+    // Not every task must finish: the gate is a tokio `Notify`, which stores at most
+    // one permit (`d d p0 p1` leaves task 1 waiting, rightly).
     #[test]
     fn two_lockers_hold_across_an_await() {
         pass(|| {
@@ -589,7 +601,7 @@ mod async_lock_semaphore {
         let sem = Arc::new(Semaphore::new(1));
         // The driver holds the only permit at first.
         let held = sem.try_acquire_arc().unwrap();
-        Scenario::new().task(acquirer(&sem)).task(acquirer(&sem)).step(move || drop(held))
+        Scenario::new().all_must_finish().task(acquirer(&sem)).task(acquirer(&sem)).step(move || drop(held))
     }
 
     // Was a pollcheck false positive: `p0 a0 p1 d` was reported as a lost wakeup in
@@ -619,6 +631,7 @@ mod async_lock_semaphore {
             let held = sem.try_acquire_arc().unwrap();
             let s1 = Arc::clone(&sem);
             Scenario::new()
+                .all_must_finish()
                 .task(acquirer(&sem))
                 .task(acquirer(&sem))
                 .step(move || drop(held))
@@ -628,6 +641,8 @@ mod async_lock_semaphore {
 
     /// Each task keeps its permit across a second await, so the other one is woken by
     /// a task's release, not by the driver.
+    // Not every task must finish: the gate is a tokio `Notify`, which stores at most
+    // one permit (`d d p0 p1` leaves task 1 waiting, rightly).
     #[test]
     fn two_holders_hand_the_permit_over() {
         pass(|| {
@@ -671,6 +686,7 @@ mod flume_tests {
         let tx = Rc::new(tx);
         let (t1, t2) = (Rc::clone(&tx), tx);
         Scenario::new()
+            .all_must_finish()
             .task(drain(rx))
             .step(move || {
                 let _ = t1.try_send(1);
@@ -714,7 +730,10 @@ mod flume_tests {
     fn into_recv_async_sees_the_sender_dropped() {
         pass(|| {
             let (tx, rx) = flume::bounded::<u32>(1);
-            Scenario::new().task(async move { rx.into_recv_async().await.ok() }).step(move || drop(tx))
+            Scenario::new()
+                .all_must_finish()
+                .task(async move { rx.into_recv_async().await.ok() })
+                .step(move || drop(tx))
         });
     }
 
@@ -727,7 +746,7 @@ mod flume_tests {
     fn two_receivers_one_step() {
         pass(|| {
             let (tx, rx) = flume::unbounded::<u32>();
-            Scenario::new().task(receive_one(rx.clone())).task(receive_one(rx)).step(move || {
+            Scenario::new().all_must_finish().task(receive_one(rx.clone())).task(receive_one(rx)).step(move || {
                 let _ = tx.try_send(1);
                 let _ = tx.try_send(2);
             })
@@ -746,6 +765,7 @@ mod flume_tests {
         let tx = Rc::new(tx);
         let (t1, t2) = (Rc::clone(&tx), tx);
         Scenario::new()
+            .all_must_finish()
             .task(receive_one(rx.clone()))
             .task(receive_one(rx))
             .step(move || {
@@ -777,6 +797,7 @@ mod flume_tests {
             let rx = Rc::new(rx);
             let (r1, r2) = (Rc::clone(&rx), rx);
             Scenario::new()
+                .all_must_finish()
                 .task(sender(tx.clone(), 1))
                 .task(sender(tx, 2))
                 .step(move || {
@@ -796,7 +817,7 @@ mod flume_tests {
             let (tx, rx) = flume::bounded::<u32>(1);
             tx.try_send(0).unwrap();
             let sender = |tx: Sender<u32>, v: u32| async move { tx.send_async(v).await.is_ok() };
-            Scenario::new().task(sender(tx.clone(), 1)).task(sender(tx, 2)).step(move || {
+            Scenario::new().all_must_finish().task(sender(tx.clone(), 1)).task(sender(tx, 2)).step(move || {
                 let _ = rx.try_recv();
             })
         });
@@ -808,7 +829,7 @@ mod flume_tests {
         pass(|| {
             let (tx, rx) = flume::bounded::<u32>(1);
             tx.try_send(0).unwrap();
-            Scenario::new().task(async move { tx.into_send_async(1).await.is_ok() }).step(move || {
+            Scenario::new().all_must_finish().task(async move { tx.into_send_async(1).await.is_ok() }).step(move || {
                 let _ = rx.try_recv();
             })
         });
@@ -822,6 +843,7 @@ mod flume_tests {
         pass(|| {
             let (tx, rx) = flume::bounded::<u32>(1);
             Scenario::new()
+                .all_must_finish()
                 .task(async move {
                     let a = tx.send_async(1).await.is_ok();
                     let b = tx.send_async(2).await.is_ok();
