@@ -10,6 +10,11 @@
 //!   unwraps a send (the receiving task may be gone);
 //! - task outputs are plain values (no handles whose `Debug` shows shared state that
 //!   differs between schedules).
+//! - `all_must_finish()` wherever every task finishes under every schedule (the
+//!   driver sends every message, releases every permit, or closes), so the real crates
+//!   prove the stuck-task check has no false positive; `strict_abandonment()` too,
+//!   except where a comment says why it does not apply (tasks that depend on each
+//!   other, a release that wakes one waiter).
 
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
@@ -80,7 +85,7 @@ mod futures_channel_oneshot {
     fn receiver_gets_the_value() {
         pass(|| {
             let (tx, rx) = oneshot::channel::<u32>();
-            Scenario::new().all_must_finish().task(rx).step(move || {
+            Scenario::new().all_must_finish().strict_abandonment().task(rx).step(move || {
                 let _ = tx.send(7);
             })
         });
@@ -90,7 +95,7 @@ mod futures_channel_oneshot {
     fn receiver_sees_the_sender_dropped() {
         pass(|| {
             let (tx, rx) = oneshot::channel::<u32>();
-            Scenario::new().all_must_finish().task(rx).step(move || drop(tx))
+            Scenario::new().all_must_finish().strict_abandonment().task(rx).step(move || drop(tx))
         });
     }
 
@@ -100,6 +105,7 @@ mod futures_channel_oneshot {
             let (mut tx, rx) = oneshot::channel::<u32>();
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(async move {
                     tx.cancellation().await;
                     tx.is_canceled()
@@ -119,6 +125,8 @@ mod futures_channel_oneshot {
     // runs have different histories, so their outputs may differ; the task does not
     // mishandle spurious polls: `p1 r d p1 c0`, which runs the step where it fired (`d`)
     // and then polls honestly, gives the same output as the spurious run (true).
+    // Not under strict abandonment: the tasks depend on each other, so abandoning one
+    // rightly strands the other (`p1 a1 p0 d`).
     #[test]
     // Once a false positive: an `r` step fired inside a spurious poll (on a waker drop) and
     // the honest twin moved it. Drops no longer run re-entrant steps, and a spurious poll
@@ -162,6 +170,7 @@ mod futures_channel_mpsc {
             let tx2 = Rc::clone(&tx);
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(rx.collect::<Vec<u32>>())
                 .step(move || {
                     let _ = tx.unbounded_send(1);
@@ -180,6 +189,7 @@ mod futures_channel_mpsc {
             let tx2 = Rc::clone(&tx);
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(async move {
                     let first = rx.next().await;
                     let second = rx.next().await;
@@ -204,6 +214,7 @@ mod futures_channel_mpsc {
             let (mut t1, mut t2, mut t3) = (tx.clone(), tx.clone(), tx);
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(rx.collect::<Vec<u32>>())
                 .step(move || {
                     let _ = t1.try_send(1);
@@ -249,6 +260,7 @@ mod futures_channel_mpsc {
             let (r1, r2, r3) = (rx.clone(), rx.clone(), rx);
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(sender(tx.clone(), 10))
                 .task(sender(tx, 20))
                 .step(move || {
@@ -294,6 +306,7 @@ mod futures_channel_mpsc {
             let (r1, r2, r3) = (rx.clone(), rx.clone(), rx);
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(sender(tx.clone(), 10))
                 .task(sender(tx, 20))
                 .step(move || {
@@ -324,6 +337,8 @@ mod futures_channel_mpsc {
     // multi-threaded worker that `i0` stands for would wait for the lock, not
     // deadlock. Minimal schedule: `p0 i0 p1` (the watchdog prints `p0 p1 p0`, without
     // the `i0`, which does not reproduce it). Waking under a lock is legal.
+    // Not under strict abandonment: the tasks depend on each other, so abandoning one
+    // rightly strands the other (`p0 a0 p1`).
     #[test]
     // futures-channel wakes a parked sender under that sender's mutex, so `i0` (a poll
     // inside the wake) deadlocked here on one thread: that is why `i` is opt-in.
@@ -355,7 +370,7 @@ mod tokio_oneshot {
     fn receiver_gets_the_value() {
         pass(|| {
             let (tx, rx) = oneshot::channel::<u32>();
-            Scenario::new().all_must_finish().task(async move { rx.await.ok() }).step(move || {
+            Scenario::new().all_must_finish().strict_abandonment().task(async move { rx.await.ok() }).step(move || {
                 let _ = tx.send(7);
             })
         });
@@ -365,7 +380,11 @@ mod tokio_oneshot {
     fn receiver_sees_the_sender_dropped() {
         pass(|| {
             let (tx, rx) = oneshot::channel::<u32>();
-            Scenario::new().all_must_finish().task(async move { rx.await.ok() }).step(move || drop(tx))
+            Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
+                .task(async move { rx.await.ok() })
+                .step(move || drop(tx))
         });
     }
 
@@ -375,6 +394,7 @@ mod tokio_oneshot {
             let (mut tx, rx) = oneshot::channel::<u32>();
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(async move {
                     tx.closed().await;
                     tx.is_closed()
@@ -394,6 +414,8 @@ mod tokio_oneshot {
     // runs have different histories, so their outputs may differ; the task does not
     // mishandle spurious polls: `p1 w1 r d p1 c0`, which runs the step where it fired
     // (`d`) and then polls honestly, gives the same output as the spurious run (true).
+    // Not under strict abandonment: the tasks depend on each other, so abandoning one
+    // rightly strands the other (`p1 a1 p0 d`).
     #[test]
     // Once a false positive: an `r` step fired inside a spurious poll (on a waker drop) and
     // the honest twin moved it. Drops no longer run re-entrant steps, and a spurious poll
@@ -510,6 +532,7 @@ mod tokio_semaphore {
             let s1 = Arc::clone(&sem);
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(acquirer(&sem))
                 .task(acquirer(&sem))
                 .step(move || drop(held))
@@ -525,6 +548,7 @@ mod tokio_semaphore {
             let s1 = Arc::clone(&sem);
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(acquirer(&sem))
                 .task(acquirer(&sem))
                 .step(move || s1.close())
@@ -560,6 +584,8 @@ mod tokio_mutex {
     use super::*;
     use tokio::sync::Mutex;
 
+    // Not under strict abandonment: a lock's release wakes one waiter, and with it
+    // abandoned the other rightly waits (`p0 a0 p1 d`).
     #[test]
     fn two_lockers_driver_holds_the_lock_first() {
         pass(|| {
@@ -615,6 +641,7 @@ mod tokio_watch {
             let (t1, t2) = (Rc::clone(&tx), tx);
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(watcher(rx.clone()))
                 .task(watcher(rx))
                 .step(move || {
@@ -632,6 +659,7 @@ mod tokio_watch {
             let rx2 = rx.clone();
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(async move { tx.closed().await })
                 .step(move || drop(rx))
                 .step(move || drop(rx2))
@@ -651,6 +679,7 @@ mod tokio_mpsc {
             let (t1, t2) = (Rc::clone(&tx), tx);
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(async move {
                     let mut got = Vec::new();
                     while let Some(v) = rx.recv().await {
@@ -675,6 +704,7 @@ mod tokio_mpsc {
             let (t1, t2) = (Rc::clone(&tx), tx);
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(async move {
                     let mut got = Vec::new();
                     while let Some(v) = rx.recv().await {
@@ -715,6 +745,7 @@ mod tokio_mpsc {
             let (r1, r2) = (rx.clone(), rx);
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(sender(tx.clone(), 1))
                 .task(sender(tx.clone(), 2))
                 .step(move || {
@@ -766,6 +797,7 @@ mod tokio_mpsc {
             let (r1, r2) = (rx.clone(), rx);
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(sender(tx.clone(), 1))
                 .task(sender(tx, 2))
                 .step(move || {

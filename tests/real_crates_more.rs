@@ -12,6 +12,9 @@
 //! - task outputs are plain values (no handles whose `Debug` shows shared state that
 //!   differs between schedules); where several tasks compete for values, a task
 //!   reports *whether* it got one, not which.
+//! - `all_must_finish()` and `strict_abandonment()` as in `tests/real_crates.rs`:
+//!   comments say where a task may rightly be left waiting or strictness does not
+//!   apply.
 //!
 //! Three pollcheck false positives showed up on these crates (nothing found so far is
 //! an upstream bug). All three are fixed in pollcheck, and the tests that showed them
@@ -140,6 +143,7 @@ mod async_channel_tests {
         let (t1, t2) = (Rc::clone(&tx), tx);
         Scenario::new()
             .all_must_finish()
+            .strict_abandonment()
             .task(drain(rx))
             .step(move || {
                 let _ = t1.try_send(1);
@@ -187,9 +191,11 @@ mod async_channel_tests {
     fn receiver_sees_the_channel_closed() {
         pass(|| {
             let (tx, rx) = async_channel::bounded::<u32>(1);
-            Scenario::new().all_must_finish().task(async move { rx.recv().await.ok() }).step(move || {
-                tx.close();
-            })
+            Scenario::new().all_must_finish().strict_abandonment().task(async move { rx.recv().await.ok() }).step(
+                move || {
+                    tx.close();
+                },
+            )
         });
     }
 
@@ -202,10 +208,15 @@ mod async_channel_tests {
     fn two_receivers_one_step() {
         pass(|| {
             let (tx, rx) = async_channel::bounded::<u32>(2);
-            Scenario::new().all_must_finish().task(receive_one(rx.clone())).task(receive_one(rx)).step(move || {
-                let _ = tx.try_send(1);
-                let _ = tx.try_send(2);
-            })
+            Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
+                .task(receive_one(rx.clone()))
+                .task(receive_one(rx))
+                .step(move || {
+                    let _ = tx.try_send(1);
+                    let _ = tx.try_send(2);
+                })
         });
     }
 
@@ -219,6 +230,7 @@ mod async_channel_tests {
         let (t1, t2) = (Rc::clone(&tx), tx);
         Scenario::new()
             .all_must_finish()
+            .strict_abandonment()
             .task(receive_one(rx.clone()))
             .task(receive_one(rx))
             .step(move || {
@@ -274,6 +286,7 @@ mod async_channel_tests {
             let (r1, r2) = (Rc::clone(&rx), rx);
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(sender(tx.clone(), 1))
                 .task(sender(tx, 2))
                 .step(move || {
@@ -293,15 +306,19 @@ mod async_channel_tests {
             let (tx, rx) = async_channel::bounded::<u32>(1);
             tx.try_send(0).unwrap();
             let sender = |tx: Sender<u32>, v: u32| async move { tx.send(v).await.is_ok() };
-            Scenario::new().all_must_finish().task(sender(tx.clone(), 1)).task(sender(tx, 2)).step(move || {
-                let _ = rx.try_recv();
-            })
+            Scenario::new().all_must_finish().strict_abandonment().task(sender(tx.clone(), 1)).task(sender(tx, 2)).step(
+                move || {
+                    let _ = rx.try_recv();
+                },
+            )
         });
     }
 
     /// A sender task and a receiver task on a channel of capacity 1: the receiver
     /// takes two values and is dropped, which must wake the sender blocked on the
     /// third.
+    // Not under strict abandonment: the tasks depend on each other, so abandoning one
+    // rightly strands the other (`p0 a0 p1`).
     #[test]
     fn sender_and_receiver_tasks() {
         pass(|| {
@@ -352,7 +369,7 @@ mod event_listener_tests {
         pass(|| {
             let event = Event::new();
             let listener = event.listen();
-            Scenario::new().all_must_finish().unpin_task(listener).step(move || {
+            Scenario::new().all_must_finish().strict_abandonment().unpin_task(listener).step(move || {
                 event.notify(1);
             })
         });
@@ -363,7 +380,7 @@ mod event_listener_tests {
         pass(|| {
             let event = Event::<u32>::with_tag();
             let listener = event.listen();
-            Scenario::new().all_must_finish().task(listener).step(move || {
+            Scenario::new().all_must_finish().strict_abandonment().task(listener).step(move || {
                 event.notify(1.tag(7));
             })
         });
@@ -375,7 +392,7 @@ mod event_listener_tests {
             let flag = Arc::new(AtomicBool::new(false));
             let event = Arc::new(Event::new());
             let (f, e) = (Arc::clone(&flag), Arc::clone(&event));
-            Scenario::new().all_must_finish().task(wait_for_flag(flag, event)).step(move || {
+            Scenario::new().all_must_finish().strict_abandonment().task(wait_for_flag(flag, event)).step(move || {
                 f.store(true, Ordering::SeqCst);
                 e.notify(usize::MAX);
             })
@@ -391,6 +408,7 @@ mod event_listener_tests {
             let (f, e) = (Arc::clone(&flag), Arc::clone(&event));
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(wait_for_flag(Arc::clone(&flag), Arc::clone(&event)))
                 .task(wait_for_flag(flag, event))
                 .step(move || {
@@ -408,6 +426,7 @@ mod event_listener_tests {
         let (f, e1, e2) = (Arc::clone(&flag), Arc::clone(&event), Arc::clone(&event));
         Scenario::new()
             .all_must_finish()
+            .strict_abandonment()
             .task(wait_for_flag(Arc::clone(&flag), Arc::clone(&event)))
             .task(wait_for_flag(flag, event))
             .step(move || {
@@ -445,6 +464,7 @@ mod event_listener_tests {
             let (e1, e2) = (Rc::clone(&event), event);
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(l1)
                 .task(l2)
                 .step(move || {
@@ -467,6 +487,7 @@ mod event_listener_tests {
             let (e1, e2) = (Rc::clone(&event), event);
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(l1)
                 .task(l2)
                 .step(move || {
@@ -508,6 +529,7 @@ mod event_listener_tests {
             };
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(async move {
                     loop {
                         if count.load(Ordering::SeqCst) >= 2 {
@@ -541,6 +563,8 @@ mod async_lock_mutex {
         }
     }
 
+    // Not under strict abandonment: a release wakes one waiter (event-listener's
+    // `notify(1)`), and with it abandoned the other rightly waits (`p0 a0 p1 d`).
     #[test]
     fn two_lockers_driver_holds_the_lock_first() {
         pass(|| {
@@ -552,6 +576,8 @@ mod async_lock_mutex {
 
     /// The `lock_arc` futures themselves are the tasks; their output (a guard) is
     /// dropped as soon as it is formatted, which releases the lock.
+    // Not under strict abandonment: a release wakes one waiter (event-listener's
+    // `notify(1)`), and with it abandoned the other rightly waits (`p0 a0 p1 d`).
     #[test]
     fn two_lock_arc_futures() {
         pass(|| {
@@ -596,6 +622,8 @@ mod async_lock_semaphore {
         }
     }
 
+    // Not under strict abandonment: one permit, released to task 0, which `p0 a0 p1 d`
+    // abandons (false positive 3 below).
     /// Two acquirers; the driver releases the only permit.
     fn two_acquirers() -> Scenario {
         let sem = Arc::new(Semaphore::new(1));
@@ -624,6 +652,10 @@ mod async_lock_semaphore {
     /// The driver releases the permit, then adds one. (The release's `notify` wakes
     /// under event-listener's lock, and `add_permits` notifies the same event: no `r`,
     /// false positive 1.)
+    // Not under strict abandonment: async-lock 3.5's `add_permits(n)` calls event-listener's
+    // `notify(n)`, which counts listeners already notified, so with the notified task
+    // abandoned the added permit wakes nobody (`p0 a0 p1 d d`; task 1 could take it).
+    // event-listener's documented semantics, the excuse strict abandonment removes.
     #[test]
     fn two_acquirers_driver_releases_and_adds() {
         pass_without_reentry(|| {
@@ -687,6 +719,7 @@ mod flume_tests {
         let (t1, t2) = (Rc::clone(&tx), tx);
         Scenario::new()
             .all_must_finish()
+            .strict_abandonment()
             .task(drain(rx))
             .step(move || {
                 let _ = t1.try_send(1);
@@ -732,6 +765,7 @@ mod flume_tests {
             let (tx, rx) = flume::bounded::<u32>(1);
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(async move { rx.into_recv_async().await.ok() })
                 .step(move || drop(tx))
         });
@@ -746,10 +780,15 @@ mod flume_tests {
     fn two_receivers_one_step() {
         pass(|| {
             let (tx, rx) = flume::unbounded::<u32>();
-            Scenario::new().all_must_finish().task(receive_one(rx.clone())).task(receive_one(rx)).step(move || {
-                let _ = tx.try_send(1);
-                let _ = tx.try_send(2);
-            })
+            Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
+                .task(receive_one(rx.clone()))
+                .task(receive_one(rx))
+                .step(move || {
+                    let _ = tx.try_send(1);
+                    let _ = tx.try_send(2);
+                })
         });
     }
 
@@ -766,6 +805,7 @@ mod flume_tests {
         let (t1, t2) = (Rc::clone(&tx), tx);
         Scenario::new()
             .all_must_finish()
+            .strict_abandonment()
             .task(receive_one(rx.clone()))
             .task(receive_one(rx))
             .step(move || {
@@ -798,6 +838,7 @@ mod flume_tests {
             let (r1, r2) = (Rc::clone(&rx), rx);
             Scenario::new()
                 .all_must_finish()
+                .strict_abandonment()
                 .task(sender(tx.clone(), 1))
                 .task(sender(tx, 2))
                 .step(move || {
@@ -817,9 +858,11 @@ mod flume_tests {
             let (tx, rx) = flume::bounded::<u32>(1);
             tx.try_send(0).unwrap();
             let sender = |tx: Sender<u32>, v: u32| async move { tx.send_async(v).await.is_ok() };
-            Scenario::new().all_must_finish().task(sender(tx.clone(), 1)).task(sender(tx, 2)).step(move || {
-                let _ = rx.try_recv();
-            })
+            Scenario::new().all_must_finish().strict_abandonment().task(sender(tx.clone(), 1)).task(sender(tx, 2)).step(
+                move || {
+                    let _ = rx.try_recv();
+                },
+            )
         });
     }
 
@@ -829,15 +872,21 @@ mod flume_tests {
         pass(|| {
             let (tx, rx) = flume::bounded::<u32>(1);
             tx.try_send(0).unwrap();
-            Scenario::new().all_must_finish().task(async move { tx.into_send_async(1).await.is_ok() }).step(move || {
-                let _ = rx.try_recv();
-            })
+            Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
+                .task(async move { tx.into_send_async(1).await.is_ok() })
+                .step(move || {
+                    let _ = rx.try_recv();
+                })
         });
     }
 
     /// A sender task and a receiver task on a channel of capacity 1: the receiver
     /// takes two values and is dropped, which must wake the sender blocked on the
     /// third.
+    // Not under strict abandonment: the tasks depend on each other, so abandoning one
+    // rightly strands the other (`p1 a1 p0`).
     #[test]
     fn sender_and_receiver_tasks() {
         pass(|| {
