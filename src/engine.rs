@@ -92,6 +92,8 @@ struct Task {
     type_name: &'static str,
     state: State,
     abandoned: bool,
+    /// Declared with `Scenario::must_finish` or `all_must_finish`.
+    must_finish: bool,
     slots: Vec<Slot>,
     seen: Vec<u32>,
     /// Slot of the most recent poll, and of the next one (they differ after `w`).
@@ -138,6 +140,8 @@ pub(crate) struct Run {
     user_panicked: Cell<bool>,
     opts: RunOptions,
     heartbeat: Option<Arc<Heartbeat>>,
+    /// `Scenario::strict_abandonment`: an abandoned task's pending wake excuses nothing.
+    strict_abandonment: bool,
 }
 
 /// Runs `scenario` with the steps `chooser` picks, then drains, then checks.
@@ -193,6 +197,8 @@ impl Run {
         crate::hooks::begin_run();
         let journal = if opts.record { Arc::new(Journal::new(true)) } else { Journal::off() };
         let next_waker = Cell::new(1);
+        let all_must_finish = scenario.all_must_finish;
+        let strict_abandonment = scenario.strict_abandonment;
         let tasks = scenario
             .tasks
             .into_iter()
@@ -203,6 +209,7 @@ impl Run {
                     type_name: spec.type_name,
                     state: State::NotStarted,
                     abandoned: false,
+                    must_finish: all_must_finish || spec.must_finish,
                     slots: vec![slot],
                     seen: vec![0],
                     latest: 0,
@@ -229,6 +236,7 @@ impl Run {
             user_panicked: Cell::new(false),
             opts,
             heartbeat,
+            strict_abandonment,
         }
     }
 
@@ -643,7 +651,8 @@ impl Run {
         }
     }
 
-    /// Stale waker and the second lost-wakeup proof, once nothing is left to happen.
+    /// Stale waker and the second lost-wakeup proof, once nothing is left to happen;
+    /// then, if they found nothing, the stuck-task check.
     fn check_quiescence(&self) {
         // An armed poll that no wake picked up is simply not taken.
         drop(reentry::disarm());
@@ -652,14 +661,17 @@ impl Run {
         }
         // An abandoned task with a pending wake holds what may be the only
         // notification (a notify-one primitive cannot know nobody will poll it): that
-        // is not quiescence, and no task's extra poll proves anything.
-        let wake_pending = self.tasks.iter().any(|cell| {
-            let task = cell.borrow();
-            task.abandoned
-                && matches!(task.state, State::Pending | State::NotStarted)
-                && task.polls > 0
-                && task.history().latest_woken()
-        });
+        // is not quiescence, and no task's extra poll proves anything. Under strict
+        // abandonment the primitive promised to wake a task that is still polled, so
+        // the excuse does not apply.
+        let wake_pending = !self.strict_abandonment
+            && self.tasks.iter().any(|cell| {
+                let task = cell.borrow();
+                task.abandoned
+                    && matches!(task.state, State::Pending | State::NotStarted)
+                    && task.polls > 0
+                    && task.history().latest_woken()
+            });
         for (t, cell) in self.tasks.iter().enumerate() {
             let (who, woken, stale) = {
                 let task = cell.borrow();
@@ -685,6 +697,20 @@ impl Run {
             }
             if let Some(d) = detect::lost_wakeup::could_finish_unwoken(woken, probe) {
                 return self.violate(Violation::new(ViolationKind::LostWakeup, who, d));
+            }
+        }
+        if wake_pending {
+            return;
+        }
+        for (t, cell) in self.tasks.iter().enumerate() {
+            let task = cell.borrow();
+            if !task.must_finish || task.state != State::Pending || !task.live() {
+                continue;
+            }
+            if let Some(d) = detect::stuck_task::never_finishes(&task.history()) {
+                let who = Some((t, task.type_name));
+                drop(task);
+                return self.violate(Violation::new(ViolationKind::StuckTask, who, d));
             }
         }
     }

@@ -53,10 +53,18 @@
 //! | `DoubleDrop` | a [`probe`] is dropped twice |
 //! | `BrokenWaker` | a waker under [`check_waker`] breaks the vtable contract: `clone` takes no reference, `drop` or `wake` releases none, `wake_by_ref` releases one, a clone has another data pointer (`will_wake` false between clones) |
 //! | `Hang` | a poll, a driver step, a step inside a waker call, a drop or the factory has not returned within [`Config::poll_timeout`]: a busy loop or a deadlock, as the stuck thread's CPU time tells |
+//! | `StuckTask` (opt-in) | a task declared with [`Scenario::must_finish`] or [`Scenario::all_must_finish`] is, at quiescence, neither cancelled nor abandoned and still `Pending`, with no wake coming: the notification or permit it waited for was lost though its waker is still registered |
 //!
 //! Not violations: returning `Pending` without waking while the waker is registered
 //! somewhere; deregistering a waker on drop; waking too often; a leaf future that
 //! panics when polled after `Ready`.
+//!
+//! While an abandoned task (`a0`: never polled again, never dropped) holds a wake it was
+//! not polled for, no other task is reported for a lost wakeup at quiescence or as
+//! stuck: a notify-one primitive cannot know that nobody will poll the task it woke.
+//! [`Scenario::strict_abandonment`] removes that excuse, for primitives that promise
+//! every message wakes a receiver that is still polled (channels), in scenarios with at
+//! least as many messages as waiting receivers.
 //!
 //! # Schedules
 //!

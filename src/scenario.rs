@@ -31,6 +31,11 @@ use std::task::{Context, Poll};
 pub struct Scenario {
     pub(crate) tasks: Vec<TaskSpec>,
     pub(crate) steps: Vec<DriverStep>,
+    /// Every task must finish ([`Scenario::all_must_finish`]).
+    pub(crate) all_must_finish: bool,
+    /// No excuse for a pending wake held by an abandoned task
+    /// ([`Scenario::strict_abandonment`]).
+    pub(crate) strict_abandonment: bool,
 }
 
 impl Scenario {
@@ -50,6 +55,7 @@ impl Scenario {
         self.tasks.push(TaskSpec {
             type_name: std::any::type_name::<F>(),
             future: TaskFuture::Pinned(Box::pin(Captured(future))),
+            must_finish: false,
         });
         self
     }
@@ -65,6 +71,7 @@ impl Scenario {
         self.tasks.push(TaskSpec {
             type_name: std::any::type_name::<F>(),
             future: TaskFuture::Movable(Box::new(Captured(future))),
+            must_finish: false,
         });
         self
     }
@@ -74,6 +81,97 @@ impl Scenario {
     #[track_caller]
     pub fn step(mut self, step: impl FnOnce() + 'static) -> Self {
         self.steps.push(DriverStep { location: Location::caller(), run: Box::new(step) });
+        self
+    }
+
+    /// Declares that the task added last must finish: at quiescence (every driver
+    /// step ran, no wake is pending), if it was neither cancelled nor abandoned and is
+    /// still `Pending`, that is a [`StuckTask`](crate::ViolationKind::StuckTask)
+    /// violation, even though its waker is still registered somewhere.
+    ///
+    /// Without it, a task left `Pending` with a live waker is legal: pollcheck cannot
+    /// know whether the scenario's driver was meant to let it finish. Add it when the
+    /// driver makes finishing certain under every schedule (a receiver whose messages
+    /// are all sent, an acquirer whose permits are all released), so that a primitive
+    /// that loses the notification or the permit the task waited for is caught.
+    ///
+    /// ```
+    /// use futures_channel::oneshot;
+    /// use pollcheck::Scenario;
+    ///
+    /// pollcheck::check(|| {
+    ///     let (tx, rx) = oneshot::channel::<u32>();
+    ///     Scenario::new().task(rx).must_finish().step(move || {
+    ///         let _ = tx.send(7);
+    ///     })
+    /// });
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If no task was added yet.
+    #[track_caller]
+    pub fn must_finish(mut self) -> Self {
+        match self.tasks.last_mut() {
+            Some(task) => task.must_finish = true,
+            None => panic!("Scenario::must_finish: no task was added yet; call it after the .task(..) it is about"),
+        }
+        self
+    }
+
+    /// Declares that every task, including those added after this call, must finish
+    /// (see [`must_finish`](Scenario::must_finish)).
+    ///
+    /// ```
+    /// use futures_channel::mpsc;
+    /// use futures_util::StreamExt;
+    /// use pollcheck::Scenario;
+    ///
+    /// pollcheck::check(|| {
+    ///     let (tx, rx) = mpsc::unbounded::<u32>();
+    ///     let tx2 = tx.clone();
+    ///     Scenario::new()
+    ///         .all_must_finish()
+    ///         .task(rx.collect::<Vec<_>>())
+    ///         .step(move || drop(tx.unbounded_send(1)))
+    ///         .step(move || drop(tx2))
+    /// });
+    /// ```
+    pub fn all_must_finish(mut self) -> Self {
+        self.all_must_finish = true;
+        self
+    }
+
+    /// Takes away the excuse of an abandoned task (one never polled again, never
+    /// dropped: [`Step::Abandon`](crate::Step::Abandon)) that holds a pending wake.
+    ///
+    /// By default, while an abandoned task holds a wake it was not polled for, no other
+    /// task is reported for a lost wakeup at quiescence (nor as a
+    /// [stuck task](Scenario::must_finish)): a notify-one primitive cannot know that
+    /// nobody will poll the task it woke, and locks built on event-listener rightly
+    /// rely on it. Turn this on for primitives that promise more: that every message
+    /// wakes some receiver that is still polled (a channel whose receive future hands a
+    /// notification it does not use on to another waiter). The scenario then needs at
+    /// least as many messages as waiting receivers: with one message and two
+    /// receivers, a correct channel wakes one, the schedule abandons it, and the other
+    /// is rightly left waiting, which strict abandonment reports.
+    ///
+    /// ```
+    /// use futures_channel::mpsc;
+    /// use futures_util::StreamExt;
+    /// use pollcheck::Scenario;
+    ///
+    /// pollcheck::check(|| {
+    ///     let (tx, rx) = mpsc::unbounded::<u32>();
+    ///     Scenario::new()
+    ///         .strict_abandonment()
+    ///         .task(rx.collect::<Vec<_>>())
+    ///         .must_finish()
+    ///         .step(move || drop(tx))
+    /// });
+    /// ```
+    pub fn strict_abandonment(mut self) -> Self {
+        self.strict_abandonment = true;
         self
     }
 
@@ -93,6 +191,8 @@ impl std::fmt::Debug for Scenario {
         f.debug_struct("Scenario")
             .field("tasks", &self.tasks.iter().map(|t| t.type_name).collect::<Vec<_>>())
             .field("steps", &self.steps.iter().map(|s| s.location).collect::<Vec<_>>())
+            .field("must_finish", &self.tasks.iter().map(|t| self.all_must_finish || t.must_finish).collect::<Vec<_>>())
+            .field("strict_abandonment", &self.strict_abandonment)
             .finish()
     }
 }
@@ -100,6 +200,8 @@ impl std::fmt::Debug for Scenario {
 pub(crate) struct TaskSpec {
     pub(crate) type_name: &'static str,
     pub(crate) future: TaskFuture,
+    /// Declared with [`Scenario::must_finish`].
+    pub(crate) must_finish: bool,
 }
 
 pub(crate) struct DriverStep {

@@ -44,6 +44,13 @@ pub enum ViolationKind {
     /// [`Config::poll_timeout`](crate::Config::poll_timeout): a busy loop (the stuck
     /// thread burns CPU) or a deadlock (it is blocked), as its CPU time tells.
     Hang,
+    /// A task declared with [`Scenario::must_finish`](crate::Scenario::must_finish) (or
+    /// [`all_must_finish`](crate::Scenario::all_must_finish)) is still `Pending` at
+    /// quiescence, neither cancelled nor abandoned: every driver step ran, nothing is
+    /// left to happen, and none of its still-registered wakers will ever be woken, so
+    /// the notification or permit it waited for was lost. Opt-in, because without the
+    /// declaration a task left waiting with a registered waker is legal.
+    StuckTask,
 }
 
 impl ViolationKind {
@@ -62,6 +69,7 @@ impl ViolationKind {
             ViolationKind::DoubleDrop => "double drop",
             ViolationKind::BrokenWaker => "broken waker",
             ViolationKind::Hang => "hang",
+            ViolationKind::StuckTask => "stuck task",
         }
     }
 }

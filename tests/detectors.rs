@@ -9,8 +9,8 @@
 mod buggy;
 
 use buggy::{
-    bad_join, countdown, first_waker, flag, leaky, locked_wake, moving_combinator, notifier, second_poll, spinner,
-    spurious, wake_before_store, Flavor,
+    bad_join, countdown, double_notify, first_waker, flag, leaky, locked_wake, moving_combinator, notifier,
+    relay_notifier, second_poll, spinner, spurious, wake_before_store, Flavor,
 };
 use pollcheck::{Bounds, Checker, Report, Scenario, ViolationKind};
 
@@ -115,4 +115,58 @@ fn waking_while_holding_the_lock_panics_under_reentrancy() {
 #[test]
 fn a_timer_that_never_deregisters_leaks_its_waker() {
     assert_caught(leaky::scenario, ViolationKind::LeakedWaker, "d p1 p0");
+}
+
+/// Runs the default exploration (two steps deep under miri) and expects no violation.
+fn passes(scenario: fn(Flavor) -> Scenario, flavor: Flavor) {
+    let checker = Checker::new(move || scenario(flavor));
+    let checker = if cfg!(miri) { checker.depth(2) } else { checker };
+    if let Err(report) = checker.try_run() {
+        panic!("expected a pass:\n{report}");
+    }
+}
+
+#[test]
+fn a_cancelled_waiter_hiding_the_notification_passes_unless_the_waiter_must_finish() {
+    // The gap: the other waiter's waker stays registered and an extra poll returns
+    // Pending, so no other detector can prove anything.
+    passes(relay_notifier::scenario, Flavor::Buggy);
+    // Declared to finish, it is a stuck task; the fixed notifier passes the same way.
+    let report = proven(Bounds::default(), relay_notifier::must_finish, ViolationKind::StuckTask, "p0 p1 d c0");
+    assert_eq!(report.violation().task(), Some(1), "{report}");
+    let detail = report.violation().detail();
+    for part in [
+        "every driver step ran and nothing is left to happen",
+        "(1 clone) is still alive (registered somewhere)",
+        "none of them will ever be woken",
+        "the notification or permit it waited for was lost",
+    ] {
+        assert!(detail.contains(part), "{part:?} not in {report}");
+    }
+}
+
+#[test]
+fn a_stuck_task_is_excused_while_an_abandoned_task_holds_the_wake() {
+    // One notification, the woken task abandoned: the other one waits forever, rightly
+    // so for a notify-one primitive. Strict abandonment takes the excuse away, which is
+    // why it needs as many notifications as waiters.
+    let strict = || relay_notifier::must_finish(Flavor::Fixed).strict_abandonment();
+    let report = Checker::new(strict).replay("p0 p1 d a0").try_run().expect_err("flagged under strict abandonment");
+    assert_eq!(report.kind(), ViolationKind::StuckTask, "{report}");
+    Checker::new(|| relay_notifier::must_finish(Flavor::Fixed)).replay("p0 p1 d a0").run();
+}
+
+#[test]
+fn notifying_a_notified_receiver_is_caught_only_under_strict_abandonment() {
+    // Only an abandoned receiver shows the bug, and by default it is excused.
+    passes(double_notify::scenario, Flavor::Buggy);
+    passes(double_notify::scenario, Flavor::Fixed);
+    let report = proven(Bounds::default(), double_notify::strict, ViolationKind::LostWakeup, "p0 a0 p1 d d");
+    assert_eq!(report.violation().task(), Some(1), "{report}");
+}
+
+#[test]
+#[should_panic(expected = "Scenario::must_finish: no task was added yet")]
+fn must_finish_before_any_task_panics() {
+    let _ = Scenario::new().must_finish();
 }

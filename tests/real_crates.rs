@@ -10,6 +10,11 @@
 //!   unwraps a send (the receiving task may be gone);
 //! - task outputs are plain values (no handles whose `Debug` shows shared state that
 //!   differs between schedules).
+//! - `all_must_finish()` wherever every task finishes under every schedule (the
+//!   driver sends every message, releases every permit, or closes), so the real crates
+//!   prove the stuck-task check has no false positive; `strict_abandonment()` too,
+//!   except where a comment says why it does not apply (tasks that depend on each
+//!   other, a release that wakes one waiter).
 
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
@@ -80,7 +85,7 @@ mod futures_channel_oneshot {
     fn receiver_gets_the_value() {
         pass(|| {
             let (tx, rx) = oneshot::channel::<u32>();
-            Scenario::new().task(rx).step(move || {
+            Scenario::new().all_must_finish().strict_abandonment().task(rx).step(move || {
                 let _ = tx.send(7);
             })
         });
@@ -90,7 +95,7 @@ mod futures_channel_oneshot {
     fn receiver_sees_the_sender_dropped() {
         pass(|| {
             let (tx, rx) = oneshot::channel::<u32>();
-            Scenario::new().task(rx).step(move || drop(tx))
+            Scenario::new().all_must_finish().strict_abandonment().task(rx).step(move || drop(tx))
         });
     }
 
@@ -99,6 +104,8 @@ mod futures_channel_oneshot {
         pass(|| {
             let (mut tx, rx) = oneshot::channel::<u32>();
             Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
                 .task(async move {
                     tx.cancellation().await;
                     tx.is_canceled()
@@ -118,6 +125,8 @@ mod futures_channel_oneshot {
     // runs have different histories, so their outputs may differ; the task does not
     // mishandle spurious polls: `p1 r d p1 c0`, which runs the step where it fired (`d`)
     // and then polls honestly, gives the same output as the spurious run (true).
+    // Not under strict abandonment: the tasks depend on each other, so abandoning one
+    // rightly strands the other (`p1 a1 p0 d`).
     #[test]
     // Once a false positive: an `r` step fired inside a spurious poll (on a waker drop) and
     // the honest twin moved it. Drops no longer run re-entrant steps, and a spurious poll
@@ -127,6 +136,7 @@ mod futures_channel_oneshot {
             let (gate_tx, mut gate_rx) = oneshot::channel::<u32>();
             let (mut tx, rx) = oneshot::channel::<u32>();
             Scenario::new()
+                .all_must_finish()
                 .task(rx)
                 .task(async move {
                     let got = poll_fn(|cx| {
@@ -159,6 +169,8 @@ mod futures_channel_mpsc {
             let tx = Rc::new(tx);
             let tx2 = Rc::clone(&tx);
             Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
                 .task(rx.collect::<Vec<u32>>())
                 .step(move || {
                     let _ = tx.unbounded_send(1);
@@ -176,6 +188,8 @@ mod futures_channel_mpsc {
             let tx = Rc::new(tx);
             let tx2 = Rc::clone(&tx);
             Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
                 .task(async move {
                     let first = rx.next().await;
                     let second = rx.next().await;
@@ -199,6 +213,8 @@ mod futures_channel_mpsc {
             let (tx, rx) = mpsc::channel::<u32>(2);
             let (mut t1, mut t2, mut t3) = (tx.clone(), tx.clone(), tx);
             Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
                 .task(rx.collect::<Vec<u32>>())
                 .step(move || {
                     let _ = t1.try_send(1);
@@ -243,6 +259,8 @@ mod futures_channel_mpsc {
             };
             let (r1, r2, r3) = (rx.clone(), rx.clone(), rx);
             Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
                 .task(sender(tx.clone(), 10))
                 .task(sender(tx, 20))
                 .step(move || {
@@ -287,6 +305,8 @@ mod futures_channel_mpsc {
             };
             let (r1, r2, r3) = (rx.clone(), rx.clone(), rx);
             Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
                 .task(sender(tx.clone(), 10))
                 .task(sender(tx, 20))
                 .step(move || {
@@ -317,6 +337,8 @@ mod futures_channel_mpsc {
     // multi-threaded worker that `i0` stands for would wait for the lock, not
     // deadlock. Minimal schedule: `p0 i0 p1` (the watchdog prints `p0 p1 p0`, without
     // the `i0`, which does not reproduce it). Waking under a lock is legal.
+    // Not under strict abandonment: the tasks depend on each other, so abandoning one
+    // rightly strands the other (`p0 a0 p1`).
     #[test]
     // futures-channel wakes a parked sender under that sender's mutex, so `i0` (a poll
     // inside the wake) deadlocked here on one thread: that is why `i` is opt-in.
@@ -324,6 +346,7 @@ mod futures_channel_mpsc {
         pass(|| {
             let (mut tx, rx) = mpsc::channel::<u32>(0);
             Scenario::new()
+                .all_must_finish()
                 .task(async move {
                     let a = tx.send(1).await.is_ok();
                     let b = tx.send(2).await.is_ok();
@@ -347,7 +370,7 @@ mod tokio_oneshot {
     fn receiver_gets_the_value() {
         pass(|| {
             let (tx, rx) = oneshot::channel::<u32>();
-            Scenario::new().task(async move { rx.await.ok() }).step(move || {
+            Scenario::new().all_must_finish().strict_abandonment().task(async move { rx.await.ok() }).step(move || {
                 let _ = tx.send(7);
             })
         });
@@ -357,7 +380,11 @@ mod tokio_oneshot {
     fn receiver_sees_the_sender_dropped() {
         pass(|| {
             let (tx, rx) = oneshot::channel::<u32>();
-            Scenario::new().task(async move { rx.await.ok() }).step(move || drop(tx))
+            Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
+                .task(async move { rx.await.ok() })
+                .step(move || drop(tx))
         });
     }
 
@@ -366,6 +393,8 @@ mod tokio_oneshot {
         pass(|| {
             let (mut tx, rx) = oneshot::channel::<u32>();
             Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
                 .task(async move {
                     tx.closed().await;
                     tx.is_closed()
@@ -385,6 +414,8 @@ mod tokio_oneshot {
     // runs have different histories, so their outputs may differ; the task does not
     // mishandle spurious polls: `p1 w1 r d p1 c0`, which runs the step where it fired
     // (`d`) and then polls honestly, gives the same output as the spurious run (true).
+    // Not under strict abandonment: the tasks depend on each other, so abandoning one
+    // rightly strands the other (`p1 a1 p0 d`).
     #[test]
     // Once a false positive: an `r` step fired inside a spurious poll (on a waker drop) and
     // the honest twin moved it. Drops no longer run re-entrant steps, and a spurious poll
@@ -394,6 +425,7 @@ mod tokio_oneshot {
             let (gate_tx, mut gate_rx) = oneshot::channel::<u32>();
             let (mut tx, rx) = oneshot::channel::<u32>();
             Scenario::new()
+                .all_must_finish()
                 .task(async move { rx.await.ok() })
                 .task(async move {
                     let got = poll_fn(|cx| {
@@ -424,6 +456,8 @@ mod tokio_notify {
         async move { n.notified().await }
     }
 
+    // Not every task must finish: tokio's `Notify` stores at most one permit, and
+    // `notify_waiters` none (`d d p0 p1` leaves task 1 waiting, rightly).
     #[test]
     fn two_waiters_notify_one_twice() {
         pass(|| {
@@ -437,6 +471,8 @@ mod tokio_notify {
         });
     }
 
+    // Not every task must finish: tokio's `Notify` stores at most one permit, and
+    // `notify_waiters` none (`d d p0 p1` leaves task 1 waiting, rightly).
     #[test]
     fn two_waiters_notify_waiters() {
         pass(|| {
@@ -446,6 +482,8 @@ mod tokio_notify {
         });
     }
 
+    // Not every task must finish: tokio's `Notify` stores at most one permit, and
+    // `notify_waiters` none (`d d p0 p1` leaves task 1 waiting, rightly).
     #[test]
     fn two_waiters_notify_one_then_notify_waiters() {
         pass(|| {
@@ -459,6 +497,8 @@ mod tokio_notify {
         });
     }
 
+    // Not every task must finish: tokio's `Notify` stores at most one permit, and
+    // `notify_waiters` none (`d d p0 p1` leaves task 1 waiting, rightly).
     #[test]
     fn two_owned_notified_futures() {
         pass(|| {
@@ -491,6 +531,8 @@ mod tokio_semaphore {
             let held = Arc::clone(&sem).try_acquire_owned().unwrap();
             let s1 = Arc::clone(&sem);
             Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
                 .task(acquirer(&sem))
                 .task(acquirer(&sem))
                 .step(move || drop(held))
@@ -504,12 +546,20 @@ mod tokio_semaphore {
             let sem = Arc::new(Semaphore::new(1));
             let held = Arc::clone(&sem).try_acquire_owned().unwrap();
             let s1 = Arc::clone(&sem);
-            Scenario::new().task(acquirer(&sem)).task(acquirer(&sem)).step(move || s1.close()).step(move || drop(held))
+            Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
+                .task(acquirer(&sem))
+                .task(acquirer(&sem))
+                .step(move || s1.close())
+                .step(move || drop(held))
         });
     }
 
     /// Each task keeps its permit across a second await, so the other one is woken by
     /// a task's release, not by the driver.
+    // Not every task must finish: the gate is a tokio `Notify`, which stores at most
+    // one permit (`d d p0 p1` leaves task 1 waiting, rightly).
     #[test]
     fn two_holders_hand_the_permit_over() {
         pass(|| {
@@ -534,6 +584,8 @@ mod tokio_mutex {
     use super::*;
     use tokio::sync::Mutex;
 
+    // Not under strict abandonment: a lock's release wakes one waiter, and with it
+    // abandoned the other rightly waits (`p0 a0 p1 d`).
     #[test]
     fn two_lockers_driver_holds_the_lock_first() {
         pass(|| {
@@ -543,12 +595,14 @@ mod tokio_mutex {
                 let mut g = m.lock().await;
                 *g += 1;
             };
-            Scenario::new().task(locker(Arc::clone(&m))).task(locker(m)).step(move || drop(guard))
+            Scenario::new().all_must_finish().task(locker(Arc::clone(&m))).task(locker(m)).step(move || drop(guard))
         });
     }
 
     /// The first locker holds the lock across an await, so the second is woken by a
     /// task's release.
+    // Not every task must finish: the gate is a tokio `Notify`, which stores at most
+    // one permit (`d d p0 p1` leaves task 1 waiting, rightly).
     #[test]
     fn two_lockers_hold_across_an_await() {
         pass(|| {
@@ -586,6 +640,8 @@ mod tokio_watch {
             let tx = Rc::new(tx);
             let (t1, t2) = (Rc::clone(&tx), tx);
             Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
                 .task(watcher(rx.clone()))
                 .task(watcher(rx))
                 .step(move || {
@@ -601,7 +657,12 @@ mod tokio_watch {
         pass(|| {
             let (tx, rx) = watch::channel(0u32);
             let rx2 = rx.clone();
-            Scenario::new().task(async move { tx.closed().await }).step(move || drop(rx)).step(move || drop(rx2))
+            Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
+                .task(async move { tx.closed().await })
+                .step(move || drop(rx))
+                .step(move || drop(rx2))
         });
     }
 }
@@ -617,6 +678,8 @@ mod tokio_mpsc {
             let tx = Rc::new(tx);
             let (t1, t2) = (Rc::clone(&tx), tx);
             Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
                 .task(async move {
                     let mut got = Vec::new();
                     while let Some(v) = rx.recv().await {
@@ -640,6 +703,8 @@ mod tokio_mpsc {
             let tx = Rc::new(tx);
             let (t1, t2) = (Rc::clone(&tx), tx);
             Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
                 .task(async move {
                     let mut got = Vec::new();
                     while let Some(v) = rx.recv().await {
@@ -679,6 +744,8 @@ mod tokio_mpsc {
             let sender = |tx: mpsc::Sender<u32>, v: u32| async move { tx.send(v).await.is_ok() };
             let (r1, r2) = (rx.clone(), rx);
             Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
                 .task(sender(tx.clone(), 1))
                 .task(sender(tx.clone(), 2))
                 .step(move || {
@@ -729,6 +796,8 @@ mod tokio_mpsc {
             };
             let (r1, r2) = (rx.clone(), rx);
             Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
                 .task(sender(tx.clone(), 1))
                 .task(sender(tx, 2))
                 .step(move || {

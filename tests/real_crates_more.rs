@@ -12,6 +12,9 @@
 //! - task outputs are plain values (no handles whose `Debug` shows shared state that
 //!   differs between schedules); where several tasks compete for values, a task
 //!   reports *whether* it got one, not which.
+//! - `all_must_finish()` and `strict_abandonment()` as in `tests/real_crates.rs`:
+//!   comments say where a task may rightly be left waiting or strictness does not
+//!   apply.
 //!
 //! Three pollcheck false positives showed up on these crates (nothing found so far is
 //! an upstream bug). All three are fixed in pollcheck, and the tests that showed them
@@ -139,6 +142,8 @@ mod async_channel_tests {
         let tx = Rc::new(tx);
         let (t1, t2) = (Rc::clone(&tx), tx);
         Scenario::new()
+            .all_must_finish()
+            .strict_abandonment()
             .task(drain(rx))
             .step(move || {
                 let _ = t1.try_send(1);
@@ -186,9 +191,11 @@ mod async_channel_tests {
     fn receiver_sees_the_channel_closed() {
         pass(|| {
             let (tx, rx) = async_channel::bounded::<u32>(1);
-            Scenario::new().task(async move { rx.recv().await.ok() }).step(move || {
-                tx.close();
-            })
+            Scenario::new().all_must_finish().strict_abandonment().task(async move { rx.recv().await.ok() }).step(
+                move || {
+                    tx.close();
+                },
+            )
         });
     }
 
@@ -201,10 +208,15 @@ mod async_channel_tests {
     fn two_receivers_one_step() {
         pass(|| {
             let (tx, rx) = async_channel::bounded::<u32>(2);
-            Scenario::new().task(receive_one(rx.clone())).task(receive_one(rx)).step(move || {
-                let _ = tx.try_send(1);
-                let _ = tx.try_send(2);
-            })
+            Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
+                .task(receive_one(rx.clone()))
+                .task(receive_one(rx))
+                .step(move || {
+                    let _ = tx.try_send(1);
+                    let _ = tx.try_send(2);
+                })
         });
     }
 
@@ -217,6 +229,8 @@ mod async_channel_tests {
         let tx = Rc::new(tx);
         let (t1, t2) = (Rc::clone(&tx), tx);
         Scenario::new()
+            .all_must_finish()
+            .strict_abandonment()
             .task(receive_one(rx.clone()))
             .task(receive_one(rx))
             .step(move || {
@@ -271,6 +285,8 @@ mod async_channel_tests {
             let rx = Rc::new(rx);
             let (r1, r2) = (Rc::clone(&rx), rx);
             Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
                 .task(sender(tx.clone(), 1))
                 .task(sender(tx, 2))
                 .step(move || {
@@ -290,20 +306,25 @@ mod async_channel_tests {
             let (tx, rx) = async_channel::bounded::<u32>(1);
             tx.try_send(0).unwrap();
             let sender = |tx: Sender<u32>, v: u32| async move { tx.send(v).await.is_ok() };
-            Scenario::new().task(sender(tx.clone(), 1)).task(sender(tx, 2)).step(move || {
-                let _ = rx.try_recv();
-            })
+            Scenario::new().all_must_finish().strict_abandonment().task(sender(tx.clone(), 1)).task(sender(tx, 2)).step(
+                move || {
+                    let _ = rx.try_recv();
+                },
+            )
         });
     }
 
     /// A sender task and a receiver task on a channel of capacity 1: the receiver
     /// takes two values and is dropped, which must wake the sender blocked on the
     /// third.
+    // Not under strict abandonment: the tasks depend on each other, so abandoning one
+    // rightly strands the other (`p0 a0 p1`).
     #[test]
     fn sender_and_receiver_tasks() {
         pass(|| {
             let (tx, rx) = async_channel::bounded::<u32>(1);
             Scenario::new()
+                .all_must_finish()
                 .task(async move {
                     let a = tx.send(1).await.is_ok();
                     let b = tx.send(2).await.is_ok();
@@ -348,7 +369,7 @@ mod event_listener_tests {
         pass(|| {
             let event = Event::new();
             let listener = event.listen();
-            Scenario::new().unpin_task(listener).step(move || {
+            Scenario::new().all_must_finish().strict_abandonment().unpin_task(listener).step(move || {
                 event.notify(1);
             })
         });
@@ -359,7 +380,7 @@ mod event_listener_tests {
         pass(|| {
             let event = Event::<u32>::with_tag();
             let listener = event.listen();
-            Scenario::new().task(listener).step(move || {
+            Scenario::new().all_must_finish().strict_abandonment().task(listener).step(move || {
                 event.notify(1.tag(7));
             })
         });
@@ -371,7 +392,7 @@ mod event_listener_tests {
             let flag = Arc::new(AtomicBool::new(false));
             let event = Arc::new(Event::new());
             let (f, e) = (Arc::clone(&flag), Arc::clone(&event));
-            Scenario::new().task(wait_for_flag(flag, event)).step(move || {
+            Scenario::new().all_must_finish().strict_abandonment().task(wait_for_flag(flag, event)).step(move || {
                 f.store(true, Ordering::SeqCst);
                 e.notify(usize::MAX);
             })
@@ -386,6 +407,8 @@ mod event_listener_tests {
             let event = Arc::new(Event::new());
             let (f, e) = (Arc::clone(&flag), Arc::clone(&event));
             Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
                 .task(wait_for_flag(Arc::clone(&flag), Arc::clone(&event)))
                 .task(wait_for_flag(flag, event))
                 .step(move || {
@@ -402,6 +425,8 @@ mod event_listener_tests {
         let event = Arc::new(Event::new());
         let (f, e1, e2) = (Arc::clone(&flag), Arc::clone(&event), Arc::clone(&event));
         Scenario::new()
+            .all_must_finish()
+            .strict_abandonment()
             .task(wait_for_flag(Arc::clone(&flag), Arc::clone(&event)))
             .task(wait_for_flag(flag, event))
             .step(move || {
@@ -438,6 +463,8 @@ mod event_listener_tests {
             let (l1, l2) = (event.listen(), event.listen());
             let (e1, e2) = (Rc::clone(&event), event);
             Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
                 .task(l1)
                 .task(l2)
                 .step(move || {
@@ -459,6 +486,8 @@ mod event_listener_tests {
             let (l1, l2) = (event.listen(), event.listen());
             let (e1, e2) = (Rc::clone(&event), event);
             Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
                 .task(l1)
                 .task(l2)
                 .step(move || {
@@ -474,6 +503,7 @@ mod event_listener_tests {
     /// the first is cancelled after it was notified, in which case the notification
     /// moves on to the second. Neither is a violation; a notification lost with a
     /// dropped listener would be (the second would be ready but never woken).
+    // Not every task must finish: one notification for two listeners.
     #[test]
     fn two_listeners_notify_one_passes_on_when_cancelled() {
         pass(|| {
@@ -498,6 +528,8 @@ mod event_listener_tests {
                 e.notify(usize::MAX);
             };
             Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
                 .task(async move {
                     loop {
                         if count.load(Ordering::SeqCst) >= 2 {
@@ -531,28 +563,34 @@ mod async_lock_mutex {
         }
     }
 
+    // Not under strict abandonment: a release wakes one waiter (event-listener's
+    // `notify(1)`), and with it abandoned the other rightly waits (`p0 a0 p1 d`).
     #[test]
     fn two_lockers_driver_holds_the_lock_first() {
         pass(|| {
             let m = Arc::new(Mutex::new(0u32));
             let guard = m.try_lock_arc().unwrap();
-            Scenario::new().task(locker(&m)).task(locker(&m)).step(move || drop(guard))
+            Scenario::new().all_must_finish().task(locker(&m)).task(locker(&m)).step(move || drop(guard))
         });
     }
 
     /// The `lock_arc` futures themselves are the tasks; their output (a guard) is
     /// dropped as soon as it is formatted, which releases the lock.
+    // Not under strict abandonment: a release wakes one waiter (event-listener's
+    // `notify(1)`), and with it abandoned the other rightly waits (`p0 a0 p1 d`).
     #[test]
     fn two_lock_arc_futures() {
         pass(|| {
             let m = Arc::new(Mutex::new(0u32));
             let guard = m.try_lock_arc().unwrap();
-            Scenario::new().task(m.lock_arc()).task(m.lock_arc()).step(move || drop(guard))
+            Scenario::new().all_must_finish().task(m.lock_arc()).task(m.lock_arc()).step(move || drop(guard))
         });
     }
 
     /// The first locker holds the lock across an await, so the second is woken by a
     /// task's release.
+    // Not every task must finish: the gate is a tokio `Notify`, which stores at most
+    // one permit (`d d p0 p1` leaves task 1 waiting, rightly).
     #[test]
     fn two_lockers_hold_across_an_await() {
         pass(|| {
@@ -584,12 +622,14 @@ mod async_lock_semaphore {
         }
     }
 
+    // Not under strict abandonment: one permit, released to task 0, which `p0 a0 p1 d`
+    // abandons (false positive 3 below).
     /// Two acquirers; the driver releases the only permit.
     fn two_acquirers() -> Scenario {
         let sem = Arc::new(Semaphore::new(1));
         // The driver holds the only permit at first.
         let held = sem.try_acquire_arc().unwrap();
-        Scenario::new().task(acquirer(&sem)).task(acquirer(&sem)).step(move || drop(held))
+        Scenario::new().all_must_finish().task(acquirer(&sem)).task(acquirer(&sem)).step(move || drop(held))
     }
 
     // Was a pollcheck false positive: `p0 a0 p1 d` was reported as a lost wakeup in
@@ -612,6 +652,10 @@ mod async_lock_semaphore {
     /// The driver releases the permit, then adds one. (The release's `notify` wakes
     /// under event-listener's lock, and `add_permits` notifies the same event: no `r`,
     /// false positive 1.)
+    // Not under strict abandonment: async-lock 3.5's `add_permits(n)` calls event-listener's
+    // `notify(n)`, which counts listeners already notified, so with the notified task
+    // abandoned the added permit wakes nobody (`p0 a0 p1 d d`; task 1 could take it).
+    // event-listener's documented semantics, the excuse strict abandonment removes.
     #[test]
     fn two_acquirers_driver_releases_and_adds() {
         pass_without_reentry(|| {
@@ -619,6 +663,7 @@ mod async_lock_semaphore {
             let held = sem.try_acquire_arc().unwrap();
             let s1 = Arc::clone(&sem);
             Scenario::new()
+                .all_must_finish()
                 .task(acquirer(&sem))
                 .task(acquirer(&sem))
                 .step(move || drop(held))
@@ -628,6 +673,8 @@ mod async_lock_semaphore {
 
     /// Each task keeps its permit across a second await, so the other one is woken by
     /// a task's release, not by the driver.
+    // Not every task must finish: the gate is a tokio `Notify`, which stores at most
+    // one permit (`d d p0 p1` leaves task 1 waiting, rightly).
     #[test]
     fn two_holders_hand_the_permit_over() {
         pass(|| {
@@ -671,6 +718,8 @@ mod flume_tests {
         let tx = Rc::new(tx);
         let (t1, t2) = (Rc::clone(&tx), tx);
         Scenario::new()
+            .all_must_finish()
+            .strict_abandonment()
             .task(drain(rx))
             .step(move || {
                 let _ = t1.try_send(1);
@@ -714,7 +763,11 @@ mod flume_tests {
     fn into_recv_async_sees_the_sender_dropped() {
         pass(|| {
             let (tx, rx) = flume::bounded::<u32>(1);
-            Scenario::new().task(async move { rx.into_recv_async().await.ok() }).step(move || drop(tx))
+            Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
+                .task(async move { rx.into_recv_async().await.ok() })
+                .step(move || drop(tx))
         });
     }
 
@@ -727,10 +780,15 @@ mod flume_tests {
     fn two_receivers_one_step() {
         pass(|| {
             let (tx, rx) = flume::unbounded::<u32>();
-            Scenario::new().task(receive_one(rx.clone())).task(receive_one(rx)).step(move || {
-                let _ = tx.try_send(1);
-                let _ = tx.try_send(2);
-            })
+            Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
+                .task(receive_one(rx.clone()))
+                .task(receive_one(rx))
+                .step(move || {
+                    let _ = tx.try_send(1);
+                    let _ = tx.try_send(2);
+                })
         });
     }
 
@@ -746,6 +804,8 @@ mod flume_tests {
         let tx = Rc::new(tx);
         let (t1, t2) = (Rc::clone(&tx), tx);
         Scenario::new()
+            .all_must_finish()
+            .strict_abandonment()
             .task(receive_one(rx.clone()))
             .task(receive_one(rx))
             .step(move || {
@@ -777,6 +837,8 @@ mod flume_tests {
             let rx = Rc::new(rx);
             let (r1, r2) = (Rc::clone(&rx), rx);
             Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
                 .task(sender(tx.clone(), 1))
                 .task(sender(tx, 2))
                 .step(move || {
@@ -796,9 +858,11 @@ mod flume_tests {
             let (tx, rx) = flume::bounded::<u32>(1);
             tx.try_send(0).unwrap();
             let sender = |tx: Sender<u32>, v: u32| async move { tx.send_async(v).await.is_ok() };
-            Scenario::new().task(sender(tx.clone(), 1)).task(sender(tx, 2)).step(move || {
-                let _ = rx.try_recv();
-            })
+            Scenario::new().all_must_finish().strict_abandonment().task(sender(tx.clone(), 1)).task(sender(tx, 2)).step(
+                move || {
+                    let _ = rx.try_recv();
+                },
+            )
         });
     }
 
@@ -808,20 +872,27 @@ mod flume_tests {
         pass(|| {
             let (tx, rx) = flume::bounded::<u32>(1);
             tx.try_send(0).unwrap();
-            Scenario::new().task(async move { tx.into_send_async(1).await.is_ok() }).step(move || {
-                let _ = rx.try_recv();
-            })
+            Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
+                .task(async move { tx.into_send_async(1).await.is_ok() })
+                .step(move || {
+                    let _ = rx.try_recv();
+                })
         });
     }
 
     /// A sender task and a receiver task on a channel of capacity 1: the receiver
     /// takes two values and is dropped, which must wake the sender blocked on the
     /// third.
+    // Not under strict abandonment: the tasks depend on each other, so abandoning one
+    // rightly strands the other (`p1 a1 p0`).
     #[test]
     fn sender_and_receiver_tasks() {
         pass(|| {
             let (tx, rx) = flume::bounded::<u32>(1);
             Scenario::new()
+                .all_must_finish()
                 .task(async move {
                     let a = tx.send_async(1).await.is_ok();
                     let b = tx.send_async(2).await.is_ok();

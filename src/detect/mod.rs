@@ -6,6 +6,7 @@ pub(crate) mod lost_wakeup;
 pub(crate) mod spin;
 pub(crate) mod spurious_poll;
 pub(crate) mod stale_waker;
+pub(crate) mod stuck_task;
 
 use crate::waker::Slot;
 

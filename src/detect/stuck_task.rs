@@ -1,0 +1,82 @@
+//! Stuck task (opt-in): a task declared to finish is `Pending` at quiescence while its
+//! wakers are still registered, and nothing is left that could wake them.
+
+use super::WakerHistory;
+
+/// Asked at quiescence for a task that must finish, is live (neither cancelled nor
+/// abandoned) and `Pending`, once the other quiescence checks found nothing. A task
+/// whose latest waker was woken is not stuck: an executor would poll it.
+pub(crate) fn never_finishes(h: &WakerHistory<'_>) -> Option<String> {
+    if h.latest_woken() {
+        return None;
+    }
+    let alive: Vec<String> = h
+        .slots
+        .iter()
+        .filter(|s| s.live() > 0)
+        .map(|s| format!("#{} ({} clone{})", s.id, s.live(), if s.live() == 1 { "" } else { "s" }))
+        .collect();
+    let registered = if alive.is_empty() {
+        "no waker of the task is alive".to_owned()
+    } else {
+        format!(
+            "its waker{} {} {} still alive (registered somewhere)",
+            if alive.len() == 1 { "" } else { "s" },
+            alive.join(", "),
+            if alive.len() == 1 { "is" } else { "are" },
+        )
+    };
+    Some(format!(
+        "the task must finish but is still Pending: every driver step ran and nothing is left to happen; \
+         {registered}, but none of them will ever be woken, so the notification or permit it waited for \
+         was lost (latest waker #{})",
+        h.latest_id()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::Journal;
+    use crate::waker::{lend, WakerSlot};
+
+    fn slot(id: u32) -> crate::waker::Slot {
+        WakerSlot::new(id, Journal::off())
+    }
+
+    #[test]
+    fn names_the_live_wakers_and_their_clones() {
+        let (a, b) = (slot(1), slot(2));
+        let kept = [(*lend(&b)).clone(), (*lend(&b)).clone()];
+        let slots = [a, b];
+        let h = WakerHistory { slots: &slots, seen: &[0, 0], latest: 1 };
+        let d = never_finishes(&h).expect("stuck");
+        assert!(d.contains("every driver step ran and nothing is left to happen"), "{d}");
+        assert!(d.contains("its waker #2 (2 clones) is still alive"), "{d}");
+        assert!(d.contains("none of them will ever be woken"), "{d}");
+        assert!(d.contains("was lost"), "{d}");
+        drop(kept);
+    }
+
+    #[test]
+    fn a_woken_task_is_not_stuck() {
+        let a = slot(1);
+        let kept = (*lend(&a)).clone();
+        kept.wake_by_ref();
+        let slots = [a];
+        let h = WakerHistory { slots: &slots, seen: &[0], latest: 0 };
+        assert_eq!(never_finishes(&h), None);
+        drop(kept);
+    }
+
+    #[test]
+    fn several_live_wakers_are_listed() {
+        let (a, b) = (slot(3), slot(4));
+        let kept = [(*lend(&a)).clone(), (*lend(&b)).clone()];
+        let slots = [a, b];
+        let h = WakerHistory { slots: &slots, seen: &[0, 0], latest: 1 };
+        let d = never_finishes(&h).expect("stuck");
+        assert!(d.contains("its wakers #3 (1 clone), #4 (1 clone) are still alive"), "{d}");
+        drop(kept);
+    }
+}
