@@ -229,14 +229,15 @@ mod futures_channel_mpsc {
     }
 
     /// Two senders wait for capacity with `poll_ready`; the driver receives.
-    // pollcheck false positive (the run hangs, no report): futures-channel wakes a
+    // pollcheck false positive while `i` was on by default (the run hung, before hangs
+    // were reports): futures-channel wakes a
     // parked sender while holding that sender's `Mutex<SenderTask>`
     // (`task.lock().unwrap().notify()`, futures-channel 0.3.34 src/mpsc/mod.rs:1102).
     // `i0` polls the sender inside that wake on the checker's own thread, and
     // `poll_unparked` (mod.rs:698) locks the same mutex again: a self-deadlock. The
     // multi-threaded worker that `i0` stands for would wait for the lock, not
-    // deadlock. Minimal schedule: `p0 i0 d` (the watchdog prints `p0 d p0`, without
-    // the `i0`, which does not reproduce it). Waking under a lock is legal.
+    // deadlock. Minimal schedule: `p0 i0 d` (the watchdog then printed `p0 d p0`,
+    // without the `i0`; a hang report now names every action, `i0` included). Waking under a lock is legal.
     #[test]
     // futures-channel wakes a parked sender under that sender's mutex, so `i0` (a poll
     // inside the wake) deadlocked here on one thread: that is why `i` is opt-in.
@@ -283,14 +284,15 @@ mod futures_channel_mpsc {
     }
 
     /// The same with `SinkExt::send` futures.
-    // pollcheck false positive (the run hangs, no report): futures-channel wakes a
+    // pollcheck false positive while `i` was on by default (the run hung, before hangs
+    // were reports): futures-channel wakes a
     // parked sender while holding that sender's `Mutex<SenderTask>`
     // (`task.lock().unwrap().notify()`, futures-channel 0.3.34 src/mpsc/mod.rs:1102).
     // `i0` polls the sender inside that wake on the checker's own thread, and
     // `poll_unparked` (mod.rs:698) locks the same mutex again: a self-deadlock. The
     // multi-threaded worker that `i0` stands for would wait for the lock, not
-    // deadlock. Minimal schedule: `p0 i0 d` (the watchdog prints `p0 d p0`, without
-    // the `i0`, which does not reproduce it). Waking under a lock is legal.
+    // deadlock. Minimal schedule: `p0 i0 d` (the watchdog then printed `p0 d p0`,
+    // without the `i0`; a hang report now names every action, `i0` included). Waking under a lock is legal.
     #[test]
     // futures-channel wakes a parked sender under that sender's mutex, so `i0` (a poll
     // inside the wake) deadlocked here on one thread: that is why `i` is opt-in.
@@ -329,14 +331,15 @@ mod futures_channel_mpsc {
 
     /// A sender task and a receiver task on one bounded channel: the receiver takes
     /// two values and is dropped, which must wake the sender blocked on the third.
-    // pollcheck false positive (the run hangs, no report): futures-channel wakes a
+    // pollcheck false positive while `i` was on by default (the run hung, before hangs
+    // were reports): futures-channel wakes a
     // parked sender while holding that sender's `Mutex<SenderTask>`
     // (`task.lock().unwrap().notify()`, futures-channel 0.3.34 src/mpsc/mod.rs:1102).
     // `i0` polls the sender inside that wake on the checker's own thread, and
     // `poll_unparked` (mod.rs:698) locks the same mutex again: a self-deadlock. The
     // multi-threaded worker that `i0` stands for would wait for the lock, not
-    // deadlock. Minimal schedule: `p0 i0 p1` (the watchdog prints `p0 p1 p0`, without
-    // the `i0`, which does not reproduce it). Waking under a lock is legal.
+    // deadlock. Minimal schedule: `p0 i0 p1` (the watchdog then printed `p0 p1 p0`,
+    // without the `i0`; a hang report now names every action, `i0` included). Waking under a lock is legal.
     // Not under strict abandonment: the tasks depend on each other, so abandoning one
     // rightly strands the other (`p0 a0 p1`).
     #[test]

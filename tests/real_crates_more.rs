@@ -34,15 +34,14 @@
 //!    src/intrusive.rs:225 and :377), and flume 0.12 fires a waiting receiver's hook
 //!    while holding the channel's mutex (`Shared::send`, src/lib.rs:498-526). When the
 //!    nested step uses the same primitive (a second send, a close), it locks that mutex
-//!    again on the same thread: a self-deadlock, which pollcheck does not report (the
-//!    run hangs; the watchdog prints "has not returned after 10s"). Minimal schedule:
-//!    `p0 r` on any scenario with two steps on the same channel or event. The other
-//!    party that `r` stands for would, on its own thread, wait for the lock; waking
-//!    under a lock is legal (futures-channel's bounded mpsc does it too, which is why
-//!    `i` is opt-in). Scenarios here with two or more driver steps on one of these
-//!    primitives keep `r` off even when `POLLCHECK_MAX_REENTRANT` turns it on
-//!    ([`pass_without_reentry`]); the `*_with_reentrant_steps` tests, which hung, check
-//!    that the default exploration finishes.
+//!    again on the same thread: a self-deadlock. The run used to hang; now it is a
+//!    `Hang` report (a deadlock, minimal schedule `p0 r` on any scenario with two steps
+//!    on the same channel or event), which the `*_deadlock_under_reentrant_steps` tests
+//!    keep as the documented hazard of that mode. The other party that `r` stands for
+//!    would, on its own thread, wait for the lock; waking under a lock is legal
+//!    (futures-channel's bounded mpsc does it too, which is why `i` is opt-in).
+//!    Scenarios here with two or more driver steps on one of these primitives keep `r`
+//!    off even when `POLLCHECK_MAX_REENTRANT` turns it on ([`pass_without_reentry`]).
 //! 2. **The honest twin of a spurious poll on a barging channel is another history**
 //!    (async-channel). A spurious poll of a task that was not woken lets it take a value
 //!    (or a free slot) meant for the task that was woken; async-channel does not hand
@@ -62,7 +61,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pollcheck::{Bounds, Checker, Config, Scenario, Summary};
+use pollcheck::{Bounds, Checker, Config, Scenario, Summary, ViolationKind};
 
 /// Runs the default exploration and panics with the full report on a violation.
 #[track_caller]
@@ -99,25 +98,22 @@ fn pass_without_reentry<F: Fn() -> Scenario + Send + Sync + 'static>(factory: F)
     pass_with(|b| b.reentrant = 0, factory)
 }
 
-/// The default exploration on a thread of its own, failing instead of hanging when it
-/// does not finish within `limit` (the deadlocked thread is leaked): the regression
-/// test of false positive 1.
+/// With re-entrant driver steps (`r`) on, a primitive that wakes under its own
+/// `std::sync::Mutex` meets that mutex again on the same thread: a `Hang` report (a
+/// deadlock) with `schedule`, within the poll timeout (short here), never a hung test.
+/// The hazard `r` exists to show; not a bug of the crate (false positive 1 in the
+/// file's docs).
 #[track_caller]
-fn pass_within<F: Fn() -> Scenario + Send + Sync + 'static>(limit: Duration, factory: F) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let verdict = Checker::new(factory).try_run().map(|s| s.schedules()).map_err(|r| r.to_string());
-        let _ = tx.send(verdict);
-    });
-    match rx.recv_timeout(limit) {
-        Ok(Ok(schedules)) => println!("{schedules} schedules"),
-        Ok(Err(report)) => panic!("{report}"),
-        Err(_) => panic!("the exploration did not finish within {limit:?}: it hangs"),
-    }
+fn deadlocks_under_reentrant_steps<F: Fn() -> Scenario + Send + Sync + 'static>(factory: F, schedule: &str) {
+    let report = Checker::new(factory)
+        .bounds(Bounds { reentrant: 1, ..Bounds::default() })
+        .poll_timeout(Some(Duration::from_millis(300)))
+        .try_run()
+        .expect_err("a deadlock under `r`");
+    assert_eq!(report.kind(), ViolationKind::Hang, "{report}");
+    assert!(report.violation().detail().contains("a deadlock"), "{report}");
+    assert_eq!(report.schedule().to_string(), schedule, "{report}");
 }
-
-/// Long enough for any exploration here (each takes a few seconds at most).
-const HANG_LIMIT: Duration = Duration::from_secs(30);
 
 // ---------------------------------------------------------------------------------
 // async-channel
@@ -165,16 +161,16 @@ mod async_channel_tests {
     }
 
     // Was a pollcheck false positive (the run hung, no report) while `r` was on by
-    // default: `p0 r` deadlocks. Driver step
+    // default: `p0 r` deadlocks, now a hang report. Driver step
     // 0's `try_send` wakes the receiver from inside event-listener's `notify`, which
     // holds the event's `std::sync::Mutex` (event-listener 5.4.2 src/intrusive.rs:225,
     // :377); `r` runs step 1 inside that wake, and its `try_send` notifies the same event
     // and locks the same mutex on the same thread. A sender on another thread would wait
     // for the lock. See false positive 1 in the file's docs.
     #[test]
-    #[cfg_attr(miri, ignore = "under miri, the same exploration as unbounded_receiver_gets_everything")]
-    fn unbounded_receiver_gets_everything_with_reentrant_steps() {
-        pass_within(HANG_LIMIT, unbounded_receiver);
+    #[cfg_attr(miri, ignore = "a hang needs the watchdog, which is off under miri")]
+    fn unbounded_receiver_deadlocks_under_reentrant_steps() {
+        deadlocks_under_reentrant_steps(unbounded_receiver, "p0 r");
     }
 
     #[test]
@@ -444,15 +440,15 @@ mod event_listener_tests {
     }
 
     // Was a pollcheck false positive (the run hung, no report) while `r` was on by
-    // default: `p0 r` deadlocks. Step 0's
+    // default: `p0 r` deadlocks, now a hang report. Step 0's
     // `notify_additional` wakes task 0 while holding the event's `std::sync::Mutex`
     // (event-listener 5.4.2 src/intrusive.rs:225, :377); `r` runs step 1 inside that
     // wake, and its `notify_additional` locks the same mutex on the same thread. See
     // false positive 1 in the file's docs.
     #[test]
-    #[cfg_attr(miri, ignore = "under miri, the same exploration as two_waiters_on_a_flag_notified_one_at_a_time")]
-    fn two_waiters_on_a_flag_notified_one_at_a_time_with_reentrant_steps() {
-        pass_within(HANG_LIMIT, two_waiters_notified_one_at_a_time);
+    #[cfg_attr(miri, ignore = "a hang needs the watchdog, which is off under miri")]
+    fn two_waiters_deadlock_under_reentrant_steps() {
+        deadlocks_under_reentrant_steps(two_waiters_notified_one_at_a_time, "p0 r");
     }
 
     /// Two listeners registered up front; two separate `notify_additional(1)`.
@@ -740,15 +736,15 @@ mod flume_tests {
     }
 
     // Was a pollcheck false positive (the run hung, no report) while `r` was on by
-    // default: `p0 r` deadlocks. Step 0's
+    // default: `p0 r` deadlocks, now a hang report. Step 0's
     // `try_send` finds task 0's hook waiting and fires it (waking task 0) while holding
     // the channel's `std::sync::Mutex` (flume 0.12.0 `Shared::send`, src/lib.rs:498,
     // :517); `r` runs step 1 inside that wake, and its `try_send` locks the same mutex on
     // the same thread. See false positive 1 in the file's docs.
     #[test]
-    #[cfg_attr(miri, ignore = "under miri, the same exploration as unbounded_receiver_gets_everything")]
-    fn unbounded_receiver_gets_everything_with_reentrant_steps() {
-        pass_within(HANG_LIMIT, unbounded_receiver);
+    #[cfg_attr(miri, ignore = "a hang needs the watchdog, which is off under miri")]
+    fn unbounded_receiver_deadlocks_under_reentrant_steps() {
+        deadlocks_under_reentrant_steps(unbounded_receiver, "p0 r");
     }
 
     #[test]
