@@ -35,8 +35,8 @@ pub(crate) struct Names {
 
 /// One exploring thread's heartbeat.
 pub(crate) struct Heartbeat {
-    /// Bumped whenever an activity starts or ends: unchanged across two ticks of the
-    /// watchdog while `depth > 0` means one activity has been running all along.
+    /// Bumped whenever an activity starts: unchanged across two ticks of the watchdog
+    /// while `depth > 0` means the running activity has been running all along.
     beat: AtomicU64,
     depth: AtomicUsize,
     stack: [AtomicU64; STACK],
@@ -98,8 +98,9 @@ impl Heartbeat {
 
     /// The user code started last returned.
     pub(crate) fn end(&self) {
+        // No beat: the activity below, if any, has been running since before the last
+        // start, so "no start since the watchdog's last look" still means "stuck".
         self.depth.store(self.depth.load(Relaxed).saturating_sub(1), Relaxed);
-        self.beat.store(self.beat.load(Relaxed).wrapping_add(1), Relaxed);
     }
 
     pub(crate) fn set_phase(&self, phase: u64) {
