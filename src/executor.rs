@@ -8,6 +8,7 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::liveness::{self, Activity, ExecutorCall, Heartbeat, OnHang, Phase, Session};
 use crate::panic_capture;
 use crate::probe::{probe_in, Mode, Probe, ProbeHandle};
 use crate::report::Report;
@@ -164,6 +165,7 @@ struct Kit {
     executor: Option<Executor>,
     tasks: Vec<Spawned>,
     steps: Vec<String>,
+    heartbeat: Option<std::sync::Arc<Heartbeat>>,
 }
 
 type Checked = Result<(), Violation>;
@@ -183,17 +185,17 @@ impl Kit {
         self.steps.push(format!("spawn task {index} ({})", script.label()));
         let executor = self.executor.as_mut().expect("the executor is alive while tasks are spawned");
         let task = ExecutorTask { probe, script, polled: false };
-        panic_capture::catch(|| (executor.spawn)(task))
+        watched(&self.heartbeat, ExecutorCall::Spawn, || panic_capture::catch(|| (executor.spawn)(task)))
             .map_err(|p| Violation::new(ViolationKind::Panic, None, format!("spawn panicked: {p}")))?;
         Ok(index)
     }
 
     fn run(&mut self) -> Checked {
         let executor = self.executor.as_mut().expect("the executor is alive while it runs");
-        let idle = match &mut executor.run {
+        let idle = watched(&self.heartbeat, ExecutorCall::Run, || match &mut executor.run {
             Runner::UntilIdle(run) => panic_capture::catch(run).map(|()| true),
             Runner::Stepped(step) => panic_capture::catch(|| (0..STEP_BOUND).any(|_| !step())),
-        };
+        });
         let idle = idle
             .map_err(|p| Violation::new(ViolationKind::Panic, None, format!("running the executor panicked: {p}")))?;
         self.steps.push(format!("run until idle -> {}", self.status()));
@@ -242,7 +244,7 @@ impl Kit {
 
     fn drop_executor(&mut self) -> Checked {
         let executor = self.executor.take();
-        panic_capture::catch(move || drop(executor))
+        watched(&self.heartbeat, ExecutorCall::Drop, || panic_capture::catch(move || drop(executor)))
             .map_err(|p| Violation::new(ViolationKind::Panic, None, format!("dropping the executor panicked: {p}")))?;
         self.steps.push(format!("drop the executor -> {}", self.status()));
         self.collect()
@@ -438,6 +440,23 @@ fn survives_wakers_outliving_it(kit: &mut Kit) -> Checked {
 
 type Check = fn(&mut Kit) -> Checked;
 
+/// Runs a call into the user's executor as an activity the watchdog watches.
+fn watched<T>(heartbeat: &Option<std::sync::Arc<Heartbeat>>, call: ExecutorCall, f: impl FnOnce() -> T) -> T {
+    if let Some(hb) = heartbeat {
+        hb.start(Activity::Executor(call));
+    }
+    let result = f();
+    if let Some(hb) = heartbeat {
+        hb.end();
+    }
+    result
+}
+
+/// The name of check `index`, as a report's "found by" gives it.
+pub(crate) fn check_name(index: usize) -> &'static str {
+    CHECKS.get(index).map_or("the executor kit", |(name, _)| name)
+}
+
 /// The checks, in order, each named as a report's "found by".
 const CHECKS: [(&str, Check); 8] = [
     ("executor check: polls spawned tasks", polls_spawned_tasks),
@@ -490,21 +509,41 @@ pub fn check_executor(factory: impl Fn() -> Executor) {
 ///
 /// A panic from `spawn`, `run` or the executor's drop is a `Panic`. Run the same test
 /// under `cargo +nightly miri test` to check the executor's unsafe code on every step.
+///
+/// A call into the executor that has not returned within the poll timeout
+/// (`POLLCHECK_POLL_TIMEOUT_MS`, 2 s) is a [`Hang`](ViolationKind::Hang): the kit runs
+/// on the calling thread, so, as under [`Checker::local`](crate::Checker::local),
+/// pollcheck prints the report and ends the process with exit status 101.
+///
+/// # Panics
+/// If `POLLCHECK_POLL_TIMEOUT_MS` is invalid.
 #[track_caller]
 pub fn try_check_executor(factory: impl Fn() -> Executor) -> Result<(), Report> {
-    for (name, check) in CHECKS {
-        let executor = match panic_capture::catch(&factory) {
+    let config = crate::Config::from_env().unwrap_or_else(|e| panic!("pollcheck: {e}"));
+    let session = config.poll_timeout.map(|t| Session::new(t, config.seed, OnHang::Exit));
+    liveness::watch(session.as_ref(), |watch| run_checks(&factory, watch.map(|w| &w.heartbeat)))
+}
+
+fn run_checks(factory: &impl Fn() -> Executor, heartbeat: Option<&std::sync::Arc<Heartbeat>>) -> Result<(), Report> {
+    let heartbeat = heartbeat.cloned();
+    for (index, (name, check)) in CHECKS.into_iter().enumerate() {
+        if let Some(hb) = &heartbeat {
+            hb.reset();
+            hb.set_phase(Phase::Executor(index as u64).code());
+        }
+        let executor = match watched(&heartbeat, ExecutorCall::Factory, || panic_capture::catch(factory)) {
             Ok(e) => e,
             Err(p) => {
                 let v = Violation::new(ViolationKind::Panic, None, format!("the executor factory panicked: {p}"));
                 return Err(Report::from_check(v, &[], name));
             }
         };
-        let mut kit = Kit { executor: Some(executor), tasks: Vec::new(), steps: Vec::new() };
+        let mut kit =
+            Kit { executor: Some(executor), tasks: Vec::new(), steps: Vec::new(), heartbeat: heartbeat.clone() };
         let result = check(&mut kit);
         // Whatever happened, the executor goes (its panic no longer matters).
         let executor = kit.executor.take();
-        let _ = panic_capture::catch(move || drop(executor));
+        let _ = watched(&heartbeat, ExecutorCall::Drop, || panic_capture::catch(move || drop(executor)));
         if let Err(v) = result {
             return Err(Report::from_check(v, &kit.steps, name));
         }

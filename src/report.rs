@@ -93,6 +93,12 @@ impl Report {
         })
     }
 
+    /// The same report with `notes` printed at its end.
+    pub(crate) fn with_notes(mut self, notes: Vec<String>) -> Self {
+        self.0.notes = notes;
+        self
+    }
+
     /// Whether this report came from a check that runs no schedule.
     fn is_scheduleless(&self) -> bool {
         self.0.schedule.is_empty() && self.0.shrunk_from == 0 && matches!(self.0.found_by, FoundBy::Other(_))
@@ -145,7 +151,8 @@ impl fmt::Display for Report {
             for line in &self.0.timeline {
                 writeln!(f, "    {line}")?;
             }
-            return write!(f, "  found by {}", self.0.found_by);
+            write!(f, "  found by {}", self.0.found_by)?;
+            return self.write_notes(f);
         }
         let n = self.0.schedule.len();
         writeln!(f, "  minimal schedule ({n} step{}): {}", if n == 1 { "" } else { "s" }, self.0.schedule)?;
@@ -156,6 +163,12 @@ impl fmt::Display for Report {
         if self.0.shrunk_from > n {
             write!(f, " (shrunk from {} steps)", self.0.shrunk_from)?;
         }
+        self.write_notes(f)
+    }
+}
+
+impl Report {
+    fn write_notes(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for note in &self.0.notes {
             write!(f, "\n  note: {note}")?;
         }

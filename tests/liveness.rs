@@ -139,37 +139,71 @@ fn parallel_exploration_reports_the_hang_too() {
     assert!(report.violation().detail().contains("a busy loop"), "{report}");
 }
 
-/// Set in the child process that [`a_local_checker_ends_the_process_with_the_report`]
-/// starts.
+/// Names the hang a child process of [`in_child`] runs.
 const CHILD: &str = "POLLCHECK_TEST_HANG_CHILD";
 
+/// Hangs that end the process: each runs in a child process (this test binary again,
+/// running only [`hanging_child`]), and the parent reads its exit status and stderr.
 #[test]
-#[ignore = "run by a_local_checker_ends_the_process_with_the_report in a child process"]
-fn local_checker_hangs() {
-    if std::env::var_os(CHILD).is_none() {
-        return;
+#[ignore = "run in a child process by the tests that call in_child"]
+fn hanging_child() {
+    match std::env::var(CHILD).as_deref() {
+        Ok("local") => {
+            // The factory borrows: a local checker, exploring on this thread.
+            let flavor = Flavor::Buggy;
+            let _ = Checker::local(|| mutex_wake::scenario(flavor))
+                .bounds(Bounds { reentrant: 1, ..Bounds::default() })
+                .poll_timeout(Some(TIMEOUT))
+                .try_run();
+        }
+        Ok("executor") => {
+            // An executor whose "run until idle" blocks until every task is done.
+            let _ = pollcheck::try_check_executor(|| {
+                let tasks = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+                let spawned = tasks.clone();
+                pollcheck::Executor::new(
+                    move |task| spawned.borrow_mut().push(task),
+                    move || {
+                        let all: Vec<_> = tasks.borrow_mut().drain(..).collect();
+                        futures_executor::block_on(futures_util::future::join_all(all));
+                    },
+                )
+            });
+        }
+        _ => return,
     }
-    // The factory borrows: a local checker, exploring on this thread.
-    let flavor = Flavor::Buggy;
-    let _ = Checker::local(|| mutex_wake::scenario(flavor))
-        .bounds(Bounds { reentrant: 1, ..Bounds::default() })
-        .poll_timeout(Some(TIMEOUT))
-        .try_run();
     unreachable!("the watchdog ends the process");
+}
+
+/// Runs [`hanging_child`] as `which` in a child process; returns its stderr after
+/// checking that it ended with a hang report and exit status 101.
+fn in_child(which: &str) -> String {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "hanging_child", "--ignored", "--nocapture", "--test-threads=1"])
+        .env(CHILD, which)
+        .env("POLLCHECK_POLL_TIMEOUT_MS", TIMEOUT.as_millis().to_string())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(101), "{stderr}");
+    assert!(stderr.contains("pollcheck: hang"), "{stderr}");
+    assert!(stderr.contains("ends the process with exit status 101"), "{stderr}");
+    assert!(stderr.contains("Under cargo nextest each test is its own process"), "{stderr}");
+    stderr
 }
 
 #[test]
 fn a_local_checker_ends_the_process_with_the_report() {
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "local_checker_hangs", "--ignored", "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(101), "{stderr}");
+    let stderr = in_child("local");
     assert!(stderr.contains("pollcheck: hang\n  driver step 1"), "{stderr}");
     assert!(stderr.contains("a deadlock"), "{stderr}");
     assert!(stderr.contains("replay: .replay(\"p0 r\")"), "{stderr}");
-    assert!(stderr.contains("ends the process with exit status 101"), "{stderr}");
-    assert!(stderr.contains("Under cargo nextest each test is its own process"), "{stderr}");
+}
+
+#[test]
+fn an_executor_that_blocks_in_run_until_idle_is_a_hang() {
+    let stderr = in_child("executor");
+    assert!(stderr.contains("running the executor until idle has not returned after"), "{stderr}");
+    assert!(stderr.contains("a deadlock"), "{stderr}");
+    assert!(stderr.contains("found by executor check: polls spawned tasks"), "{stderr}");
 }

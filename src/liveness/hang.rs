@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::cpu::Verdict;
-use super::{Activity, DropWhy, Inside, Phase, PollKind, Snapshot};
+use super::{Activity, DropWhy, ExecutorCall, Inside, Phase, PollKind, Snapshot};
 use crate::journal::ActionOrigin;
 use crate::report::{self, FoundBy, Report, ReportData};
 use crate::schedule::{Schedule, Step};
@@ -89,9 +89,9 @@ impl Hang {
                 }
             ),
             Outcome::ProcessEnds => format!(
-                "the exploration ran on this test's own thread (the scenario factory is not `Send + Sync + \
-                 'static`, or a proptest or fuzz entry point ran it), which is stuck: pollcheck printed this \
-                 report and ends the process with exit status {}. Under cargo nextest each test is its own \
+                "the check ran on this test's own thread (as `Checker::local`, the proptest and arbitrary \
+                 entry points and the executor kit do), which is stuck: pollcheck printed this report and ends \
+                 the process with exit status {}. Under cargo nextest each test is its own \
                  process and only this one fails; under cargo test the rest of this test binary does not run",
                 EXIT_STATUS
             ),
@@ -107,9 +107,15 @@ impl Hang {
                 super::heartbeat::MAX_STEPS
             ));
         }
+        let violation = Violation::new(ViolationKind::Hang, who, detail);
+        if let Phase::Executor(check) = Phase::from_code(self.snapshot.phase) {
+            // The executor kit runs no schedule: its report says what the check did.
+            let check = crate::executor::check_name(check as usize);
+            return Report::from_check(violation, &[format!("{what} -> has not returned")], check).with_notes(notes);
+        }
         let schedule = self.replay();
         Report::new(ReportData {
-            violation: Violation::new(ViolationKind::Hang, who, detail),
+            violation,
             shrunk_from: schedule.len(),
             schedule,
             timeline: lines,
@@ -130,6 +136,7 @@ fn found_by(phase: Phase, seed: u64) -> FoundBy {
         Phase::Replay => FoundBy::Replay,
         Phase::Shrink => FoundBy::Other("the shrinker, while shrinking another violation's schedule"),
         Phase::Timeline => FoundBy::Other("the replay that renders a report's timeline"),
+        Phase::Executor(check) => FoundBy::Other(crate::executor::check_name(check as usize)),
         Phase::Unknown => FoundBy::Other("a single schedule (proptest or a fuzz target)"),
     }
 }
@@ -178,6 +185,13 @@ fn describe(activity: Activity, names: &super::Names) -> String {
             format!("dropping {} {why}", task(t))
         }
         Activity::DropDriver => "dropping the driver's remaining steps at teardown".into(),
+        Activity::Executor(call) => match call {
+            ExecutorCall::Factory => "the executor factory",
+            ExecutorCall::Spawn => "the executor's spawn",
+            ExecutorCall::Run => "running the executor until idle",
+            ExecutorCall::Drop => "dropping the executor",
+        }
+        .into(),
     }
 }
 

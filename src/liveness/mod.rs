@@ -53,6 +53,15 @@ pub(crate) enum DropWhy {
     Teardown,
 }
 
+/// A call into a user's executor under [`check_executor`](crate::check_executor).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ExecutorCall {
+    Factory,
+    Spawn,
+    Run,
+    Drop,
+}
+
 /// User code the engine runs, as the heartbeat records it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Activity {
@@ -72,6 +81,8 @@ pub(crate) enum Activity {
     },
     /// Dropping the driver's remaining steps at teardown.
     DropDriver,
+    /// The executor kit calls the user's executor.
+    Executor(ExecutorCall),
 }
 
 impl Activity {
@@ -83,6 +94,7 @@ impl Activity {
             Activity::Driver { index, inside } => (3, inside as u64, index),
             Activity::DropTask { task, why } => (4, why as u64, task),
             Activity::DropDriver => (5, 0, 0),
+            Activity::Executor(call) => (6, call as u64, 0),
         };
         kind << 56 | detail << 48 | (n as u64 & 0xffff_ffff)
     }
@@ -109,6 +121,11 @@ impl Activity {
                     .copied()?,
             },
             5 => Activity::DropDriver,
+            6 => Activity::Executor(
+                [ExecutorCall::Factory, ExecutorCall::Spawn, ExecutorCall::Run, ExecutorCall::Drop]
+                    .get(detail as usize)
+                    .copied()?,
+            ),
             _ => return None,
         })
     }
@@ -121,7 +138,7 @@ impl Activity {
             Activity::Poll { kind, .. } => kind != PollKind::Probe,
             Activity::Driver { .. } => true,
             Activity::DropTask { why, .. } => why != DropWhy::Teardown,
-            Activity::Factory | Activity::DropDriver => false,
+            Activity::Factory | Activity::DropDriver | Activity::Executor(_) => false,
         }
     }
 }
@@ -135,6 +152,8 @@ pub(crate) enum Phase {
     Replay,
     Shrink,
     Timeline,
+    /// The executor kit's check with this index.
+    Executor(u64),
 }
 
 impl Phase {
@@ -146,6 +165,7 @@ impl Phase {
             Phase::Replay => (3, 0),
             Phase::Shrink => (4, 0),
             Phase::Timeline => (5, 0),
+            Phase::Executor(n) => (6, n),
         };
         kind << 56 | (n & ((1 << 56) - 1))
     }
@@ -158,6 +178,7 @@ impl Phase {
             3 => Phase::Replay,
             4 => Phase::Shrink,
             5 => Phase::Timeline,
+            6 => Phase::Executor(n),
             _ => Phase::Unknown,
         }
     }
@@ -252,12 +273,15 @@ mod tests {
             Activity::Driver { index: 7, inside: Inside::WakerCall },
             Activity::DropTask { task: 1, why: DropWhy::Teardown },
             Activity::DropDriver,
+            Activity::Executor(ExecutorCall::Run),
         ];
         for a in activities {
             assert_eq!(Activity::from_code(a.code()), Some(a));
         }
         assert_eq!(Activity::from_code(0), None);
-        for p in [Phase::Systematic(12), Phase::Random(0), Phase::Replay, Phase::Shrink, Phase::Timeline] {
+        for p in
+            [Phase::Systematic(12), Phase::Random(0), Phase::Replay, Phase::Shrink, Phase::Timeline, Phase::Executor(3)]
+        {
             assert_eq!(Phase::from_code(p.code()), p);
         }
     }
