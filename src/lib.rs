@@ -147,6 +147,7 @@ mod parallel;
 mod probe;
 mod reentry;
 mod report;
+mod runtime;
 mod scenario;
 mod schedule;
 mod shrink;
