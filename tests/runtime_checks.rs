@@ -230,7 +230,6 @@ fn lost_wakeup_under_thread_pool() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(miri, ignore = "tokio's multi-thread runtime under miri is too slow for the suite")]
 async fn lost_wakeup_under_tokio_multi_thread() {
     let (tx, rx) = send_channel(SendBug::Forgets);
     let (rx, line) = (rx.checked(), line!());
@@ -324,7 +323,6 @@ fn stale_waker_under_async_executor_local() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(miri, ignore = "tokio's multi-thread runtime under miri is too slow for the suite")]
 async fn stale_waker_under_tokio_multi_thread() {
     let (tx, rx) = send_channel(SendBug::KeepsFirst);
     let (rx, line) = (rx.checked(), line!());
@@ -651,8 +649,7 @@ async fn tokio_primitives_pass_on_current_thread() {
     }
 }
 
-#[tokio::test(start_paused = false)]
-#[cfg_attr(miri, ignore = "tokio's timer driver under miri: real sleeps")]
+#[tokio::test]
 async fn tokio_sleep_passes_on_current_thread() {
     for seed in SEEDS {
         for _ in 0..3 {
@@ -662,7 +659,6 @@ async fn tokio_sleep_passes_on_current_thread() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(miri, ignore = "tokio's multi-thread runtime under miri is too slow for the suite")]
 async fn tokio_primitives_pass_on_multi_thread() {
     let runs: Vec<_> = SEEDS.iter().map(|&seed| tokio::spawn(tokio_primitives(seed, true))).collect();
     for run in runs {
@@ -702,7 +698,12 @@ fn each_poll_is_a_new_identity() {
             polls += 1;
             let mut seen = seen.lock().unwrap();
             let clone = cx.waker().clone();
-            assert!(clone.will_wake(cx.waker()), "clones of one identity will_wake each other");
+            // `will_wake` compares vtable addresses too, which miri does not keep unique:
+            // under miri it may say false even between clones (correct futures then just
+            // re-register), so only the per-poll rule below is asserted there.
+            if !cfg!(miri) {
+                assert!(clone.will_wake(cx.waker()), "clones of one identity will_wake each other");
+            }
             seen.push(clone);
             if polls == 3 {
                 return Poll::Ready(());
