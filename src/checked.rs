@@ -8,6 +8,7 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::runtime::{Runtime, Spurious};
 use crate::ViolationKind;
 
 thread_local! {
@@ -54,6 +55,47 @@ pub trait FutureCheckExt: Future + Sized {
     /// }));
     /// assert!(again.is_err());
     /// ```
+    ///
+    /// # Under a real executor
+    ///
+    /// Outside pollcheck's engine (tokio, smol, futures-executor, your own), every poll
+    /// gives the inner future a waker of its own identity that wraps the executor's
+    /// waker, so every wake still reaches the executor, and the wrapper panics with:
+    ///
+    /// * [`LostWakeup`](crate::ViolationKind::LostWakeup), at the end of a poll: the
+    ///   inner future returned `Pending`, was not woken during that poll and kept no
+    ///   clone of any waker it was given, so nothing can ever wake it (instead of a test
+    ///   that hangs until its timeout);
+    /// * [`StaleWaker`](crate::ViolationKind::StaleWaker), at the next poll or at drop:
+    ///   the latest poll returned `Pending` and dropped its waker unwoken, and a wake
+    ///   reached a waker from an earlier poll (forwarding made this run work; another
+    ///   executor, or a task that moved, would hang). Both polls are named.
+    ///
+    /// Each poll is a new identity even when the executor's waker did not change: the
+    /// wakers of two polls are not [`will_wake`](std::task::Waker::will_wake) each
+    /// other (clones of one are), so a future that compares with `will_wake` re-registers
+    /// every poll, and one that keeps an earlier waker is caught. [`Checked::spurious`]
+    /// adds spurious polls. Inside pollcheck's engine none of this applies: the engine
+    /// instruments the wakers itself.
+    ///
+    /// ```
+    /// use pollcheck::FutureCheckExt;
+    /// use std::future::poll_fn;
+    /// use std::task::Poll;
+    ///
+    /// // A future that returns Pending once without keeping or waking its waker.
+    /// let mut first = true;
+    /// let forgetful = poll_fn(move |_cx| if std::mem::take(&mut first) { Poll::Pending } else { Poll::Ready(()) });
+    /// let hang = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     futures_executor::block_on(forgetful.checked()) // would hang without `.checked()`
+    /// }));
+    /// assert!(hang.is_err()); // "pollcheck: lost wakeup: the future created at src/main.rs:..."
+    ///
+    /// // Correct code passes.
+    /// let (tx, rx) = futures_channel::oneshot::channel::<u32>();
+    /// std::thread::spawn(move || tx.send(7).unwrap());
+    /// assert_eq!(futures_executor::block_on(rx.checked()), Ok(7));
+    /// ```
     #[track_caller]
     fn checked(self) -> Checked<Self> {
         Checked {
@@ -61,6 +103,8 @@ pub trait FutureCheckExt: Future + Sized {
             created_at: Location::caller(),
             first_poll: None,
             ready_at: None,
+            runtime: None,
+            spurious: None,
             _pinned: PhantomPinned,
         }
     }
@@ -77,6 +121,10 @@ pub struct Checked<F> {
     /// Address when first polled, and where that poll came from.
     first_poll: Option<(usize, &'static Location<'static>)>,
     ready_at: Option<&'static Location<'static>>,
+    /// The instrumented wakers under a real executor (created at the first poll there).
+    runtime: Option<Runtime>,
+    /// The adversarial mode, when on.
+    spurious: Option<Spurious>,
     _pinned: PhantomPinned,
 }
 
@@ -84,6 +132,49 @@ impl<F> Checked<F> {
     /// Where `.checked()` was called.
     pub fn created_at(&self) -> &'static Location<'static> {
         self.created_at
+    }
+
+    /// Turns on adversarial polling under a real executor, seeded by `seed` (the same
+    /// seed makes the same choices for the same sequence of polls).
+    ///
+    /// Before one poll in four (on average) the wrapper wakes itself and returns
+    /// `Pending` without polling the inner future, so the executor runs other tasks in
+    /// between; and after one `Pending` in two that no wake accompanied, it polls the
+    /// inner future again at once, with a new waker and no wake in between: a spurious
+    /// poll, which the contract allows at any time. A panic in that extra poll is
+    /// reported as [`SpuriousPoll`](crate::ViolationKind::SpuriousPoll), naming both
+    /// polls. (A future that returns a wrong output after a spurious poll is beyond this
+    /// mode: only pollcheck's engine, which replays the honest schedule, proves that.)
+    ///
+    /// Inside pollcheck's engine the mode does nothing: the engine explores spurious
+    /// polls itself.
+    ///
+    /// ```
+    /// use pollcheck::FutureCheckExt;
+    /// use futures_channel::oneshot;
+    ///
+    /// let (tx, rx) = oneshot::channel::<u32>();
+    /// std::thread::spawn(move || tx.send(7).unwrap());
+    /// // futures-channel's receiver tolerates spurious polls.
+    /// assert_eq!(futures_executor::block_on(rx.checked().spurious(0x5eed)), Ok(7));
+    /// ```
+    pub fn spurious(mut self, seed: u64) -> Self {
+        self.spurious = Some(Spurious::new(seed));
+        self
+    }
+
+    /// How many yields (a self-wake and `Pending`, the inner future not polled) and
+    /// extra polls (polls with no wake since `Pending`) the [`spurious`](Self::spurious)
+    /// mode made so far; `(0, 0)` when it is off.
+    ///
+    /// ```
+    /// use pollcheck::FutureCheckExt;
+    /// use std::future::ready;
+    ///
+    /// assert_eq!(ready(1).checked().spurious_counts(), (0, 0));
+    /// ```
+    pub fn spurious_counts(&self) -> (u64, u64) {
+        self.spurious.as_ref().map_or((0, 0), |s| (s.yields, s.extra_polls))
     }
 
     #[track_caller]
@@ -129,7 +220,13 @@ impl<F: Future> Future for Checked<F> {
         this.first_poll.get_or_insert((address, Location::caller()));
         // SAFETY: see above; `this` stays pinned, so its field does too.
         let inner = unsafe { Pin::new_unchecked(&mut this.inner) };
-        let poll = inner.poll(cx);
+        let poll = if crate::hooks::active() {
+            // pollcheck's engine instruments the wakers and explores the schedules itself.
+            inner.poll(cx)
+        } else {
+            let runtime = this.runtime.get_or_insert_with(Runtime::default);
+            runtime.poll(inner, cx, this.created_at, Location::caller(), this.spurious.as_mut())
+        };
         if poll.is_ready() {
             this.ready_at = Some(Location::caller());
         }
@@ -145,5 +242,16 @@ impl<F> Drop for Checked<F> {
         }
         let address = std::ptr::addr_of!(*self).addr();
         self.check_unmoved(address, "is now dropped");
+        if let Some(runtime) = &mut self.runtime {
+            runtime.at_drop(self.created_at);
+        }
     }
 }
+
+/// `Checked<F>` is `Send` and `Sync` whenever `F` is: the runtime state is shared
+/// through `Arc`s of atomics and wakers.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Checked<std::future::Ready<u32>>>();
+    send_sync::<Checked<std::future::Pending<String>>>();
+};

@@ -102,6 +102,26 @@
 //! return the same [`Report`], found by the check that failed. Run them under miri
 //! too: the executor's and the vtable's unsafe code is then checked on every step.
 //!
+//! # Inside real executors
+//!
+//! Code that cannot be cut out into a [`Scenario`] (a client over a real socket, a
+//! service under `#[tokio::test]`) is awaited through
+//! [`.checked()`](FutureCheckExt::checked) inside its own executor. Each poll then gives
+//! the inner future a waker of its own identity that forwards to the executor's, and the
+//! wrapper panics at once on a lost wakeup (`Pending`, not woken, no waker clone kept), at
+//! the next poll on a stale waker (a wake reached only an earlier poll's waker, the
+//! latest one was dropped), and on a panic in a poll no wake preceded;
+//! [`Checked::spurious`] adds seeded spurious polls. It sees only the schedules the
+//! executor happens to run; a [`Scenario`] explores them all.
+//!
+//! ```
+//! use pollcheck::FutureCheckExt;
+//!
+//! let (tx, rx) = futures_channel::oneshot::channel::<u32>();
+//! std::thread::spawn(move || tx.send(7).unwrap());
+//! assert_eq!(futures_executor::block_on(rx.checked().spurious(1)), Ok(7));
+//! ```
+//!
 //! # Limits
 //!
 //! Driver steps should be synchronous: a thread spawned by a step that wakes later is
@@ -147,6 +167,7 @@ mod parallel;
 mod probe;
 mod reentry;
 mod report;
+mod runtime;
 mod scenario;
 mod schedule;
 mod shrink;
