@@ -9,6 +9,7 @@ pub mod bad_join;
 pub mod chain;
 pub mod countdown;
 pub mod counted_waker;
+pub mod drop_under_lock;
 pub mod early_drop;
 pub mod first_waker;
 pub mod flag;
