@@ -460,7 +460,9 @@ impl Run {
         crate::hooks::count_poll(t);
         self.beat_start();
         let fired_before = reentry::steps_fired();
+        let outer = crate::hooks::enter_poll(t);
         let result = self.guard(|| future.poll(&mut cx, capture));
+        crate::hooks::exit_poll(t, outer);
         self.beat_end();
         // A driver step that ran inside this poll changed the world mid-poll; the
         // honest twin (without spurious polls) cannot replay that, so compare nothing.
