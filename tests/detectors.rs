@@ -138,7 +138,8 @@ fn dropping_a_replaced_waker_under_the_lock_panics_under_reentrant_drops() {
 fn dropping_a_replaced_waker_under_the_lock_passes_without_reentrant_drops() {
     let buggy = || Checker::new(|| drop_under_lock::scenario(Flavor::Buggy));
     if cfg!(miri) {
-        buggy().replay(DROP_UNDER_LOCK).run();
+        // A replay runs every step it names, `u` included: replay the rest.
+        buggy().replay("p0 w0 s0").run();
         buggy().depth(2).run();
     } else {
         buggy().run();
