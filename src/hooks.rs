@@ -23,6 +23,9 @@ pub(crate) trait Watcher {
     }
 }
 
+/// A check deferred to the end of a task's poll.
+type AfterPoll = Box<dyn FnOnce()>;
+
 thread_local! {
     static REPORTED: RefCell<Vec<Violation>> = const { RefCell::new(Vec::new()) };
     static WATCHERS: RefCell<Vec<Box<dyn Watcher>>> = const { RefCell::new(Vec::new()) };
@@ -36,7 +39,7 @@ thread_local! {
     /// The task whose poll is running on this thread (innermost), if any.
     static POLLING: Cell<Option<usize>> = const { Cell::new(None) };
     /// Checks to run when a task's poll ends, with the task.
-    static AFTER_POLL: RefCell<Vec<(usize, Box<dyn FnOnce()>)>> = const { RefCell::new(Vec::new()) };
+    static AFTER_POLL: RefCell<Vec<(usize, AfterPoll)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A run starts: forget what earlier runs on this thread left behind.
@@ -198,6 +201,6 @@ pub(crate) fn polling_task() -> Option<usize> {
 }
 
 /// Runs `check` when task `t`'s current poll ends.
-pub(crate) fn after_poll(t: usize, check: Box<dyn FnOnce()>) {
+pub(crate) fn after_poll(t: usize, check: AfterPoll) {
     let _ = AFTER_POLL.try_with(|a| a.borrow_mut().push((t, check)));
 }
