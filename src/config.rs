@@ -29,6 +29,10 @@ pub struct Bounds {
     /// Most polls inside a wake, `i` (`POLLCHECK_MAX_POLLS_INSIDE_WAKE`). 0 by
     /// default: see [`Step::PollInsideWake`](crate::Step::PollInsideWake).
     pub polls_inside_wake: usize,
+    /// Most driver steps armed to run inside the drop of a retired waker, `u`
+    /// (`POLLCHECK_MAX_REENTRANT_DROPS`). 0 by default: see
+    /// [`Step::DriverInsideDrop`](crate::Step::DriverInsideDrop).
+    pub reentrant_drops: usize,
 }
 
 impl Default for Bounds {
@@ -42,6 +46,7 @@ impl Default for Bounds {
             moves: 1,
             reentrant: 0,
             polls_inside_wake: 0,
+            reentrant_drops: 0,
         }
     }
 }
@@ -115,6 +120,7 @@ impl Config {
         read(&get, "POLLCHECK_MAX_MOVES", &mut b.moves, 0..=64)?;
         read(&get, "POLLCHECK_MAX_REENTRANT", &mut b.reentrant, 0..=64)?;
         read(&get, "POLLCHECK_MAX_POLLS_INSIDE_WAKE", &mut b.polls_inside_wake, 0..=64)?;
+        read(&get, "POLLCHECK_MAX_REENTRANT_DROPS", &mut b.reentrant_drops, 0..=64)?;
         read(&get, "POLLCHECK_CASES", &mut c.random_cases, 0..=u64::MAX)?;
         read(&get, "POLLCHECK_RANDOM_DEPTH", &mut c.random_depth, 1..=4096)?;
         read(&get, "POLLCHECK_SEED", &mut c.seed, 0..=u64::MAX)?;
@@ -209,5 +215,19 @@ mod tests {
         );
         let e = Config::from_lookup(env(&[("POLLCHECK_SPIN_BOUND", "-1")])).unwrap_err();
         assert_eq!(e.var(), "POLLCHECK_SPIN_BOUND");
+    }
+
+    #[test]
+    fn reentrant_drops_are_off_unless_asked_for() {
+        assert_eq!(Config::from_lookup(env(&[])).unwrap().bounds.reentrant_drops, 0);
+        let c = Config::from_lookup(env(&[("POLLCHECK_MAX_REENTRANT_DROPS", "1")])).unwrap();
+        assert_eq!(c.bounds.reentrant_drops, 1);
+        let e = Config::from_lookup(env(&[("POLLCHECK_MAX_REENTRANT_DROPS", "65")])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "POLLCHECK_MAX_REENTRANT_DROPS=\"65\" is not valid: expected an integer from 0 to 64 (decimal or 0x hex)"
+        );
+        let e = Config::from_lookup(env(&[("POLLCHECK_MAX_REENTRANT_DROPS", "yes")])).unwrap_err();
+        assert_eq!(e.var(), "POLLCHECK_MAX_REENTRANT_DROPS");
     }
 }

@@ -10,10 +10,10 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use crate::detect::{self, WakerHistory};
-use crate::journal::{ActionOrigin, Event, Journal, PollResult};
+use crate::journal::{ActionOrigin, Event, Journal, PollResult, WakerCall};
 use crate::liveness::{self, Activity, DropWhy, Heartbeat, Inside, Watched};
 use crate::panic_capture::{self, CaughtPanic};
-use crate::reentry::{self, Armed};
+use crate::reentry::{self, Armed, Trigger};
 use crate::scenario::{DriverStep, Scenario, TaskFuture};
 use crate::schedule::Step;
 use crate::sync::Arc;
@@ -265,7 +265,9 @@ impl Run {
         let task = |t: usize| self.tasks.get(t).and_then(|c| c.try_borrow().ok());
         match step {
             Step::Driver => self.steps_left(),
-            Step::ReentrantDriver => !reentry::is_armed() && self.next_step.get() < self.steps.borrow().len(),
+            Step::ReentrantDriver | Step::DriverInsideDrop => {
+                !reentry::is_armed() && self.next_step.get() < self.steps.borrow().len()
+            }
             Step::Poll(t) => task(t).is_some_and(|k| k.live() && k.woken()),
             Step::SpuriousPoll(t) => task(t).is_some_and(|k| k.live() && !k.woken()),
             Step::NewWaker(t) => task(t).is_some_and(|k| k.live() && k.polls > 0 && k.next == k.latest),
@@ -299,7 +301,7 @@ impl Run {
                 }
             }
         }
-        for step in [Step::Driver, Step::ReentrantDriver] {
+        for step in [Step::Driver, Step::ReentrantDriver, Step::DriverInsideDrop] {
             if self.enabled(step) {
                 out.push(step);
             }
@@ -348,6 +350,7 @@ impl Run {
                     location: step.location,
                     step: self.count_world(armed, step.run),
                     journal: Arc::clone(&self.journal),
+                    trigger: Trigger::Wake,
                 });
                 if two_left {
                     let step = self.steps.borrow_mut()[first].take().expect("each step runs once");
@@ -358,6 +361,20 @@ impl Run {
                     });
                     self.guarded_step(first, step.location, step.run, Inside::Nothing);
                 }
+            }
+            Step::DriverInsideDrop => {
+                // Arm the next step; the next drop of a retired waker clone runs it
+                // (see `reentry::fire_drop`), or the next driver step does, in order.
+                let index = self.next_step.get();
+                self.next_step.set(index + 1);
+                let step = self.steps.borrow_mut()[index].take().expect("each step runs once");
+                reentry::arm(Armed::Step {
+                    index,
+                    location: step.location,
+                    step: self.count_world(index, step.run),
+                    journal: Arc::clone(&self.journal),
+                    trigger: Trigger::RetiredDrop,
+                });
             }
             Step::PollInsideWake(t) => {
                 let run = Rc::downgrade(self);
@@ -385,6 +402,9 @@ impl Run {
                 }
             }
         }
+        if reentry::take_drop_step_panicked() {
+            self.user_panicked.set(true);
+        }
         self.check_nothing_can_wake();
         if let Some(v) = crate::hooks::take_reported() {
             self.violate(v);
@@ -392,17 +412,21 @@ impl Run {
     }
 
     /// Wraps an armed driver step so that running it counts as a change of the world
-    /// and shows on the heartbeat (it runs inside a waker call, not through
-    /// [`Run::guarded_step`]).
-    fn count_world(self: &Rc<Self>, index: usize, step: Box<dyn FnOnce()>) -> Box<dyn FnOnce()> {
+    /// and, inside a waker call (not through [`Run::guarded_step`]), shows on the
+    /// heartbeat.
+    fn count_world(self: &Rc<Self>, index: usize, step: Box<dyn FnOnce()>) -> Box<dyn FnOnce(Option<WakerCall>)> {
         let run = Rc::downgrade(self);
-        Box::new(move || {
+        Box::new(move |call| {
             let heartbeat = run.upgrade().and_then(|run| {
                 run.world.set(run.world.get() + 1);
-                run.heartbeat.clone()
+                call.and(run.heartbeat.clone())
             });
-            if let Some(hb) = &heartbeat {
-                hb.start(Activity::Driver { index, inside: Inside::WakerCall });
+            if let (Some(hb), Some(call)) = (&heartbeat, call) {
+                let inside = match call {
+                    WakerCall::Wake(waker) => Inside::Wake(waker),
+                    WakerCall::Drop(waker) => Inside::Drop(waker),
+                };
+                hb.start(Activity::Driver { index, inside });
             }
             /// Ends the activity even when the step unwinds.
             struct End(Option<Arc<Heartbeat>>);
@@ -419,10 +443,10 @@ impl Run {
     }
 
     fn run_driver_step(&self) {
-        if let Some(Armed::Step { index, location, step, journal }) = reentry::disarm_step() {
+        if let Some(Armed::Step { index, location, step, journal, .. }) = reentry::disarm_step() {
             // An armed step that no waker call picked up runs now, in order.
             journal.record(|| Event::DriverStep { index, location, inside_waker: None });
-            return self.guarded_step(index, location, step, Inside::Nothing);
+            return self.guarded_step(index, location, Box::new(move || step(None)), Inside::Nothing);
         }
         let index = self.next_step.get();
         self.next_step.set(index + 1);
@@ -477,6 +501,8 @@ impl Run {
             self.had_spurious.set(true);
         }
         task.latest = task.next;
+        // Every older identity is now one the task no longer uses.
+        task.slots[..task.latest].iter().for_each(|s| s.retire());
         for (seen, slot) in task.seen.iter_mut().zip(&task.slots) {
             *seen = slot.wakes();
         }
@@ -498,7 +524,9 @@ impl Run {
             },
         });
         let fired_before = reentry::steps_fired();
+        let outer = crate::hooks::enter_poll(t);
         let result = self.guard(|| future.poll(&mut cx, capture));
+        crate::hooks::exit_poll(t, outer);
         self.beat_end();
         // A driver step that ran inside this poll changed the world mid-poll; the
         // honest twin (without spurious polls) cannot replay that, so compare nothing.
@@ -546,6 +574,7 @@ impl Run {
                     task.state = State::Ready;
                     task.output = output.clone();
                     let future = task.future.take();
+                    retire_all(&task.slots);
                     if let Some(d) =
                         detect::spurious_poll::ready_without_cause(spurious, self.world.get(), world_at_pending)
                     {
@@ -559,6 +588,7 @@ impl Run {
                 self.journal.record(|| polled(PollResult::Panicked(panic.to_string())));
                 task.state = State::Panicked;
                 let future = task.future.take();
+                retire_all(&task.slots);
                 self.violate(self.classify_poll_panic(who, spurious && !reentered, &panic));
                 self.drop_future_of(who, future, DropWhy::Panicked);
                 Poll::Pending
@@ -589,7 +619,13 @@ impl Run {
     }
 
     fn drop_future(&self, t: usize, future: Option<TaskFuture>, why: DropWhy) {
-        let who = Some((t, self.tasks[t].borrow().type_name));
+        let who = {
+            let task = self.tasks[t].borrow();
+            if future.is_some() {
+                retire_all(&task.slots);
+            }
+            Some((t, task.type_name))
+        };
         self.drop_future_of(who, future, why);
     }
 
@@ -786,6 +822,11 @@ fn panic_violation(who: Option<(usize, &'static str)>, describe: impl FnOnce() -
         Some((kind, detail)) => Violation::new(kind, who, detail),
         None => Violation::new(ViolationKind::Panic, who, describe()),
     }
+}
+
+/// The task's future is gone: none of its wakers is used any more.
+fn retire_all(slots: &[Slot]) {
+    slots.iter().for_each(|s| s.retire());
 }
 
 fn new_slot(next: &Cell<u32>, journal: &Arc<Journal>) -> Slot {

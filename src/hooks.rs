@@ -23,6 +23,9 @@ pub(crate) trait Watcher {
     }
 }
 
+/// A check deferred to the end of a task's poll.
+type AfterPoll = Box<dyn FnOnce()>;
+
 thread_local! {
     static REPORTED: RefCell<Vec<Violation>> = const { RefCell::new(Vec::new()) };
     static WATCHERS: RefCell<Vec<Box<dyn Watcher>>> = const { RefCell::new(Vec::new()) };
@@ -33,6 +36,10 @@ thread_local! {
     static CURRENT_TASK: Cell<usize> = const { Cell::new(0) };
     /// Bit `t`: task `t`'s future was dropped in this run (tasks 0..64).
     static GONE: Cell<u64> = const { Cell::new(0) };
+    /// The task whose poll is running on this thread (innermost), if any.
+    static POLLING: Cell<Option<usize>> = const { Cell::new(None) };
+    /// Checks to run when a task's poll ends, with the task.
+    static AFTER_POLL: RefCell<Vec<(usize, AfterPoll)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A run starts: forget what earlier runs on this thread left behind.
@@ -51,6 +58,11 @@ fn forget_run() {
     // A `.checked()` panic caught outside any run must not label this run's panics.
     drop(crate::checked::take_violation());
     let _ = GONE.try_with(|g| g.set(0));
+    let _ = POLLING.try_with(|p| p.set(None));
+    if AFTER_POLL.try_with(|a| !a.borrow().is_empty()).unwrap_or(false) {
+        let old = AFTER_POLL.try_with(|a| std::mem::take(&mut *a.borrow_mut()));
+        drop(old);
+    }
     let _ = REPORTED.try_with(|r| r.borrow_mut().clear());
     if WATCHERS.try_with(|w| !w.borrow().is_empty()).unwrap_or(false) {
         // Dropped outside the borrow: a watcher may own user values.
@@ -156,4 +168,39 @@ pub(crate) fn polls_on_this_thread() -> u64 {
 /// task that is already woken is not blamed).
 pub(crate) fn wakes_at_poll_start() -> u64 {
     WAKES_AT_POLL_START.try_with(Cell::get).unwrap_or(0)
+}
+
+/// Task `t`'s poll starts on this thread; returns the poll it is nested in, for
+/// [`exit_poll`].
+pub(crate) fn enter_poll(t: usize) -> Option<usize> {
+    POLLING.try_with(|p| p.replace(Some(t))).ok().flatten()
+}
+
+/// Task `t`'s poll ended (`outer` is what [`enter_poll`] returned): runs the checks
+/// deferred to its end.
+pub(crate) fn exit_poll(t: usize, outer: Option<usize>) {
+    let _ = POLLING.try_with(|p| p.set(outer));
+    loop {
+        let next = AFTER_POLL
+            .try_with(|a| {
+                let mut a = a.borrow_mut();
+                a.iter().position(|(task, _)| *task == t).map(|i| a.remove(i).1)
+            })
+            .ok()
+            .flatten();
+        match next {
+            Some(check) => check(),
+            None => return,
+        }
+    }
+}
+
+/// The task whose poll is running on this thread, if any.
+pub(crate) fn polling_task() -> Option<usize> {
+    POLLING.try_with(Cell::get).unwrap_or(None)
+}
+
+/// Runs `check` when task `t`'s current poll ends.
+pub(crate) fn after_poll(t: usize, check: AfterPoll) {
+    let _ = AFTER_POLL.try_with(|a| a.borrow_mut().push((t, check)));
 }

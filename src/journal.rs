@@ -34,10 +34,19 @@ pub(crate) enum Event {
     },
     /// A clone was dropped without waking.
     Drop { waker: u32 },
-    /// A driver step ran.
-    DriverStep { index: usize, location: &'static std::panic::Location<'static>, inside_waker: Option<u32> },
+    /// A driver step ran (inside a waker call, for `r` and `u`).
+    DriverStep { index: usize, location: &'static std::panic::Location<'static>, inside_waker: Option<WakerCall> },
     /// The extra poll made at quiescence to see whether a stranded task could finish.
     Probe { task: usize, result: PollResult },
+}
+
+/// The waker call a re-entrant driver step ran inside.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WakerCall {
+    /// A `wake` or `wake_by_ref` of this waker (`r`).
+    Wake(u32),
+    /// The drop of a retired clone of this waker (`u`).
+    Drop(u32),
 }
 
 /// Who chose an action.

@@ -133,9 +133,11 @@ impl<'f> Judge<'f> {
             schedule.truncate(at);
             return Some(Found { violation, schedule });
         }
-        // With a poll inside a wake armed, the spurious polls move where it fires, so
-        // the twin is not the same history: compare nothing.
-        if !outcome.compare_outputs || outcome.trace.iter().any(|s| matches!(s, Step::PollInsideWake(_))) {
+        // With a poll inside a wake or a step inside a drop armed, the spurious polls
+        // move where it fires, so the twin is not the same history: compare nothing.
+        if !outcome.compare_outputs
+            || outcome.trace.iter().any(|s| matches!(s, Step::PollInsideWake(_) | Step::DriverInsideDrop))
+        {
             return None;
         }
         let outcome = if capture { outcome } else { self.run(&mut Replay::new(&outcome.trace), true, false).ok()? };

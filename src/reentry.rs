@@ -1,39 +1,56 @@
-//! Re-entrant actions: things the schedule arms to run *inside* a later `wake` or
-//! `wake_by_ref` on the checker's thread. (Not inside drops: dropping a waker runs no
-//! user code in real executors.)
+//! Re-entrant actions: things the schedule arms to run *inside* a later waker call on
+//! the checker's thread.
 //!
-//! - `r` runs the next driver step with the one after it armed: a primitive that
-//!   wakes or drops a waker while holding its own lock meets its own lock again.
+//! - `r` runs the next driver step with the one after it armed to run inside the next
+//!   `wake` or `wake_by_ref`: a primitive that wakes while holding its own lock meets
+//!   its own lock again.
 //! - `i0` arms a poll of task 0 inside the next wake of its latest waker, as a worker
 //!   thread of a multi-threaded executor may poll it before `wake` returns: a
 //!   primitive that wakes before it stores the state the task looks for shows it.
+//! - `u` arms the next driver step to run inside the next drop of a *retired* waker
+//!   clone (one its task no longer uses): dropping the last reference to a task drops
+//!   its future, whose `Drop` may touch the primitive that dropped the waker, so a
+//!   primitive that drops a replaced waker while holding its own lock meets that lock
+//!   again. Only drops of retired clones count: dropping a waker the task still uses
+//!   cannot be its last reference.
 
 use std::cell::RefCell;
 use std::panic::Location;
 use std::rc::Rc;
 
-use crate::journal::{Event, Journal};
+use crate::journal::{Event, Journal, WakerCall};
 use crate::sync::Arc;
+use crate::violation::{Violation, ViolationKind};
+
+/// Which waker call an armed driver step runs inside.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Trigger {
+    /// A `wake` or `wake_by_ref` (`r`).
+    Wake,
+    /// The drop of a retired waker clone (`u`).
+    RetiredDrop,
+}
 
 /// Something waiting for a waker call to run inside.
 pub(crate) enum Armed {
     Step {
         index: usize,
         location: &'static Location<'static>,
-        step: Box<dyn FnOnce()>,
+        /// Given the waker call it runs inside, or `None` when it runs in order.
+        step: Box<dyn FnOnce(Option<WakerCall>)>,
         journal: Arc<Journal>,
+        trigger: Trigger,
     },
     /// Offered every wake (with the waker's id); `poll` polls the task and returns
     /// true only if that waker is the task's latest and the task could be polled
     /// (it is not the one being polled right now); otherwise it stays armed.
-    Poll {
-        poll: Rc<dyn Fn(u32) -> bool>,
-    },
+    Poll { poll: Rc<dyn Fn(u32) -> bool> },
 }
 
 thread_local! {
     static ARMED: RefCell<Option<Armed>> = const { RefCell::new(None) };
     static FIRED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    static DROP_STEP_PANICKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// How many armed driver steps have run on this thread; a poll that panics after one
@@ -76,17 +93,32 @@ pub(crate) fn step_is_armed() -> bool {
     ARMED.try_with(|a| matches!(*a.borrow(), Some(Armed::Step { .. }))).unwrap_or(false)
 }
 
+/// Takes what is armed if `want` accepts it.
+fn take_if(want: impl FnOnce(&Armed) -> bool) -> Option<Armed> {
+    // `try_with`: a waker called while this thread's locals are torn down is ignored.
+    ARMED
+        .try_with(|a| {
+            let mut a = a.borrow_mut();
+            if a.as_ref().is_some_and(want) {
+                a.take()
+            } else {
+                None
+            }
+        })
+        .ok()
+        .flatten()
+}
+
 /// Called from a waker's `wake` or `wake_by_ref`.
 pub(crate) fn fire(waker: u32) {
-    // `try_with`: a waker dropped while this thread's locals are torn down is ignored.
-    let Some(armed) = ARMED.try_with(|a| a.borrow_mut().take()).ok().flatten() else {
+    let Some(armed) = take_if(|a| !matches!(a, Armed::Step { trigger: Trigger::RetiredDrop, .. })) else {
         return;
     };
     match armed {
-        Armed::Step { index, location, step, journal } => {
+        Armed::Step { index, location, step, journal, .. } => {
             let _ = FIRED.try_with(|f| f.set(f.get() + 1));
-            journal.record(|| Event::DriverStep { index, location, inside_waker: Some(waker) });
-            step();
+            journal.record(|| Event::DriverStep { index, location, inside_waker: Some(WakerCall::Wake(waker)) });
+            step(Some(WakerCall::Wake(waker)));
         }
         Armed::Poll { poll } => {
             if !poll(waker) {
@@ -99,4 +131,40 @@ pub(crate) fn fire(waker: u32) {
             }
         }
     }
+}
+
+/// Called from a waker clone's drop (not the one inside a consuming `wake`), after its
+/// count is released from the slot's live clones but while it still owns its strong
+/// count. `retired` says whether the task no longer uses that waker; it is asked
+/// only when a step waits for such a drop.
+///
+/// Never unwinds: the drop may run during unwinding or inside a user `Drop`. No step
+/// fires while this thread panics, and a panic of the step is caught and reported
+/// (through [`crate::hooks::report`]) as a violation naming the step and the waker.
+pub(crate) fn fire_drop(waker: u32, retired: impl FnOnce() -> bool) {
+    if std::thread::panicking() {
+        return;
+    }
+    let wanted = move |a: &Armed| matches!(a, Armed::Step { trigger: Trigger::RetiredDrop, .. }) && retired();
+    let Some(Armed::Step { index, location, step, journal, .. }) = take_if(wanted) else {
+        return;
+    };
+    let _ = FIRED.try_with(|f| f.set(f.get() + 1));
+    journal.record(|| Event::DriverStep { index, location, inside_waker: Some(WakerCall::Drop(waker)) });
+    if let Err(p) = crate::panic_capture::catch(move || step(Some(WakerCall::Drop(waker)))) {
+        let _ = DROP_STEP_PANICKED.try_with(|f| f.set(true));
+        let (kind, detail) = crate::checked::take_violation().unwrap_or_else(|| {
+            (
+                ViolationKind::Panic,
+                format!("driver step {index} ({location}) panicked inside the drop of waker #{waker}: {p}"),
+            )
+        });
+        crate::hooks::report(Violation::new(kind, None, detail));
+    }
+}
+
+/// Whether a driver step panicked inside a waker drop since the last call (the
+/// panic unwound through user code, whose state may be broken).
+pub(crate) fn take_drop_step_panicked() -> bool {
+    DROP_STEP_PANICKED.try_with(|f| f.replace(false)).unwrap_or(false)
 }

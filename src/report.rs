@@ -3,7 +3,7 @@
 
 use std::fmt::{self, Write as _};
 
-use crate::journal::{ActionOrigin, Event, PollResult};
+use crate::journal::{ActionOrigin, Event, PollResult, WakerCall};
 use crate::schedule::{Schedule, Step};
 use crate::violation::{Violation, ViolationKind};
 
@@ -273,8 +273,11 @@ impl Line {
                 if *by_ref { " by ref" } else { "" },
             ),
             Event::Drop { waker } => format!("dropped #{waker}"),
-            Event::DriverStep { index, location, inside_waker: Some(w) } => {
+            Event::DriverStep { index, location, inside_waker: Some(WakerCall::Wake(w)) } => {
                 format!("inside that call on #{w}: driver step {index} ({location})")
+            }
+            Event::DriverStep { index, location, inside_waker: Some(WakerCall::Drop(w)) } => {
+                format!("inside the drop of #{w}: driver step {index} ({location})")
             }
             Event::DriverStep { index, location, inside_waker: None } => {
                 let _ = write!(self.head, " {index} ({location})");
@@ -322,6 +325,7 @@ pub(crate) fn describe(step: Step) -> String {
         Step::PollInsideWake(t) => {
             format!("arm a poll of task {t} inside the next wake of its waker")
         }
+        Step::DriverInsideDrop => "arm the next driver step inside the next drop of a retired waker".into(),
     }
 }
 

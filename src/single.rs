@@ -44,8 +44,8 @@ pub(crate) fn judge_one(
 }
 
 /// The steps of `steps` that stay within `bounds` (counting from the start), as the
-/// random phase would pick them: with the default bounds, polls inside wakes (`i`)
-/// are dropped, and so is a third spurious poll. `bounds.depth` is not applied.
+/// random phase would pick them: with the default bounds, the re-entrant steps (`r`,
+/// `i`, `u`) are dropped, and so is a third spurious poll. `bounds.depth` is not applied.
 pub(crate) fn clip(bounds: &Bounds, steps: &[Step]) -> Vec<Step> {
     let mut usage = Usage::default();
     steps
@@ -76,9 +76,9 @@ pub(crate) fn within(bounds: &Bounds, steps: &[Step]) -> bool {
 /// driver steps (what every bug needs) are the most frequent; the adversarial steps
 /// appear often enough that a 10-step schedule usually holds one or two.
 const KINDS: [u8; 16] =
-    [b'p', b'p', b'p', b'p', b'd', b'd', b'd', b's', b's', b'w', b'w', b'r', b'i', b'c', b'a', b'm'];
+    [b'p', b'p', b'p', b'u', b'd', b'd', b'd', b's', b's', b'w', b'w', b'r', b'i', b'c', b'a', b'm'];
 
-/// The step of kind `KINDS[nibble % 16]` on `task` (ignored by `d` and `r`).
+/// The step of kind `KINDS[nibble % 16]` on `task` (ignored by `d`, `r` and `u`).
 pub(crate) fn step_of(nibble: u8, task: usize) -> Step {
     let task = task % MAX_TASKS;
     match KINDS[usize::from(nibble % 16)] {
@@ -87,6 +87,7 @@ pub(crate) fn step_of(nibble: u8, task: usize) -> Step {
         b's' => Step::SpuriousPoll(task),
         b'w' => Step::NewWaker(task),
         b'r' => Step::ReentrantDriver,
+        b'u' => Step::DriverInsideDrop,
         b'i' => Step::PollInsideWake(task),
         b'c' => Step::Cancel(task),
         b'a' => Step::Abandon(task),
@@ -103,8 +104,25 @@ mod tests {
         let mut seen: Vec<String> = (0..16).map(|n| step_of(n, 0).to_string()).collect();
         seen.sort();
         seen.dedup();
-        assert_eq!(seen, ["a0", "c0", "d", "i0", "m0", "p0", "r", "s0", "w0"]);
+        assert_eq!(seen, ["a0", "c0", "d", "i0", "m0", "p0", "r", "s0", "u", "w0"]);
         assert_eq!(step_of(0, MAX_TASKS + 1), Step::Poll(1));
+    }
+
+    #[test]
+    fn reentrant_drops_are_clipped_to_their_bound() {
+        let steps: crate::Schedule = "u p0 r u d i0".parse().unwrap();
+        let clipped = |bounds: &Bounds| crate::Schedule::new(clip(bounds, steps.steps())).to_string();
+        assert_eq!(clipped(&Bounds::default()), "p0 d");
+        let one = Bounds { reentrant_drops: 1, ..Bounds::default() };
+        assert_eq!(clipped(&one), "u p0 d");
+        let all = Bounds { reentrant_drops: 2, reentrant: 1, polls_inside_wake: 1, ..Bounds::default() };
+        assert_eq!(clipped(&all), "u p0 r u d i0");
+        #[cfg(feature = "proptest")]
+        {
+            assert!(!within(&one, steps.steps()));
+            assert!(within(&one, &clip(&one, steps.steps())));
+            assert!(within(&all, steps.steps()));
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::task::{RawWaker, RawWakerVTable, Waker};
 
 use crate::journal::{Event, Journal};
 use crate::reentry;
-use crate::sync::model::{Arc, AtomicU32, AtomicUsize};
+use crate::sync::model::{Arc, AtomicBool, AtomicU32, AtomicUsize};
 use crate::sync::{current_thread, Ordering::SeqCst, ThreadId};
 
 /// A shared handle on one waker identity.
@@ -26,6 +26,10 @@ pub(crate) struct WakerSlot {
     live: AtomicUsize,
     /// `wake` + `wake_by_ref` calls.
     wakes: AtomicU32,
+    /// Its task no longer uses this identity: it was polled since with a newer one,
+    /// or its future is gone. Set by the engine; a drop of a retired clone is where
+    /// `u` runs its armed driver step.
+    retired: AtomicBool,
     journal: std::sync::Arc<Journal>,
     /// The polling thread, known only when the journal records.
     engine_thread: Option<ThreadId>,
@@ -38,6 +42,7 @@ impl WakerSlot {
             id,
             live: AtomicUsize::new(0),
             wakes: AtomicU32::new(0),
+            retired: AtomicBool::new(false),
             journal,
             engine_thread: recording.then(current_thread),
         })
@@ -51,6 +56,11 @@ impl WakerSlot {
     /// How many times this identity was woken so far.
     pub(crate) fn wakes(&self) -> u32 {
         self.wakes.load(SeqCst)
+    }
+
+    /// Marks this identity as no longer used by its task (see [`reentry::fire_drop`]).
+    pub(crate) fn retire(&self) {
+        self.retired.store(true, SeqCst);
     }
 
     fn on_wake(&self, by_ref: bool) {
@@ -127,17 +137,24 @@ unsafe fn drop(data: *const ()) {
 }
 
 unsafe fn drop_inner(data: *const (), record: bool) {
-    {
-        // SAFETY: the clone being dropped still owns its count here.
-        let slot = unsafe { slot(data) };
-        slot.live.fetch_sub(1, SeqCst);
-        if record {
-            slot.journal.record(|| Event::Drop { waker: slot.id });
+    /// Releases the clone's strong count even if something below unwinds.
+    struct Release(*const ());
+    impl Drop for Release {
+        fn drop(&mut self) {
+            // SAFETY: the clone being dropped owns one strong count; this is the only
+            // place that releases it, and the slot is not used after.
+            unsafe { Arc::decrement_strong_count(self.0.cast::<WakerSlot>()) };
         }
     }
-    // A drop does not run re-entrant steps: dropping a waker runs no user code in
-    // real executors (the task's future is gone by then), and a primitive that swaps
-    // its stored waker under its lock is correct.
-    // SAFETY: releases the strong count this clone owned; `slot` is not used after.
-    unsafe { Arc::decrement_strong_count(data.cast::<WakerSlot>()) };
+    let _release = Release(data);
+    // SAFETY: the clone being dropped still owns its count until `_release` drops.
+    let slot = unsafe { slot(data) };
+    slot.live.fetch_sub(1, SeqCst);
+    if record {
+        slot.journal.record(|| Event::Drop { waker: slot.id });
+        // Only a retired clone's drop may be the last reference to a task whose
+        // future then runs its `Drop` (`u`, opt-in); the drop inside a consuming
+        // `wake` never runs a step. The flag is read only when a step waits for it.
+        reentry::fire_drop(slot.id, || slot.retired.load(SeqCst));
+    }
 }

@@ -7,7 +7,7 @@ mod buggy;
 use buggy::{bad_join, early_drop, forgetful_select, noop_select, swapping_select, Flavor};
 use futures_util::future::{self, Either};
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use pollcheck::{Checker, Report, Scenario, ViolationKind};
+use pollcheck::{Bounds, Checker, Report, Scenario, ViolationKind};
 
 /// A checker, with a shallower exploration under miri (slow there): every detector
 /// still runs, on fewer schedules.
@@ -116,6 +116,27 @@ fn futures_util_futures_unordered_passes() {
         }
         scenario
     })
+    .run();
+}
+
+/// With `u`, the last handle's completion runs inside the drop of the waker that
+/// `FuturesUnordered`'s `AtomicWaker::register` replaces, while it registers: the
+/// child's wake is handed to the registering side, which wakes the new waker as
+/// `register` ends, inside the same poll. The probe judges such a wake when that
+/// poll ends (it once reported it as a child waker that does not lead back).
+#[test]
+fn futures_util_futures_unordered_passes_a_step_inside_its_register() {
+    Checker::new(|| {
+        let (probes, handles): (Vec<_>, Vec<_>) = (0..2).map(|_| pollcheck::probe::<u32>()).unzip();
+        let unordered: FuturesUnordered<_> = probes.into_iter().collect();
+        let mut scenario = Scenario::new().task(unordered.collect::<Vec<u32>>());
+        for (i, h) in handles.iter().enumerate().rev() {
+            scenario = scenario.step(h.wakes()).step(h.completes(i as u32));
+        }
+        scenario
+    })
+    .bounds(Bounds { reentrant_drops: 1, ..Bounds::default() })
+    .replay("p0 d p0 w0 u s0")
     .run();
 }
 

@@ -9,9 +9,11 @@
 mod buggy;
 
 use buggy::{
-    bad_join, countdown, double_notify, first_waker, flag, leaky, locked_wake, moving_combinator, notifier,
-    relay_notifier, second_poll, spinner, spurious, wake_before_store, Flavor,
+    bad_join, countdown, double_notify, drop_under_lock, first_waker, flag, leaky, locked_wake, moving_combinator,
+    notifier, relay_notifier, second_poll, spinner, spurious, wake_before_store, Flavor,
 };
+use std::task::{Poll, Waker};
+
 use pollcheck::{Bounds, Checker, Report, Scenario, ViolationKind};
 
 /// Catches the buggy flavor with `kind` and `schedule`, and passes the fixed one.
@@ -110,6 +112,103 @@ fn waking_while_holding_the_lock_panics_under_reentrancy() {
     // Re-entrant steps are opt-in (see `Step::ReentrantDriver`).
     let bounds = Bounds { reentrant: 1, ..Bounds::default() };
     proven(bounds, locked_wake::scenario, ViolationKind::Panic, "p0 r");
+}
+
+/// The schedule that shows `drop_under_lock`'s bug: poll with #1, swap in #2, arm the
+/// notifier's step for the next retired-waker drop, poll (spuriously: nothing woke #2)
+/// so the notifier drops #1 under its lock and the step meets that lock.
+const DROP_UNDER_LOCK: &str = "p0 w0 u s0";
+
+#[test]
+fn dropping_a_replaced_waker_under_the_lock_panics_under_reentrant_drops() {
+    // Steps inside waker drops are opt-in (see `Step::DriverInsideDrop`).
+    let bounds = Bounds { reentrant_drops: 1, ..Bounds::default() };
+    let report = proven(bounds, drop_under_lock::scenario, ViolationKind::Panic, DROP_UNDER_LOCK);
+    let text = report.to_string();
+    assert!(text.contains("driver step 0 (tests/buggy/drop_under_lock.rs:"), "{text}");
+    assert!(text.contains("panicked inside the drop of waker #1"), "{text}");
+    assert!(text.contains("already borrowed"), "{text}");
+    assert!(
+        text.contains("dropped #1, inside the drop of #1: driver step 0 (tests/buggy/drop_under_lock.rs:"),
+        "{text}"
+    );
+}
+
+#[test]
+fn dropping_a_replaced_waker_under_the_lock_passes_without_reentrant_drops() {
+    let buggy = || Checker::new(|| drop_under_lock::scenario(Flavor::Buggy));
+    if cfg!(miri) {
+        // A replay runs every step it names, `u` included: replay the rest.
+        buggy().replay("p0 w0 s0").run();
+        buggy().depth(2).run();
+    } else {
+        buggy().run();
+    }
+}
+
+#[test]
+fn a_mutex_notifier_that_drops_wakers_outside_its_lock_passes_reentrant_drops() {
+    // Only the fixed flavor: the buggy one deadlocks on its `std` mutex.
+    let fixed = || {
+        Checker::new(|| drop_under_lock::scenario_mutex(Flavor::Fixed))
+            .bounds(Bounds { reentrant_drops: 1, ..Bounds::default() })
+    };
+    if cfg!(miri) {
+        fixed().replay(DROP_UNDER_LOCK).run();
+        fixed().depth(2).run();
+    } else {
+        fixed().run();
+    }
+}
+
+#[test]
+fn each_reentrant_step_keeps_to_its_waker_call() {
+    // `u` never runs its step inside a wake: locked_wake's buggy flavor wakes under
+    // its lock, and drops its wakers outside it.
+    let u = Bounds { reentrant_drops: 1, ..Bounds::default() };
+    // `r` never runs its step inside a drop: drop_under_lock's buggy flavor drops
+    // under its lock, and wakes outside it.
+    let r = Bounds { reentrant: 1, ..Bounds::default() };
+    let locked_wake = Checker::new(|| locked_wake::scenario(Flavor::Buggy)).bounds(u);
+    let drop_under_lock = Checker::new(|| drop_under_lock::scenario(Flavor::Buggy)).bounds(r);
+    if cfg!(miri) {
+        locked_wake.replay("p0 u d").run();
+        drop_under_lock.replay("p0 w0 r s0").run();
+    } else {
+        locked_wake.run();
+        drop_under_lock.run();
+    }
+    // An armed `u` that no retired drop picks up runs at the next driver step.
+    Checker::new(|| drop_under_lock::scenario(Flavor::Buggy)).bounds(u).replay("p0 u d p0").run();
+}
+
+#[test]
+fn no_step_runs_inside_a_waker_drop_during_unwinding() {
+    // Keeps its first waker; at its second poll takes it out and panics while
+    // holding it, so the retired #1 is dropped during unwinding.
+    let scenario = || {
+        let mut kept: Option<Waker> = None;
+        let task = std::future::poll_fn(move |cx| match kept.take() {
+            None => {
+                kept = Some(cx.waker().clone());
+                Poll::<()>::Pending
+            }
+            Some(old) => {
+                let _old = old;
+                panic!("second poll")
+            }
+        });
+        Scenario::new().task(task).step(|| panic!("the step must not run"))
+    };
+    let report = Checker::new(scenario)
+        .bounds(Bounds { reentrant_drops: 1, ..Bounds::default() })
+        .replay(DROP_UNDER_LOCK)
+        .try_run()
+        .unwrap_err();
+    let text = report.to_string();
+    assert!(text.contains("second poll"), "{text}");
+    assert!(text.contains("dropped #1"), "{text}");
+    assert!(!text.contains("inside the drop") && !text.contains("must not run"), "{text}");
 }
 
 #[test]

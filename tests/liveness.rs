@@ -17,7 +17,7 @@ use std::sync::{mpsc, Arc};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use buggy::{busy_wait, mutex_wake, Flavor};
+use buggy::{busy_wait, drop_under_lock, mutex_wake, Flavor};
 use pollcheck::{Bounds, Checker, FoundBy, Report, Scenario, ViolationKind};
 
 /// Short, so the tests are quick; the hang shows at once anyway.
@@ -67,7 +67,7 @@ fn waking_under_a_mutex_that_the_wake_re_enters_is_a_deadlock() {
         detail.starts_with("driver step 1 (tests/buggy/mutex_wake.rs:"),
         "the innermost action comes first: {detail}"
     );
-    assert!(detail.contains("run inside a waker call, during driver step 0 ("), "{detail}");
+    assert!(detail.contains("run inside a wake of waker #1, during driver step 0 ("), "{detail}");
     assert!(detail.contains("a deadlock: the stuck thread is blocked"), "{detail}");
     assert_eq!(report.schedule().to_string(), "p0 r");
     // The timeline comes from a journaled replay of the actions before the stuck one.
@@ -78,6 +78,20 @@ fn waking_under_a_mutex_that_the_wake_re_enters_is_a_deadlock() {
     // unlocking.
     Checker::new(|| mutex_wake::scenario(Flavor::Buggy)).run();
     Checker::new(|| mutex_wake::scenario(Flavor::Fixed)).bounds(reentrant).run();
+}
+
+#[test]
+fn dropping_a_replaced_waker_under_the_lock_is_a_deadlock_under_reentrant_drops() {
+    let drops = Bounds { reentrant_drops: 1, ..Bounds::default() };
+    let report = hang(Checker::new(|| drop_under_lock::scenario_mutex(Flavor::Buggy)).bounds(drops));
+    let detail = report.violation().detail();
+    assert!(detail.starts_with("driver step 0 (tests/buggy/drop_under_lock.rs:"), "{detail}");
+    assert!(detail.contains("run inside the drop of waker #1, during the spurious poll of task 0"), "{detail}");
+    assert!(detail.contains("a deadlock"), "{detail}");
+    assert_eq!(report.schedule().to_string(), "p0 w0 u s0");
+    // Off by default; the fixed notifier drops the old waker after unlocking.
+    Checker::new(|| drop_under_lock::scenario_mutex(Flavor::Buggy)).run();
+    Checker::new(|| drop_under_lock::scenario_mutex(Flavor::Fixed)).bounds(drops).run();
 }
 
 /// Keeps a clone of its waker (so no lost-wakeup proof applies) and never finishes;

@@ -172,7 +172,8 @@ fn describe(activity: Activity, names: &super::Names) -> String {
             let at = names.steps.get(index).map(|l| format!(" ({l})")).unwrap_or_default();
             match inside {
                 Inside::Nothing => format!("driver step {index}{at}"),
-                Inside::WakerCall => format!("driver step {index}{at}, run inside a waker call"),
+                Inside::Wake(w) => format!("driver step {index}{at}, run inside a wake of waker #{w}"),
+                Inside::Drop(w) => format!("driver step {index}{at}, run inside the drop of waker #{w}"),
             }
         }
         Activity::DropTask { task: t, why } => {

@@ -115,23 +115,19 @@ mod tests {
 
     #[test]
     #[cfg_attr(miri, ignore = "helper threads outlive the test; under miri checks explore on the calling thread")]
-    fn a_job_delivers_its_result_and_its_helper_is_reused() {
-        let first = Arc::new(Mailbox::default());
-        assert!(spawn(Arc::clone(&first), || thread::current().id()));
-        let Some(Delivery::Done(Ok(a))) = first.wait(None) else { panic!("no result") };
-        // The helper goes back to the idle list right after posting: give it a moment.
-        let mut same = false;
-        for _ in 0..100 {
-            let second = Arc::new(Mailbox::default());
-            assert!(spawn(Arc::clone(&second), || thread::current().id()));
-            let Some(Delivery::Done(Ok(b))) = second.wait(None) else { panic!("no result") };
-            if a == b {
-                same = true;
-                break;
-            }
+    fn a_job_delivers_its_result_and_helpers_are_reused() {
+        // Other tests of this process use helpers too, so which helper runs a job is
+        // not fixed; but without reuse, every job would get a thread of its own.
+        let mut threads = std::collections::HashSet::new();
+        for _ in 0..50 {
+            let mailbox = Arc::new(Mailbox::default());
+            assert!(spawn(Arc::clone(&mailbox), || thread::current().id()));
+            let Some(Delivery::Done(Ok(id))) = mailbox.wait(None) else { panic!("no result") };
+            threads.insert(id);
+            // The helper goes back to the idle list right after posting.
             thread::sleep(Duration::from_millis(1));
         }
-        assert!(same, "the helper thread was never reused");
+        assert!(threads.len() <= 2 * MAX_IDLE, "50 jobs ran on {} threads", threads.len());
     }
 
     #[test]

@@ -40,8 +40,10 @@ pub(crate) enum PollKind {
 pub(crate) enum Inside {
     /// On its own, in order.
     Nothing,
-    /// Inside a call (wake or drop) on an instrumented waker.
-    WakerCall,
+    /// Inside a wake of this waker (`r`).
+    Wake(u32),
+    /// Inside the drop of a retired clone of this waker (`u`).
+    Drop(u32),
 }
 
 /// Why a task's future is dropped.
@@ -91,17 +93,25 @@ impl Activity {
         let (kind, detail, n) = match self {
             Activity::Factory => (1u64, 0u64, 0usize),
             Activity::Poll { task, kind } => (2, kind as u64, task),
-            Activity::Driver { index, inside } => (3, inside as u64, index),
+            Activity::Driver { index, inside } => {
+                // The waker's id goes in the detail's upper bits (ids beyond 2^16 are cut).
+                let (how, waker) = match inside {
+                    Inside::Nothing => (0, 0),
+                    Inside::Wake(w) => (1, w),
+                    Inside::Drop(w) => (2, w),
+                };
+                (3, how | u64::from(waker.min(0xffff)) << 8, index)
+            }
             Activity::DropTask { task, why } => (4, why as u64, task),
             Activity::DropDriver => (5, 0, 0),
             Activity::Executor(call) => (6, call as u64, 0),
         };
-        kind << 56 | detail << 48 | (n as u64 & 0xffff_ffff)
+        kind << 56 | detail << 32 | (n as u64 & 0xffff_ffff)
     }
 
     pub(crate) fn from_code(code: u64) -> Option<Activity> {
         let n = (code & 0xffff_ffff) as usize;
-        let detail = (code >> 48) & 0xff;
+        let detail = (code >> 32) & 0xff_ffff;
         Some(match code >> 56 {
             1 => Activity::Factory,
             2 => Activity::Poll {
@@ -112,7 +122,12 @@ impl Activity {
             },
             3 => Activity::Driver {
                 index: n,
-                inside: [Inside::Nothing, Inside::WakerCall].get(detail as usize).copied()?,
+                inside: match (detail & 0xff, (detail >> 8) as u32) {
+                    (0, _) => Inside::Nothing,
+                    (1, w) => Inside::Wake(w),
+                    (2, w) => Inside::Drop(w),
+                    _ => return None,
+                },
             },
             4 => Activity::DropTask {
                 task: n,
@@ -270,7 +285,9 @@ mod tests {
             Activity::Factory,
             Activity::Poll { task: 3, kind: PollKind::Probe },
             Activity::Poll { task: 0, kind: PollKind::InsideWake },
-            Activity::Driver { index: 7, inside: Inside::WakerCall },
+            Activity::Driver { index: 7, inside: Inside::Wake(3) },
+            Activity::Driver { index: 0, inside: Inside::Drop(65535) },
+            Activity::Driver { index: 2, inside: Inside::Nothing },
             Activity::DropTask { task: 1, why: DropWhy::Teardown },
             Activity::DropDriver,
             Activity::Executor(ExecutorCall::Run),

@@ -279,19 +279,41 @@ impl<P> Shared<P> {
         let Some((task, before)) = polled_by else {
             return;
         };
-        if hooks::active() && hooks::wakes_on_this_thread() == before && !hooks::is_task_gone(task) {
-            let st = self.lock();
-            hooks::report(Violation::new(
-                ViolationKind::LostWakeup,
-                None,
-                format!(
-                    "the combinator's child waker does not lead back to the task: {} was woken by its handle \
-                     at {at}, and no waker of the task was woken since the task's poll that last polled it \
-                     (the combinator polls it with a waker that wakes something else, e.g. a no-op waker)",
-                    self.describe(&st)
-                ),
-            ));
+        if !hooks::active() || hooks::is_task_gone(task) {
+            return;
         }
+        if hooks::polling_task() == Some(task) {
+            // The handle ran inside the task's own poll (a driver step run inside a
+            // waker call there, `r` or `u`): the combinator may still pass the wake on
+            // before its poll returns, as futures' `AtomicWaker` does when a wake races
+            // with `register` (it wakes the new waker as `register` ends). Judge when
+            // that poll ends.
+            let shared = Arc::clone(self);
+            hooks::after_poll(
+                task,
+                Box::new(move || {
+                    if hooks::wakes_on_this_thread() == before && !hooks::is_task_gone(task) {
+                        shared.report_not_led_back(at);
+                    }
+                }),
+            );
+        } else if hooks::wakes_on_this_thread() == before {
+            self.report_not_led_back(at);
+        }
+    }
+
+    fn report_not_led_back(&self, at: &'static Location<'static>) {
+        let st = self.lock();
+        hooks::report(Violation::new(
+            ViolationKind::LostWakeup,
+            None,
+            format!(
+                "the combinator's child waker does not lead back to the task: {} was woken by its handle \
+                 at {at}, and no waker of the task was woken since the task's poll that last polled it \
+                 (the combinator polls it with a waker that wakes something else, e.g. a no-op waker)",
+                self.describe(&st)
+            ),
+        ));
     }
 
     /// Counts a drop; false when it is not the first (then it was reported).

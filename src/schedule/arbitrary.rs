@@ -26,7 +26,7 @@
 //! The checks run the steps that stay within the configuration's
 //! [`Bounds`](crate::Bounds) (counting from the start) and skip the others, as the
 //! random phase would: with the defaults, a third spurious poll is skipped, and so
-//! are polls inside wakes (`i`, off by default, see
+//! are the re-entrant steps (`r`, `i0`, `u`, off by default, see
 //! [`Step::PollInsideWake`](crate::Step::PollInsideWake)). The `POLLCHECK_MAX_*`
 //! variables raise them, or pass a [`Config`] to [`check_schedule_with`].
 
@@ -188,8 +188,8 @@ mod tests {
                 seen.insert(Step::arbitrary(&mut Unstructured::new(&[b, extra])).unwrap());
             }
         }
-        // Seven kinds on each task, plus `d` and `r`.
-        assert_eq!(seen.len(), 7 * MAX_TASKS + 2);
+        // Seven kinds on each task, plus `d`, `r` and `u`.
+        assert_eq!(seen.len(), 7 * MAX_TASKS + 3);
         assert!(seen.iter().all(|s| s.task().is_none_or(|t| t < MAX_TASKS)));
     }
 }

@@ -28,6 +28,7 @@ pub(crate) mod systematic;
 /// | `a0` | [`Step::Abandon`] |
 /// | `m0` | [`Step::Move`] |
 /// | `i0` | [`Step::PollInsideWake`] |
+/// | `u` | [`Step::DriverInsideDrop`] |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Step {
     /// Poll a task that was woken (or never polled), as an honest executor would.
@@ -68,6 +69,27 @@ pub enum Step {
     /// (futures-channel's bounded mpsc does) deadlocks here on one thread, where a
     /// real worker would just wait for the lock.
     PollInsideWake(usize),
+    /// Arm the next driver step to run inside the next `drop` of a *retired* waker
+    /// clone on the checker's thread: a clone of a waker its task no longer uses,
+    /// because the task was polled since with a newer waker (after `w`) or is gone
+    /// (finished, cancelled, panicked). If no such drop comes before the next driver
+    /// step (`d`, or the drain's), that step runs then, in order. (`u` for "unused
+    /// waker".)
+    ///
+    /// Dropping a waker can drop the last reference to its task, and with it the
+    /// task's future, whose `Drop` may touch the primitive that dropped the waker: a
+    /// primitive that drops a replaced or removed waker while holding its own lock
+    /// meets that lock again. A waker dropped inside a consuming `wake` does not
+    /// count, and a step never fires in a drop that runs during a panic. A panic of
+    /// the nested step is reported as a [`Panic`](crate::ViolationKind::Panic)
+    /// naming the step and the waker, without unwinding out of the drop.
+    ///
+    /// Off by default ([`Bounds::reentrant_drops`](crate::Bounds::reentrant_drops)
+    /// is 0), like [`Step::ReentrantDriver`]: many correct primitives drop wakers
+    /// under their own `std` lock, and the nested step deadlocks on it here, on one
+    /// thread, where a real task's drop on another thread would just wait. Turn it on
+    /// for primitives that promise to drop wakers outside their locks.
+    DriverInsideDrop,
 }
 
 impl Step {
@@ -81,7 +103,7 @@ impl Step {
             | Step::Abandon(t)
             | Step::Move(t)
             | Step::PollInsideWake(t) => Some(t),
-            Step::Driver | Step::ReentrantDriver => None,
+            Step::Driver | Step::ReentrantDriver | Step::DriverInsideDrop => None,
         }
     }
 }
@@ -99,6 +121,7 @@ impl Step {
             Step::Abandon(t) => (6, t),
             Step::Move(t) => (7, t),
             Step::PollInsideWake(t) => (8, t),
+            Step::DriverInsideDrop => (9, 0),
         };
         kind << 16 | task as u32
     }
@@ -115,6 +138,7 @@ impl Step {
             6 => Step::Abandon(t),
             7 => Step::Move(t),
             8 => Step::PollInsideWake(t),
+            9 => Step::DriverInsideDrop,
             _ => return None,
         })
     }
@@ -132,6 +156,7 @@ impl fmt::Display for Step {
             Step::Abandon(t) => write!(f, "a{t}"),
             Step::Move(t) => write!(f, "m{t}"),
             Step::PollInsideWake(t) => write!(f, "i{t}"),
+            Step::DriverInsideDrop => f.write_str("u"),
         }
     }
 }
@@ -178,7 +203,10 @@ impl FromStr for Step {
             'i' => task().map(Step::PollInsideWake),
             'd' => no_task(Step::Driver),
             'r' => no_task(Step::ReentrantDriver),
-            _ => Err(err(format!("unknown step `{kind}`: expected one of p s w c a m i (with a task number) or d r"))),
+            'u' => no_task(Step::DriverInsideDrop),
+            _ => {
+                Err(err(format!("unknown step `{kind}`: expected one of p s w c a m i (with a task number) or d r u")))
+            }
         }
     }
 }
@@ -278,3 +306,28 @@ impl fmt::Display for ParseError {
 }
 
 impl std::error::Error for ParseError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn u_parses_displays_and_encodes() {
+        let s: Schedule = "p0 w0 u s0".parse().unwrap();
+        assert_eq!(s.steps(), &[Step::Poll(0), Step::NewWaker(0), Step::DriverInsideDrop, Step::SpuriousPoll(0)]);
+        assert_eq!(s.to_string(), "p0 w0 u s0");
+        assert_eq!(Step::DriverInsideDrop.task(), None);
+        assert_eq!(Step::from_code(Step::DriverInsideDrop.code()), Some(Step::DriverInsideDrop));
+        assert_eq!(Step::from_code(Step::ReentrantDriver.code()), Some(Step::ReentrantDriver));
+    }
+
+    #[test]
+    fn u_with_a_task_number_names_the_token() {
+        let e = "p0 u0 d".parse::<Schedule>().unwrap_err();
+        assert_eq!(e.token(), "u0");
+        assert_eq!(e.index(), 1);
+        assert_eq!(e.to_string(), "bad schedule token `u0` (token 2): `u` takes no task number");
+        let e = "x".parse::<Step>().unwrap_err();
+        assert!(e.to_string().ends_with("expected one of p s w c a m i (with a task number) or d r u"), "{e}");
+    }
+}

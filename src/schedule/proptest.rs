@@ -163,7 +163,7 @@ impl Schedules {
     ///
     /// let only_polls_and_spurious = Bounds {
     ///     spurious: 64, new_wakers: 0, cancels: 0, abandons: 0, moves: 0, reentrant: 0, polls_inside_wake: 0,
-    ///     ..Bounds::default()
+    ///     reentrant_drops: 0, ..Bounds::default()
     /// };
     /// let strategy = pollcheck::proptest::schedules(1).bounds(only_polls_and_spurious);
     /// let mut runner = TestRunner::deterministic();
@@ -198,7 +198,11 @@ impl Strategy for Schedules {
             .map(|_| {
                 let kind = rng.below(16) as u8;
                 if self.tasks == 0 {
-                    return if kind % 2 == 0 { Step::Driver } else { Step::ReentrantDriver };
+                    return match kind % 3 {
+                        0 => Step::Driver,
+                        1 => Step::ReentrantDriver,
+                        _ => Step::DriverInsideDrop,
+                    };
                 }
                 step_of(kind, rng.below(self.tasks))
             })
@@ -364,7 +368,7 @@ fn first_round(steps: &[Step]) -> Cursor {
 fn simpler(step: Step) -> impl Iterator<Item = Step> {
     let plain = match step {
         Step::SpuriousPoll(t) | Step::PollInsideWake(t) => Some(Step::Poll(t)),
-        Step::ReentrantDriver => Some(Step::Driver),
+        Step::ReentrantDriver | Step::DriverInsideDrop => Some(Step::Driver),
         _ => None,
     };
     let lower_tasks = step.task().unwrap_or(0);
@@ -380,7 +384,7 @@ fn with_task(step: Step, t: usize) -> Step {
         Step::Abandon(_) => Step::Abandon(t),
         Step::Move(_) => Step::Move(t),
         Step::PollInsideWake(_) => Step::PollInsideWake(t),
-        Step::Driver | Step::ReentrantDriver => step,
+        Step::Driver | Step::ReentrantDriver | Step::DriverInsideDrop => step,
     }
 }
 
@@ -397,6 +401,7 @@ fn rank(step: Step) -> (u8, usize) {
         Step::Abandon(_) => 6,
         Step::Cancel(_) => 7,
         Step::Move(_) => 8,
+        Step::DriverInsideDrop => 9,
     };
     (kind, step.task().unwrap_or(0))
 }
@@ -409,7 +414,7 @@ fn simpler_schedule(a: &[Step], b: &[Step]) -> bool {
 
 /// Every step of a scenario with `tasks` tasks, simplest first.
 fn alphabet(tasks: usize) -> Vec<Step> {
-    let mut steps = vec![Step::Driver, Step::ReentrantDriver];
+    let mut steps = vec![Step::Driver, Step::ReentrantDriver, Step::DriverInsideDrop];
     for t in 0..tasks {
         steps.extend([
             Step::Poll(t),

@@ -18,6 +18,7 @@ pub(crate) struct Usage {
     moves: usize,
     reentrant: usize,
     inside_wake: usize,
+    reentrant_drops: usize,
 }
 
 impl Usage {
@@ -38,6 +39,7 @@ impl Usage {
             Step::Move(_) => self.moves += 1,
             Step::ReentrantDriver => self.reentrant += 1,
             Step::PollInsideWake(_) => self.inside_wake += 1,
+            Step::DriverInsideDrop => self.reentrant_drops += 1,
             Step::Poll(_) | Step::Driver => {}
         }
     }
@@ -52,6 +54,7 @@ impl Usage {
             Step::Move(_) => self.moves < bounds.moves,
             Step::ReentrantDriver => self.reentrant < bounds.reentrant,
             Step::PollInsideWake(_) => self.inside_wake < bounds.polls_inside_wake,
+            Step::DriverInsideDrop => self.reentrant_drops < bounds.reentrant_drops,
             Step::Poll(_) | Step::Driver => true,
         }
     }

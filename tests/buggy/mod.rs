@@ -11,6 +11,7 @@ pub mod chain;
 pub mod countdown;
 pub mod counted_waker;
 pub mod double_notify;
+pub mod drop_under_lock;
 pub mod early_drop;
 pub mod first_waker;
 pub mod flag;
