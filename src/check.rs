@@ -191,6 +191,35 @@ impl<F: Fn() -> Scenario> Checker<F> {
         self.tweak(|c| c.spin_bound = bound)
     }
 
+    /// Takes part `index` (from 1) of `count` of the exploration: see [`Shard`]
+    /// (`POLLCHECK_SHARD=index/count`).
+    ///
+    /// ```
+    /// use futures_channel::oneshot;
+    /// use pollcheck::{Checker, Scenario};
+    ///
+    /// let factory = || {
+    ///     let (tx, rx) = oneshot::channel::<u32>();
+    ///     Scenario::new().task(rx).step(move || { let _ = tx.send(7); })
+    /// };
+    /// let whole = Checker::new(factory).run().schedules();
+    /// let parts: u64 = (1..=3).map(|i| Checker::new(factory).shard(i, 3).run().schedules()).sum();
+    /// assert_eq!(parts, whole);
+    /// ```
+    pub fn shard(mut self, index: u64, count: u64) -> Self {
+        match crate::config::Shard::new(index, count) {
+            Some(shard) => self.tweak(|c| c.shard = shard),
+            None => {
+                self.config = Err(ConfigError {
+                    var: "Checker::shard",
+                    value: format!("{index}/{count}"),
+                    expected: "1 <= index <= count".into(),
+                });
+                self
+            }
+        }
+    }
+
     /// See [`Config::poll_timeout`].
     pub fn poll_timeout(self, timeout: Option<Duration>) -> Self {
         self.tweak(|c| c.poll_timeout = timeout)
@@ -325,7 +354,12 @@ fn hang_report<F: Fn() -> Scenario + Send + Sync + 'static>(
 fn explore(judge: &Judge<'_>, config: &Config) -> Result<Summary, Report> {
     let mut summary = Summary { systematic: 0, random: 0, runs: 0 };
     let mut found = None;
-    let _ = systematic::explore(&config.bounds, |prefix, chooser| {
+    let _ = systematic::explore(&config.bounds, config.shard, |prefix, chooser, owned| {
+        if !owned {
+            // Run only to learn its children; its owner judges it.
+            let _ = judge.run(chooser, false, false);
+            return ControlFlow::Continue(());
+        }
         summary.systematic += 1;
         judge.set_phase(Phase::Systematic(summary.systematic));
         let capture = prefix.iter().any(|s| matches!(s, Step::SpuriousPoll(_)));
@@ -338,7 +372,7 @@ fn explore(judge: &Judge<'_>, config: &Config) -> Result<Summary, Report> {
         }
     });
     if found.is_none() {
-        for case in 0..config.random_cases {
+        for case in (0..config.random_cases).filter(|&c| config.shard.takes_case(c)) {
             summary.random += 1;
             judge.set_phase(Phase::Random(case));
             let mut walk =

@@ -79,6 +79,60 @@ pub struct Config {
     /// Off under miri, where real time means nothing (miri reports a self-deadlock
     /// itself; a busy loop runs until the test is killed), and under loom.
     pub poll_timeout: Option<Duration>,
+    /// Which part of the exploration this run takes (`POLLCHECK_SHARD=i/n`): see
+    /// [`Shard`]. The whole exploration by default.
+    pub shard: Shard,
+}
+
+/// One of `count` disjoint parts of an exploration, numbered from 1; together the
+/// parts run exactly the schedules of the whole (their verdicts may differ only in
+/// which violation each finds first). For a CI matrix, one job per shard:
+/// `POLLCHECK_SHARD=2/4 cargo test`, or `cargo nextest --partition` over many checks.
+///
+/// The systematic phase is split by subtree: every shard runs the first levels of
+/// the search (they are small), only shard 1 counts and judges them, and from the
+/// first level with at least 8 schedules per shard on, each shard takes every
+/// `count`-th prefix and its whole subtree. Random case `k` belongs to shard
+/// `k % count + 1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// This part, from 1 to `count`.
+    pub index: u64,
+    /// How many parts.
+    pub count: u64,
+}
+
+impl Shard {
+    /// The whole exploration.
+    pub const ALL: Shard = Shard { index: 1, count: 1 };
+
+    /// Part `index` (from 1) of `count`, or `None` unless `1 <= index <= count`.
+    ///
+    /// ```
+    /// use pollcheck::Shard;
+    /// assert_eq!(Shard::new(2, 4), Some(Shard { index: 2, count: 4 }));
+    /// assert_eq!(Shard::new(0, 4), None);
+    /// ```
+    pub fn new(index: u64, count: u64) -> Option<Shard> {
+        (1..=count).contains(&index).then_some(Shard { index, count })
+    }
+
+    /// Whether random case `case` belongs to this shard.
+    pub(crate) fn takes_case(self, case: u64) -> bool {
+        case % self.count == self.index - 1
+    }
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard::ALL
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
 }
 
 /// See [`Config::poll_timeout`].
@@ -93,6 +147,7 @@ impl Default for Config {
             seed: 0x5eed,
             spin_bound: 100,
             poll_timeout: if cfg!(any(miri, loom)) { None } else { Some(DEFAULT_POLL_TIMEOUT) },
+            shard: Shard::ALL,
         }
     }
 }
@@ -128,6 +183,13 @@ impl Config {
         let mut ms = c.poll_timeout.map_or(0, |d| d.as_millis() as u64);
         read(&get, "POLLCHECK_POLL_TIMEOUT_MS", &mut ms, 0..=u64::MAX)?;
         c.poll_timeout = (ms > 0).then(|| Duration::from_millis(ms));
+        if let Some(raw) = get("POLLCHECK_SHARD") {
+            c.shard = parse_shard(&raw).ok_or_else(|| ConfigError {
+                var: "POLLCHECK_SHARD",
+                value: raw,
+                expected: "i/n with 1 <= i <= n (shard i of n, e.g. 2/4)".into(),
+            })?;
+        }
         Ok(c)
     }
 }
@@ -157,12 +219,17 @@ where
     }
 }
 
+fn parse_shard(text: &str) -> Option<Shard> {
+    let (i, n) = text.trim().split_once('/')?;
+    Shard::new(i.trim().parse().ok()?, n.trim().parse().ok()?)
+}
+
 /// An environment variable with a value pollcheck cannot use.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
-    var: &'static str,
-    value: String,
-    expected: String,
+    pub(crate) var: &'static str,
+    pub(crate) value: String,
+    pub(crate) expected: String,
 }
 
 impl ConfigError {
@@ -215,6 +282,16 @@ mod tests {
         );
         let e = Config::from_lookup(env(&[("POLLCHECK_SPIN_BOUND", "-1")])).unwrap_err();
         assert_eq!(e.var(), "POLLCHECK_SPIN_BOUND");
+        for bad in ["3/2", "0/2", "1", "a/b", "1/0"] {
+            let pairs: &'static [(&'static str, &'static str)] = Box::leak(Box::new([("POLLCHECK_SHARD", bad)]));
+            let e = Config::from_lookup(env(pairs)).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("POLLCHECK_SHARD={bad:?} is not valid: expected i/n with 1 <= i <= n (shard i of n, e.g. 2/4)")
+            );
+        }
+        let c = Config::from_lookup(env(&[("POLLCHECK_SHARD", " 2 / 3 ")])).unwrap();
+        assert_eq!(c.shard, Shard { index: 2, count: 3 });
     }
 
     #[test]

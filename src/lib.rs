@@ -183,7 +183,7 @@ mod waker_check;
 
 pub use check::{check, Checker, Summary};
 pub use checked::{Checked, FutureCheckExt};
-pub use config::{Bounds, Config, ConfigError};
+pub use config::{Bounds, Config, ConfigError, Shard};
 pub use executor::{check_executor, try_check_executor, Executor, ExecutorTask};
 pub use probe::{probe, Probe, ProbeHandle, WakerId};
 #[cfg(feature = "stream")]

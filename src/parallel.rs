@@ -75,7 +75,9 @@ fn systematic_phase<F: Fn() -> Scenario + Sync>(
     summary: &mut Summary,
 ) -> Option<(Found, FoundBy)> {
     let mut level: Vec<Vec<Step>> = vec![Vec::new()];
+    let mut split = false;
     while !level.is_empty() {
+        let owned = systematic::take_share(&mut level, config.shard, &mut split);
         // A small level is not worth a thread each: run it as one chunk.
         let threads = if level.len() < SMALL_LEVEL { 1 } else { threads };
         let chunks: Vec<&[Vec<Step>]> = level.chunks(level.len().div_ceil(threads)).collect();
@@ -88,6 +90,11 @@ fn systematic_phase<F: Fn() -> Scenario + Sync>(
                 judge.set_phase(Phase::Systematic(start + i as u64 + 1));
                 let mut found = None;
                 let _ = systematic::expand(&config.bounds, prefix, &mut children, |chooser| {
+                    if !owned {
+                        // Run only to learn its children; its owner judges it.
+                        let _ = judge.run(chooser, false, false);
+                        return ControlFlow::Continue(());
+                    }
                     let capture = prefix.iter().any(|s| matches!(s, Step::SpuriousPoll(_)));
                     found = judge.judge(chooser, capture);
                     if found.is_some() {
@@ -114,7 +121,9 @@ fn systematic_phase<F: Fn() -> Scenario + Sync>(
             }
             offset += chunk.len();
         }
-        summary.systematic += level.len() as u64;
+        if owned {
+            summary.systematic += level.len() as u64;
+        }
         level = next;
     }
     None
@@ -134,13 +143,15 @@ fn random_phase<F: Fn() -> Scenario + Sync>(
         let mut ran = 0;
         let mut case = stripe;
         while case < config.random_cases && case < lowest.load(Relaxed) {
-            ran += 1;
-            judge.set_phase(Phase::Random(case));
-            let seed = random::case_seed(config.seed, case);
-            let mut walk = random::RandomWalk::new(seed, &config.bounds, config.random_depth);
-            if let Some(f) = judge.judge(&mut walk, true) {
-                lowest.fetch_min(case, Relaxed);
-                return (ran, Some((case, f)));
+            if config.shard.takes_case(case) {
+                ran += 1;
+                judge.set_phase(Phase::Random(case));
+                let seed = random::case_seed(config.seed, case);
+                let mut walk = random::RandomWalk::new(seed, &config.bounds, config.random_depth);
+                if let Some(f) = judge.judge(&mut walk, true) {
+                    lowest.fetch_min(case, Relaxed);
+                    return (ran, Some((case, f)));
+                }
             }
             case += threads as u64;
         }

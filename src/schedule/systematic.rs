@@ -4,7 +4,7 @@
 
 use std::ops::ControlFlow;
 
-use crate::config::Bounds;
+use crate::config::{Bounds, Shard};
 use crate::engine::{Chooser, Run};
 use crate::schedule::Step;
 
@@ -81,21 +81,44 @@ impl Chooser for Prefix<'_> {
     }
 }
 
-/// Runs every schedule within `bounds`, breadth first, handing each to `visit` with
-/// the chooser to run it with. `visit` runs it and says whether to go on.
+/// Runs every schedule within `bounds` that belongs to `shard`, breadth first,
+/// handing each to `visit` with the chooser to run it with and whether the shard
+/// owns it (a shard also runs, without owning them, the first levels that shard 1
+/// owns: see [`Shard`]). `visit` runs it and says whether to go on.
 pub(crate) fn explore(
     bounds: &Bounds,
-    mut visit: impl FnMut(&[Step], &mut dyn Chooser) -> ControlFlow<()>,
+    shard: Shard,
+    mut visit: impl FnMut(&[Step], &mut dyn Chooser, bool) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     let mut level = vec![Vec::new()];
+    let mut split = false;
     while !level.is_empty() {
+        let owned = take_share(&mut level, shard, &mut split);
         let mut next = Vec::new();
         for prefix in &level {
-            expand(bounds, prefix, &mut next, |chooser| visit(prefix, chooser))?;
+            expand(bounds, prefix, &mut next, |chooser| visit(prefix, chooser, owned))?;
         }
         level = next;
     }
     ControlFlow::Continue(())
+}
+
+/// A level splits between shards once it holds this many prefixes per shard.
+const SPLIT_PER_SHARD: usize = 8;
+
+/// Keeps `shard`'s share of `level` once levels are split (splitting at the first
+/// level big enough); returns whether the shard owns the level's schedules.
+pub(crate) fn take_share(level: &mut Vec<Vec<Step>>, shard: Shard, split: &mut bool) -> bool {
+    if shard.count <= 1 {
+        return true;
+    }
+    if !*split && level.len() as u64 >= SPLIT_PER_SHARD as u64 * shard.count {
+        *split = true;
+        let mine =
+            std::mem::take(level).into_iter().enumerate().filter(|(i, _)| (*i as u64) % shard.count == shard.index - 1);
+        *level = mine.map(|(_, prefix)| prefix).collect();
+    }
+    *split || shard.index == 1
 }
 
 /// Runs one prefix with `visit` and, unless it breaks, appends its children within
@@ -121,4 +144,73 @@ pub(crate) fn expand(
         }
     }
     ControlFlow::Continue(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::judge::Judge;
+    use crate::scenario::Scenario;
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+    use std::rc::Rc;
+    use std::task::{Poll, Waker};
+
+    /// Two waiters on a flag that one driver step sets: a few thousand schedules.
+    fn scenario() -> Scenario {
+        let flag: Rc<RefCell<(bool, Vec<Waker>)>> = Rc::default();
+        let waiter = |flag: Rc<RefCell<(bool, Vec<Waker>)>>| {
+            std::future::poll_fn(move |cx| {
+                let mut f = flag.borrow_mut();
+                if f.0 {
+                    return Poll::Ready(());
+                }
+                f.1.push(cx.waker().clone());
+                Poll::Pending
+            })
+        };
+        let setter = Rc::clone(&flag);
+        Scenario::new().task(waiter(Rc::clone(&flag))).task(waiter(flag)).step(move || {
+            let wakers = {
+                let mut f = setter.borrow_mut();
+                f.0 = true;
+                std::mem::take(&mut f.1)
+            };
+            wakers.into_iter().for_each(Waker::wake);
+        })
+    }
+
+    /// The schedules `shard` owns.
+    fn owned(bounds: &Bounds, shard: Shard) -> Vec<Vec<Step>> {
+        let judge = Judge::new(&scenario, 100, None);
+        let mut schedules = Vec::new();
+        let _ = explore(bounds, shard, |prefix, chooser, owned| {
+            let _ = judge.run(chooser, false, false);
+            if owned {
+                schedules.push(prefix.to_vec());
+            }
+            ControlFlow::Continue(())
+        });
+        schedules
+    }
+
+    #[test]
+    fn shards_are_disjoint_and_together_are_the_whole_exploration() {
+        let bounds = Bounds { depth: if cfg!(miri) { 3 } else { 5 }, ..Bounds::default() };
+        let whole = owned(&bounds, Shard::ALL);
+        let set: BTreeSet<Vec<Step>> = whole.iter().cloned().collect();
+        assert_eq!(set.len(), whole.len(), "the whole exploration runs each schedule once");
+        for count in [2, 3, 7] {
+            let mut union = BTreeSet::new();
+            let mut total = 0;
+            for index in 1..=count {
+                let part = owned(&bounds, Shard::new(index, count).unwrap());
+                assert!(!part.is_empty(), "shard {index}/{count} got a share");
+                total += part.len();
+                union.extend(part);
+            }
+            assert_eq!(total, whole.len(), "{count} shards run as many schedules as the whole");
+            assert_eq!(union, set, "{count} shards run exactly the whole's schedules, each once");
+        }
+    }
 }
