@@ -53,6 +53,7 @@
 //! | `DoubleDrop` | a [`probe`] is dropped twice |
 //! | `BrokenWaker` | a waker under [`check_waker`] breaks the vtable contract: `clone` takes no reference, `drop` or `wake` releases none, `wake_by_ref` releases one, a clone has another data pointer (`will_wake` false between clones) |
 //! | `Hang` | a poll, a driver step, a step inside a waker call, a drop or the factory has not returned within [`Config::poll_timeout`]: a busy loop or a deadlock, as the stuck thread's CPU time tells |
+//! | `SinkProtocol` | a [`.checked_sink()`](SinkCheckExt::checked_sink) or a [`probe_sink`] (feature `sink`) gets `start_send` without a `Ready(Ok)` from `poll_ready` since the last `start_send`, or any call after `poll_close` returned `Ready` |
 //! | `StuckTask` (opt-in) | a task declared with [`Scenario::must_finish`] or [`Scenario::all_must_finish`] is, at quiescence, neither cancelled nor abandoned and still `Pending`, with no wake coming: the notification or permit it waited for was lost though its waker is still registered |
 //!
 //! Not violations: returning `Pending` without waking while the waker is registered
@@ -155,6 +156,8 @@
 mod assert;
 mod check;
 mod checked;
+#[cfg(feature = "sink")]
+mod checked_sink;
 mod config;
 mod detect;
 mod engine;
@@ -176,16 +179,24 @@ mod schedule;
 mod shrink;
 #[cfg(any(feature = "proptest", feature = "arbitrary"))]
 mod single;
+#[cfg(any(feature = "stream", feature = "sink"))]
+mod stream_task;
 mod sync;
 mod violation;
 mod waker;
 mod waker_check;
 
 pub use check::{check, Checker, Summary};
+#[cfg(feature = "stream")]
+pub use checked::StreamCheckExt;
 pub use checked::{Checked, FutureCheckExt};
+#[cfg(feature = "sink")]
+pub use checked_sink::{CheckedSink, SinkCheckExt};
 pub use config::{Bounds, Config, ConfigError};
 pub use executor::{check_executor, try_check_executor, Executor, ExecutorTask};
 pub use probe::{probe, Probe, ProbeHandle, WakerId};
+#[cfg(feature = "sink")]
+pub use probe::{probe_sink, SinkHandle, SinkProbe};
 #[cfg(feature = "stream")]
 pub use probe::{probe_stream, StreamHandle, StreamProbe};
 pub use report::{FoundBy, Report};
