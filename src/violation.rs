@@ -51,8 +51,8 @@ pub enum ViolationKind {
     /// the notification or permit it waited for was lost. Opt-in, because without the
     /// declaration a task left waiting with a registered waker is legal.
     StuckTask,
-    /// A [checked sink](crate::SinkCheckExt::checked_sink) or a
-    /// [sink probe](crate::probe_sink) (feature `sink`) was used against the `Sink`
+    /// A checked sink (`SinkCheckExt::checked_sink`) or a sink probe (`probe_sink`)
+    /// (feature `sink`) was used against the `Sink`
     /// protocol by its caller: `start_send` without a `Ready(Ok)` from `poll_ready`
     /// since the last `start_send`, or any call after `poll_close` returned `Ready`.
     SinkProtocol,
