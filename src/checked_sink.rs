@@ -26,7 +26,7 @@ pub trait SinkCheckExt<Item>: Sink<Item> + Sized {
     /// a combinator under test writes to (`forward`, `send_all`, a fan-out).
     ///
     /// ```
-    /// use futures_util::SinkExt;
+    /// use futures_util::{Sink, SinkExt};
     /// use pollcheck::SinkCheckExt;
     /// use std::pin::Pin;
     ///

@@ -96,7 +96,7 @@ impl Scenario {
     ///     let tx2 = tx.clone();
     ///     Scenario::new()
     ///         .stream_task(rx)
-    ///         .step(move || tx.unbounded_send(1).unwrap())
+    ///         .step(move || drop(tx.unbounded_send(1)))
     ///         .step(move || drop(tx2))
     /// });
     /// ```
