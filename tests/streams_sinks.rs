@@ -305,3 +305,36 @@ mod with_proptest {
         assert_eq!(report.kind(), ViolationKind::LostWakeup, "{report}");
     }
 }
+
+// Under a real executor: `.checked()` streams get the runtime checks of each poll.
+
+#[test]
+fn a_checked_stream_under_a_real_executor_passes_a_correct_stream() {
+    let (tx, rx) = futures_channel::mpsc::unbounded::<u32>();
+    let producer = std::thread::spawn(move || {
+        for i in 0..3 {
+            tx.unbounded_send(i).unwrap();
+        }
+    });
+    let items: Vec<u32> = futures_executor::block_on(rx.checked().collect());
+    producer.join().unwrap();
+    assert_eq!(items, [0, 1, 2]);
+}
+
+#[test]
+fn a_checked_stream_under_a_real_executor_catches_a_lost_wakeup() {
+    let (tx, rx) = lazy_stream::channel(Flavor::Buggy);
+    let consumer = rx.checked().collect::<Vec<u32>>();
+    let producer = async move {
+        tx.send(1);
+        // Let the consumer drain and return Pending, then send again.
+        futures_util::pending!();
+        tx.send(2);
+    };
+    let message = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        futures_executor::block_on(futures_util::future::join(consumer, producer))
+    }))
+    .expect_err("the lost wakeup is caught at the poll that returned Pending");
+    let message = message.downcast::<String>().map(|s| *s).unwrap_or_default();
+    assert!(message.starts_with("pollcheck: lost wakeup: the future created at tests/streams_sinks.rs"), "{message}");
+}
