@@ -186,7 +186,9 @@ pub trait StreamCheckExt: futures_core::Stream + Sized {
 #[cfg(feature = "stream")]
 impl<S: futures_core::Stream> StreamCheckExt for S {}
 
-/// The future returned by [`FutureCheckExt::checked`].
+/// The future returned by [`FutureCheckExt::checked`], and the stream returned by
+/// `StreamCheckExt::checked` (feature `stream`: `Checked<S>` is a `Stream` when `S` is,
+/// and a `FusedStream` when `S` is).
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
 pub struct Checked<F> {

@@ -530,7 +530,14 @@ impl Run {
         self.beat_end();
         // A stream or sink task: what this poll yielded or sent.
         let items = future.take_items();
-        let progressed = items.as_ref().is_some_and(|i| i.count > 0);
+        // What a stream or sink task moved, as the quiescence probe tells it.
+        let progressed = items.as_ref().filter(|i| i.count > 0).map(|i| {
+            if i.items.is_empty() {
+                format!("{} {}", i.verb, i.count)
+            } else {
+                format!("{} {}", i.verb, i.items.join(", "))
+            }
+        });
         // A driver step that ran inside this poll changed the world mid-poll; the
         // honest twin (without spurious polls) cannot replay that, so compare nothing.
         let reentered = reentry::steps_fired() != fired_before;
@@ -563,12 +570,11 @@ impl Run {
                     // Any prefix from the first spinning poll on replays the spin.
                     self.violate_at(Violation::new(ViolationKind::Spin, who, d), task.spin_start);
                 }
-                if probe && progressed {
+                match progressed {
                     // A stream that yields at the extra poll (a sink that accepts) could
                     // have made progress: its `poll_next` returned `Ready(Some(..))`.
-                    Poll::Ready(Some("an item".into()))
-                } else {
-                    Poll::Pending
+                    Some(moved) if probe => Poll::Ready(Some(moved)),
+                    _ => Poll::Pending,
                 }
             }
             Ok(Poll::Ready(output)) => {

@@ -338,3 +338,35 @@ fn a_checked_stream_under_a_real_executor_catches_a_lost_wakeup() {
     let message = message.downcast::<String>().map(|s| *s).unwrap_or_default();
     assert!(message.starts_with("pollcheck: lost wakeup: the future created at tests/streams_sinks.rs"), "{message}");
 }
+
+#[test]
+fn a_stream_whose_sender_does_not_wake_is_a_lost_wakeup_at_quiescence() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::task::{Poll, Waker};
+
+    // The receiver registers its waker; the sender queues without waking it.
+    let scenario = || {
+        let state: Rc<RefCell<(Vec<u32>, Option<Waker>)>> = Rc::default();
+        let rx = {
+            let state = state.clone();
+            stream::poll_fn(move |cx| {
+                let mut s = state.borrow_mut();
+                match s.0.pop() {
+                    Some(item) => Poll::Ready(Some(item)),
+                    None => {
+                        s.1 = Some(cx.waker().clone());
+                        Poll::Pending
+                    }
+                }
+            })
+        };
+        Scenario::new().stream_task(rx).step(move || state.borrow_mut().0.push(7))
+    };
+    let report = Checker::new(scenario).try_run().unwrap_err();
+    assert_eq!(report.kind(), ViolationKind::LostWakeup, "{report}");
+    assert_eq!(report.schedule().to_string(), "p0 d", "{report}");
+    assert!(report.violation().detail().contains("yet an extra poll returns Ready (yielded 7)"), "{report}");
+    assert!(report.to_string().contains("quiescent: extra poll of task 0 -> Pending (yielded 7)"), "{report}");
+    println!("{report}");
+}
