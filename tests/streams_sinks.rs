@@ -45,6 +45,15 @@ fn checker<F: Fn() -> Scenario + Send + Sync + 'static>(factory: F) -> Checker<F
     }
 }
 
+/// Explores, or under miri replays `schedule` (the minimal one the exploration finds).
+fn explore_or_replay<F: Fn() -> Scenario + Send + Sync + 'static>(checker: Checker<F>, schedule: &str) -> Checker<F> {
+    if cfg!(miri) {
+        checker.replay(schedule)
+    } else {
+        checker
+    }
+}
+
 #[test]
 fn a_stream_that_forgets_its_waker_after_draining_is_a_lost_wakeup() {
     let report = proven(Bounds::default(), lazy_stream::scenario, ViolationKind::LostWakeup, "d p0");
@@ -245,8 +254,9 @@ fn futures_util_forward_into_a_sink_probe_passes() {
         let (items, hs) = pollcheck::probe_stream::<Result<u32, String>>();
         Scenario::new()
             .task(items.forward(sink))
-            .step(hk.accepts(1))
+            .step(hk.accepts(2))
             .step(hs.yields(Ok(1)))
+            .step(hk.becomes_full())
             .step(hs.yields(Ok(2)))
             .step(hk.drains())
             .step(hk.accepts(1))
@@ -363,10 +373,31 @@ fn a_stream_whose_sender_does_not_wake_is_a_lost_wakeup_at_quiescence() {
         };
         Scenario::new().stream_task(rx).step(move || state.borrow_mut().0.push(7))
     };
-    let report = Checker::new(scenario).try_run().unwrap_err();
+    let report = explore_or_replay(Checker::new(scenario), "p0 d").try_run().unwrap_err();
     assert_eq!(report.kind(), ViolationKind::LostWakeup, "{report}");
     assert_eq!(report.schedule().to_string(), "p0 d", "{report}");
     assert!(report.violation().detail().contains("yet an extra poll returns Ready (yielded 7)"), "{report}");
     assert!(report.to_string().contains("quiescent: extra poll of task 0 -> Pending (yielded 7)"), "{report}");
     println!("{report}");
+}
+
+#[test]
+fn a_sink_probe_reports_a_call_after_close_and_answers_questions() {
+    let scenario = || {
+        let (sink, h) = pollcheck::probe_sink::<u32>();
+        let h2 = h.clone();
+        let task = async move {
+            let mut sink = Box::pin(sink);
+            sink.send(1).await.unwrap();
+            sink.close().await.unwrap();
+            assert_eq!(h2.received(), [1]);
+            assert!(h2.is_closed() && h2.buffered() == 0 && h2.polls() > 0);
+            let _ = sink.flush().await;
+        };
+        Scenario::new().task(task).step(h.accepts(1)).step(h.drains())
+    };
+    let report = explore_or_replay(Checker::new(scenario), "d p0 d p0").try_run().unwrap_err();
+    assert_eq!(report.kind(), ViolationKind::SinkProtocol, "{report}");
+    assert!(report.violation().detail().contains("and poll_flush was called after that"), "{report}");
+    assert_eq!(report.schedule().to_string(), "d p0 d p0", "{report}");
 }
