@@ -2,7 +2,8 @@
 //! waker-contract bug. For each, the checker runs the buggy flavor and prints its
 //! report, then checks the fixed flavor and says how many schedules it passed.
 //!
-//! Run it with `cargo run --example tour` (add `--release` for the timings that
+//! Run it with `cargo run --all-features --example tour` (the stream and sink exhibits
+//! need the `stream` and `sink` features; add `--release` for the timings that
 //! matter).
 
 #[path = "../tests/buggy/mod.rs"]
