@@ -2,7 +2,8 @@
 //! waker-contract bug. For each, the checker runs the buggy flavor and prints its
 //! report, then checks the fixed flavor and says how many schedules it passed.
 //!
-//! Run it with `cargo run --example tour` (add `--release` for the timings that
+//! Run it with `cargo run --all-features --example tour` (the stream and sink exhibits
+//! need the `stream` and `sink` features; add `--release` for the timings that
 //! matter).
 
 #[path = "../tests/buggy/mod.rs"]
@@ -26,6 +27,27 @@ struct KitExhibit {
     title: &'static str,
     story: &'static str,
     check: fn(Flavor) -> Result<(), pollcheck::Report>,
+}
+
+/// The stream and sink exhibits (features `stream` and `sink`).
+#[allow(clippy::vec_init_then_push, unused_mut)]
+fn streams_and_sinks() -> Vec<Exhibit> {
+    let mut exhibits = Vec::new();
+    #[cfg(feature = "stream")]
+    exhibits.push(Exhibit {
+        title: "A stream that stops registering its waker once it has yielded",
+        story: "Run as a stream task: it yields 1, then returns Pending holding no waker.",
+        bounds: Bounds::default(),
+        scenario: buggy::lazy_stream::scenario,
+    });
+    #[cfg(feature = "sink")]
+    exhibits.push(Exhibit {
+        title: "A fan-out sink that asks only its first sink poll_ready",
+        story: "Sink probes stand in for the outputs: the second gets start_send it never said Ready to.",
+        bounds: Bounds::default(),
+        scenario: buggy::fanout::scenario,
+    });
+    exhibits
 }
 
 fn main() {
@@ -139,6 +161,7 @@ fn main() {
             scenario: buggy::mutex_wake::scenario,
         },
     ];
+    let gallery: Vec<Exhibit> = gallery.into_iter().chain(streams_and_sinks()).collect();
 
     let mut failures = 0;
     for (i, exhibit) in gallery.iter().enumerate() {

@@ -105,6 +105,7 @@ pub trait FutureCheckExt: Future + Sized {
             ready_at: None,
             runtime: None,
             spurious: None,
+            fused: false,
             _pinned: PhantomPinned,
         }
     }
@@ -112,7 +113,82 @@ pub trait FutureCheckExt: Future + Sized {
 
 impl<F: Future> FutureCheckExt for F {}
 
-/// The future returned by [`FutureCheckExt::checked`].
+/// Extension trait for streams (feature `stream`): [`FutureCheckExt`] for `Stream`s.
+#[cfg(feature = "stream")]
+pub trait StreamCheckExt: futures_core::Stream + Sized {
+    /// Wraps the stream so that polling it after it returned `None`, or moving it after
+    /// it was first polled, panics with a message naming where it was created and
+    /// polled. Inside the checker the panic becomes a
+    /// [`PollAfterReady`](crate::ViolationKind::PollAfterReady) or
+    /// [`MovedWhilePinned`](crate::ViolationKind::MovedWhilePinned) report. Use it on
+    /// the child streams of a combinator under test (a merge, a chain, a flatten).
+    /// Under a real executor, each `poll_next` is checked as
+    /// [`FutureCheckExt::checked`] checks a poll (lost wakeup, stale waker).
+    ///
+    /// A [`FusedStream`](futures_core::FusedStream) may be polled after `None`: wrap it
+    /// with [`checked_fused`](StreamCheckExt::checked_fused) instead.
+    ///
+    /// ```
+    /// use futures_util::{stream, StreamExt};
+    /// use pollcheck::StreamCheckExt;
+    /// use futures_test::task::noop_context;
+    /// use std::task::Poll;
+    ///
+    /// let mut s = Box::pin(stream::iter([1]).checked());
+    /// let mut cx = noop_context();
+    /// assert_eq!(s.poll_next_unpin(&mut cx), Poll::Ready(Some(1)));
+    /// assert_eq!(s.poll_next_unpin(&mut cx), Poll::Ready(None));
+    /// let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.poll_next_unpin(&mut cx)));
+    /// assert!(again.is_err()); // "pollcheck: poll after ready: the stream created at ..."
+    /// ```
+    #[track_caller]
+    fn checked(self) -> Checked<Self> {
+        Checked {
+            inner: self,
+            created_at: Location::caller(),
+            first_poll: None,
+            ready_at: None,
+            runtime: None,
+            spurious: None,
+            fused: false,
+            _pinned: PhantomPinned,
+        }
+    }
+
+    /// [`checked`](StreamCheckExt::checked) for a
+    /// [`FusedStream`](futures_core::FusedStream): polling it after `None` is allowed
+    /// (it must keep returning `None`); moves are still reported.
+    ///
+    /// ```
+    /// use futures_util::{stream, StreamExt};
+    /// use pollcheck::StreamCheckExt;
+    /// use futures_test::task::noop_context;
+    /// use std::task::Poll;
+    ///
+    /// let mut s = Box::pin(stream::iter([1]).fuse().checked_fused());
+    /// let mut cx = noop_context();
+    /// assert_eq!(s.poll_next_unpin(&mut cx), Poll::Ready(Some(1)));
+    /// assert_eq!(s.poll_next_unpin(&mut cx), Poll::Ready(None));
+    /// assert_eq!(s.poll_next_unpin(&mut cx), Poll::Ready(None));
+    /// ```
+    #[track_caller]
+    fn checked_fused(self) -> Checked<Self>
+    where
+        Self: futures_core::FusedStream,
+    {
+        let mut checked = StreamCheckExt::checked(self);
+        checked.created_at = Location::caller();
+        checked.fused = true;
+        checked
+    }
+}
+
+#[cfg(feature = "stream")]
+impl<S: futures_core::Stream> StreamCheckExt for S {}
+
+/// The future returned by [`FutureCheckExt::checked`], and the stream returned by
+/// `StreamCheckExt::checked` (feature `stream`: `Checked<S>` is a `Stream` when `S` is,
+/// and a `FusedStream` when `S` is).
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
 pub struct Checked<F> {
@@ -125,6 +201,9 @@ pub struct Checked<F> {
     runtime: Option<Runtime>,
     /// The adversarial mode, when on.
     spurious: Option<Spurious>,
+    /// A checked `FusedStream`: polls after `None` are allowed.
+    #[cfg_attr(not(feature = "stream"), allow(dead_code))]
+    fused: bool,
     _pinned: PhantomPinned,
 }
 
@@ -231,6 +310,68 @@ impl<F: Future> Future for Checked<F> {
             this.ready_at = Some(Location::caller());
         }
         poll
+    }
+}
+
+#[cfg(feature = "stream")]
+impl<S: futures_core::Stream> futures_core::Stream for Checked<S> {
+    type Item = S::Item;
+
+    #[track_caller]
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        // SAFETY: as in `Future::poll` above: `inner` is structurally pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        let address = std::ptr::addr_of!(*this).addr();
+        this.check_unmoved(address, "is now polled");
+        if let (Some(ready_at), false) = (this.ready_at, this.fused) {
+            violation(
+                ViolationKind::PollAfterReady,
+                format!(
+                    "the stream created at {} returned None to a poll from {ready_at} and was polled \
+                     again from {} (only a FusedStream may be polled after None)",
+                    this.created_at,
+                    Location::caller()
+                ),
+            );
+        }
+        this.first_poll.get_or_insert((address, Location::caller()));
+        // SAFETY: see above.
+        let inner = unsafe { Pin::new_unchecked(&mut this.inner) };
+        let poll = if crate::hooks::active() {
+            inner.poll_next(cx)
+        } else {
+            let runtime = this.runtime.get_or_insert_with(Runtime::default);
+            let mut next = NextOf(inner);
+            runtime.poll(Pin::new(&mut next), cx, this.created_at, Location::caller(), this.spurious.as_mut())
+        };
+        if let Poll::Ready(None) = poll {
+            this.ready_at.get_or_insert(Location::caller());
+        }
+        poll
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(feature = "stream")]
+impl<S: futures_core::FusedStream> futures_core::FusedStream for Checked<S> {
+    fn is_terminated(&self) -> bool {
+        self.inner.is_terminated()
+    }
+}
+
+/// One `poll_next` as a future, for the runtime's instrumented polls.
+#[cfg(feature = "stream")]
+struct NextOf<'a, S>(Pin<&'a mut S>);
+
+#[cfg(feature = "stream")]
+impl<S: futures_core::Stream> Future for NextOf<'_, S> {
+    type Output = Option<S::Item>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.0.as_mut().poll_next(cx)
     }
 }
 

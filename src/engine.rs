@@ -528,6 +528,16 @@ impl Run {
         let result = self.guard(|| future.poll(&mut cx, capture));
         crate::hooks::exit_poll(t, outer);
         self.beat_end();
+        // A stream or sink task: what this poll yielded or sent.
+        let items = future.take_items();
+        // What a stream or sink task moved, as the quiescence probe tells it.
+        let progressed = items.as_ref().filter(|i| i.count > 0).map(|i| {
+            if i.items.is_empty() {
+                format!("{} {}", i.verb, i.count)
+            } else {
+                format!("{} {}", i.verb, i.items.join(", "))
+            }
+        });
         // A driver step that ran inside this poll changed the world mid-poll; the
         // honest twin (without spurious polls) cannot replay that, so compare nothing.
         let reentered = reentry::steps_fired() != fired_before;
@@ -549,6 +559,7 @@ impl Run {
                         polled(PollResult::Pending)
                     }
                 });
+                self.record_items(t, items);
                 task.state = State::Pending;
                 let self_woke = slot.wakes() > wakes_before;
                 task.spin = if self_woke && !self.steps_left() { task.spin + 1 } else { 0 };
@@ -559,7 +570,12 @@ impl Run {
                     // Any prefix from the first spinning poll on replays the spin.
                     self.violate_at(Violation::new(ViolationKind::Spin, who, d), task.spin_start);
                 }
-                Poll::Pending
+                match progressed {
+                    // A stream that yields at the extra poll (a sink that accepts) could
+                    // have made progress: its `poll_next` returned `Ready(Some(..))`.
+                    Some(moved) if probe => Poll::Ready(Some(moved)),
+                    _ => Poll::Pending,
+                }
             }
             Ok(Poll::Ready(output)) => {
                 self.journal.record(|| {
@@ -570,6 +586,7 @@ impl Run {
                         polled(result)
                     }
                 });
+                self.record_items(t, items);
                 if !probe {
                     task.state = State::Ready;
                     task.output = output.clone();
@@ -586,6 +603,7 @@ impl Run {
             }
             Err(panic) => {
                 self.journal.record(|| polled(PollResult::Panicked(panic.to_string())));
+                self.record_items(t, items);
                 task.state = State::Panicked;
                 let future = task.future.take();
                 retire_all(&task.slots);
@@ -599,6 +617,12 @@ impl Run {
             task.world_at_pending = self.world.get();
         }
         Some(poll)
+    }
+
+    fn record_items(&self, task: usize, items: Option<crate::scenario::Items>) {
+        if let Some(items) = items {
+            self.journal.record(|| Event::Items { task, items });
+        }
     }
 
     fn classify_poll_panic(

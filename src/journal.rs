@@ -36,6 +36,8 @@ pub(crate) enum Event {
     Drop { waker: u32 },
     /// A driver step ran (inside a waker call, for `r` and `u`).
     DriverStep { index: usize, location: &'static std::panic::Location<'static>, inside_waker: Option<WakerCall> },
+    /// What the poll just recorded yielded (a stream task) or sent (a sink task).
+    Items { task: usize, items: crate::scenario::Items },
     /// The extra poll made at quiescence to see whether a stranded task could finish.
     Probe { task: usize, result: PollResult },
 }

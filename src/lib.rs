@@ -53,6 +53,7 @@
 //! | `DoubleDrop` | a [`probe`] is dropped twice |
 //! | `BrokenWaker` | a waker under [`check_waker`] breaks the vtable contract: `clone` takes no reference, `drop` or `wake` releases none, `wake_by_ref` releases one, a clone has another data pointer (`will_wake` false between clones) |
 //! | `Hang` | a poll, a driver step, a step inside a waker call, a drop or the factory has not returned within [`Config::poll_timeout`]: a busy loop or a deadlock, as the stuck thread's CPU time tells |
+//! | `SinkProtocol` | a `.checked_sink()` or a `probe_sink` (feature `sink`) gets `start_send` without a `Ready(Ok)` from `poll_ready` since the last `start_send`, or any call after `poll_close` returned `Ready` |
 //! | `StuckTask` (opt-in) | a task declared with [`Scenario::must_finish`] or [`Scenario::all_must_finish`] is, at quiescence, neither cancelled nor abandoned and still `Pending`, with no wake coming: the notification or permit it waited for was lost though its waker is still registered |
 //!
 //! Not violations: returning `Pending` without waking while the waker is registered
@@ -105,6 +106,29 @@
 //! return the same [`Report`], found by the check that failed. Run them under miri
 //! too: the executor's and the vtable's unsafe code is then checked on every step.
 //!
+//! # Streams and sinks
+//!
+//! With the `stream` feature, `Scenario::stream_task` runs a `Stream` as a task: each
+//! poll calls `poll_next` until `Pending` or `None`, the output is the item sequence,
+//! and the timeline shows what each poll yielded (`Pending (yielded 3, 4)`).
+//! `StreamCheckExt::checked` reports a child stream polled after `None`, and
+//! `probe_stream` is a stream probe. With the `sink` feature, `Scenario::sink_task`
+//! feeds items to a `Sink` by its protocol, `SinkCheckExt::checked_sink` reports the
+//! protocol broken by a sink's caller (`SinkProtocol`), and `probe_sink` is a sink
+//! probe whose handle accepts, fills, drains and fails it.
+//!
+//! ```
+//! # #[cfg(all(feature = "stream", feature = "sink"))] {
+//! use futures_channel::mpsc;
+//! use pollcheck::{Scenario, SinkCheckExt, StreamCheckExt};
+//!
+//! pollcheck::check(|| {
+//!     let (tx, rx) = mpsc::channel::<u32>(0);
+//!     Scenario::new().sink_task(tx.checked_sink(), [1, 2]).stream_task(rx.checked()).all_must_finish()
+//! });
+//! # }
+//! ```
+//!
 //! # Inside real executors
 //!
 //! Code that cannot be cut out into a [`Scenario`] (a client over a real socket, a
@@ -155,6 +179,8 @@
 mod assert;
 mod check;
 mod checked;
+#[cfg(feature = "sink")]
+mod checked_sink;
 mod config;
 mod detect;
 mod engine;
@@ -176,16 +202,24 @@ mod schedule;
 mod shrink;
 #[cfg(any(feature = "proptest", feature = "arbitrary"))]
 mod single;
+#[cfg(any(feature = "stream", feature = "sink"))]
+mod stream_task;
 mod sync;
 mod violation;
 mod waker;
 mod waker_check;
 
 pub use check::{check, Checker, Summary};
+#[cfg(feature = "stream")]
+pub use checked::StreamCheckExt;
 pub use checked::{Checked, FutureCheckExt};
+#[cfg(feature = "sink")]
+pub use checked_sink::{CheckedSink, SinkCheckExt};
 pub use config::{Bounds, Config, ConfigError, Shard};
 pub use executor::{check_executor, try_check_executor, Executor, ExecutorTask};
 pub use probe::{probe, Probe, ProbeHandle, WakerId};
+#[cfg(feature = "sink")]
+pub use probe::{probe_sink, SinkHandle, SinkProbe};
 #[cfg(feature = "stream")]
 pub use probe::{probe_stream, StreamHandle, StreamProbe};
 pub use report::{FoundBy, Report};

@@ -16,11 +16,15 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 mod shared;
+#[cfg(feature = "sink")]
+mod sink;
 #[cfg(feature = "stream")]
 mod stream;
 
 pub(crate) use shared::Mode;
 use shared::Shared;
+#[cfg(feature = "sink")]
+pub use sink::{probe_sink, SinkHandle, SinkProbe};
 #[cfg(feature = "stream")]
 pub use stream::{probe_stream, StreamHandle, StreamProbe};
 

@@ -283,6 +283,34 @@ impl Line {
                 let _ = write!(self.head, " {index} ({location})");
                 return;
             }
+            Event::Items { items, .. } => {
+                let moved = (items.count > 0).then(|| format!("{} {}", items.verb, items.items.join(", ")));
+                match (&mut self.result, items.end) {
+                    (Some(result), Some(end)) if result.starts_with("Ready") => {
+                        // "Ready([1, 2])" -> "Ready(None) (yielded 2) => [1, 2]"
+                        let out = result.strip_prefix("Ready(").map(|o| o.strip_suffix(')').unwrap_or(o).to_owned());
+                        let mut text = end.to_owned();
+                        if let Some(m) = moved {
+                            let _ = write!(text, " ({m})");
+                        }
+                        if let Some(out) = out {
+                            let _ = write!(text, " => {out}");
+                        }
+                        *result = text;
+                        return;
+                    }
+                    (Some(result), _) => {
+                        if let Some(m) = moved {
+                            let _ = write!(result, " ({m})");
+                        }
+                        return;
+                    }
+                    (None, _) => match moved {
+                        Some(m) => m,
+                        None => return,
+                    },
+                }
+            }
             Event::Action(..) | Event::Skipped(..) | Event::Probe { .. } => return,
         };
         // Fold repeats ("dropped #1 x3") to keep the line short.

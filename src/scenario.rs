@@ -76,6 +76,79 @@ impl Scenario {
         self
     }
 
+    /// Adds a task that drains a stream (feature `stream`): each poll of the task calls
+    /// `poll_next` until the stream returns `Pending` or `None`, as an executor polling
+    /// a consumer loop does, and the task finishes at `None`. Its output is the item
+    /// sequence (as `Debug` text), compared across schedules like any output; the
+    /// report's timeline shows what each poll yielded (`Pending (yielded 3, 4)`).
+    ///
+    /// Every detector applies to each poll: a stream that returns `Pending` without
+    /// registering its waker is a lost wakeup, one that keeps its first waker a stale
+    /// waker, and so on. At quiescence, an extra poll that yields an item counts as
+    /// progress the task could have made (a lost wakeup if nothing woke it).
+    ///
+    /// ```
+    /// use futures_channel::mpsc;
+    /// use pollcheck::Scenario;
+    ///
+    /// pollcheck::check(|| {
+    ///     let (tx, rx) = mpsc::unbounded::<u32>();
+    ///     let tx2 = tx.clone();
+    ///     Scenario::new()
+    ///         .stream_task(rx)
+    ///         .step(move || drop(tx.unbounded_send(1)))
+    ///         .step(move || drop(tx2))
+    /// });
+    /// ```
+    ///
+    /// A stream that never returns `Pending` nor `None` loops inside one poll: that is
+    /// reported as a [`Hang`](crate::ViolationKind::Hang).
+    #[cfg(feature = "stream")]
+    pub fn stream_task<S>(mut self, stream: S) -> Self
+    where
+        S: futures_core::Stream + 'static,
+        S::Item: Debug,
+    {
+        self.tasks.push(TaskSpec {
+            type_name: std::any::type_name::<S>(),
+            future: TaskFuture::Pinned(Box::pin(crate::stream_task::StreamTask::new(stream))),
+            must_finish: false,
+        });
+        self
+    }
+
+    /// Adds a task that feeds `items` into a sink (feature `sink`), following the
+    /// protocol: `poll_ready` until `Ready(Ok)` before each `start_send`, then
+    /// `poll_flush` and `poll_close` until `Ready`. Each `poll_*` call is part of a
+    /// poll of the task, so every waker check applies to it. The task's output is
+    /// `Ok(n)` (items sent, sink closed) or the sink's first error (as `Debug` text);
+    /// the timeline shows what each poll sent (`Pending (sent 1, 2)`).
+    ///
+    /// ```
+    /// use futures_channel::mpsc;
+    /// use futures_util::StreamExt;
+    /// use pollcheck::Scenario;
+    ///
+    /// pollcheck::check(|| {
+    ///     let (tx, rx) = mpsc::channel::<u32>(0);
+    ///     Scenario::new().sink_task(tx, vec![1, 2]).task(rx.collect::<Vec<_>>())
+    /// });
+    /// ```
+    #[cfg(feature = "sink")]
+    pub fn sink_task<S, T>(mut self, sink: S, items: impl IntoIterator<Item = T>) -> Self
+    where
+        S: futures_sink::Sink<T> + 'static,
+        S::Error: Debug,
+        T: Debug + 'static,
+    {
+        self.tasks.push(TaskSpec {
+            type_name: std::any::type_name::<S>(),
+            future: TaskFuture::Pinned(Box::pin(crate::stream_task::SinkTask::new(sink, items))),
+            must_finish: false,
+        });
+        self
+    }
+
     /// Adds a driver step. Steps run in the order they are added, each once, when the
     /// schedule says so; by the end of every schedule all of them have run.
     #[track_caller]
@@ -223,6 +296,14 @@ impl TaskFuture {
         }
     }
 
+    /// What the last poll yielded or sent (stream and sink tasks only).
+    pub(crate) fn take_items(&mut self) -> Option<Items> {
+        match self {
+            TaskFuture::Pinned(f) => f.as_mut().take_items(),
+            TaskFuture::Movable(f) => Pin::new(&mut **f).take_items(),
+        }
+    }
+
     /// Moves an `Unpin` future to a fresh allocation (a pinned one stays put: the
     /// engine enables `m` only for `Unpin` tasks).
     pub(crate) fn relocate(&mut self) {
@@ -237,6 +318,26 @@ impl TaskFuture {
 /// dropped at once, so outputs such as lock guards release what they hold.
 pub(crate) trait ErasedFuture {
     fn poll_erased(self: Pin<&mut Self>, cx: &mut Context<'_>, capture: bool) -> Poll<Option<String>>;
+
+    /// What the last poll yielded (a stream task) or sent (a sink task).
+    fn take_items(self: Pin<&mut Self>) -> Option<Items> {
+        None
+    }
+}
+
+/// What one poll of a stream or sink task moved, for the timeline and the
+/// quiescence probe (an item yielded or accepted is progress).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Items {
+    /// "yielded", "sent".
+    pub(crate) verb: &'static str,
+    /// How many (counted even when they are not formatted).
+    pub(crate) count: usize,
+    /// The items, formatted when outputs are captured.
+    pub(crate) items: Vec<String>,
+    /// How the task ended in this poll, replacing `Ready(..)` in the timeline:
+    /// "Ready(None)", "closed".
+    pub(crate) end: Option<&'static str>,
 }
 
 pub(crate) trait MovableFuture: ErasedFuture + Unpin {

@@ -51,6 +51,11 @@ pub enum ViolationKind {
     /// the notification or permit it waited for was lost. Opt-in, because without the
     /// declaration a task left waiting with a registered waker is legal.
     StuckTask,
+    /// A checked sink (`SinkCheckExt::checked_sink`) or a sink probe (`probe_sink`)
+    /// (feature `sink`) was used against the `Sink`
+    /// protocol by its caller: `start_send` without a `Ready(Ok)` from `poll_ready`
+    /// since the last `start_send`, or any call after `poll_close` returned `Ready`.
+    SinkProtocol,
 }
 
 impl ViolationKind {
@@ -70,6 +75,7 @@ impl ViolationKind {
             ViolationKind::BrokenWaker => "broken waker",
             ViolationKind::Hang => "hang",
             ViolationKind::StuckTask => "stuck task",
+            ViolationKind::SinkProtocol => "sink protocol",
         }
     }
 }

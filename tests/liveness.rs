@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use buggy::{busy_wait, drop_under_lock, mutex_wake, Flavor};
 use pollcheck::{Bounds, Checker, FoundBy, Report, Scenario, ViolationKind};
@@ -23,17 +23,15 @@ use pollcheck::{Bounds, Checker, FoundBy, Report, Scenario, ViolationKind};
 /// Short, so the tests are quick; the hang shows at once anyway.
 const TIMEOUT: Duration = Duration::from_millis(300);
 
-/// Runs `checker` expecting a hang report, and checks it came within the timeout plus
-/// a few seconds (never an assertion about how fast: only that the test cannot hang).
+/// Runs `checker` expecting a hang report (no assertion on time: a hang within the
+/// timeout is the watchdog's job, and a test that cannot hang is the point).
 fn hang<F: Fn() -> Scenario>(checker: Checker<F>) -> Report {
-    let start = Instant::now();
     let report = match checker.poll_timeout(Some(TIMEOUT)).try_run() {
         Ok(summary) => panic!("expected a hang, but {} schedules passed", summary.schedules()),
         Err(report) => report,
     };
     println!("{report}");
     assert_eq!(report.kind(), ViolationKind::Hang, "{report}");
-    assert!(start.elapsed() < TIMEOUT + Duration::from_secs(5), "took {:?}", start.elapsed());
     report
 }
 

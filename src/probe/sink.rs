@@ -1,0 +1,436 @@
+//! The sink probe (feature `sink`): a `Sink` whose room, drains and errors its handle
+//! controls, and which reports its caller's protocol errors.
+
+use std::fmt;
+use std::marker::PhantomPinned;
+use std::mem::ManuallyDrop;
+use std::panic::Location;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_sink::Sink;
+
+use super::shared::{Mode, Shared};
+use crate::{ViolationKind, WakerId};
+
+/// A probe sink and the handle that controls it: [`probe`](crate::probe) for sinks
+/// (feature `sink`), to check what writes into a sink (`forward`, `send_all`, a
+/// fan-out).
+///
+/// The sink starts with no room: `poll_ready` is `Pending` until the handle
+/// [`accepts`](SinkHandle::accept) items. Each `start_send` takes one unit of room and
+/// buffers the item; `poll_flush` and `poll_close` are `Pending` while items are
+/// buffered, until the handle [`drains`](SinkHandle::drain) them (they are then
+/// [`received`](SinkHandle::received)). The handle can also make it
+/// [full](SinkHandle::make_full) or [fail](SinkHandle::fail) (every call then returns
+/// the error).
+///
+/// It reports, besides every check of [`probe`](crate::probe) (moved while pinned,
+/// polled with a waker that does not lead back to the task, woken and never polled
+/// again, dropped twice or never), the protocol broken by its caller as
+/// [`SinkProtocol`](crate::ViolationKind::SinkProtocol): `start_send` without a
+/// `Ready(Ok)` from `poll_ready` since the last `start_send`, and any call after
+/// `poll_close` returned `Ready`.
+///
+/// ```
+/// use futures_util::StreamExt;
+/// use pollcheck::Scenario;
+///
+/// pollcheck::check(|| {
+///     let (sink, h) = pollcheck::probe_sink::<u32>();
+///     let (items, hs) = pollcheck::probe_stream::<Result<u32, String>>();
+///     Scenario::new()
+///         .task(items.forward(sink))
+///         .step(h.accepts(2))
+///         .step(hs.yields(Ok(1)))
+///         .step(hs.yields(Ok(2)))
+///         .step(hs.ends())
+///         .step(h.drains())
+/// });
+/// ```
+#[track_caller]
+pub fn probe_sink<T>() -> (SinkProbe<T>, SinkHandle<T>) {
+    let buffer = Buffer {
+        room: 0,
+        buffered: Vec::new(),
+        received: Vec::new(),
+        error: None,
+        ready_at: None,
+        last_send: None,
+        closed_at: None,
+    };
+    let shared = Shared::new("sink probe", "closed", Location::caller(), Mode::Test, buffer, |b| Buffer {
+        room: b.room,
+        buffered: std::mem::take(&mut b.buffered),
+        received: Vec::new(),
+        error: None,
+        ready_at: None,
+        last_send: None,
+        closed_at: None,
+    });
+    let handle = SinkHandle { shared: Arc::clone(&shared) };
+    (SinkProbe { shared: ManuallyDrop::new(shared), _pinned: PhantomPinned }, handle)
+}
+
+struct Buffer<T> {
+    /// How many more items `poll_ready` lets in.
+    room: usize,
+    /// Sent, not drained yet.
+    buffered: Vec<T>,
+    /// Drained.
+    received: Vec<T>,
+    error: Option<String>,
+    /// Where `poll_ready` returned `Ready(Ok)`, since the last `start_send`.
+    ready_at: Option<&'static Location<'static>>,
+    last_send: Option<&'static Location<'static>>,
+    closed_at: Option<&'static Location<'static>>,
+}
+
+/// The sink half of [`probe_sink`].
+#[must_use = "sinks do nothing unless polled"]
+pub struct SinkProbe<T> {
+    /// Released by the first drop only, as in [`Probe`](crate::Probe).
+    shared: ManuallyDrop<Arc<Shared<Buffer<T>>>>,
+    _pinned: PhantomPinned,
+}
+
+impl<T: 'static> SinkProbe<T> {
+    /// A call after `poll_close` returned `Ready` is the caller's protocol error.
+    #[track_caller]
+    fn check_open(&self, call: &str) {
+        let closed_at = self.shared.lock().payload.closed_at;
+        if let Some(closed_at) = closed_at {
+            crate::checked::violation(
+                ViolationKind::SinkProtocol,
+                format!(
+                    "the sink probe created at {} returned Ready from poll_close (called from {closed_at}), \
+                     and {call} was called after that, from {}",
+                    self.shared.created_at,
+                    Location::caller()
+                ),
+            );
+        }
+    }
+
+    #[track_caller]
+    fn poll_with(
+        self: Pin<&mut Self>,
+        call: &str,
+        cx: &mut Context<'_>,
+        ready: impl FnOnce(&mut Buffer<T>) -> bool,
+    ) -> Poll<Result<(), String>> {
+        self.check_open(call);
+        let address = std::ptr::from_ref(self.as_ref().get_ref()).addr();
+        self.shared.poll(address, Location::caller(), cx, |b| match &b.error {
+            Some(e) => Some((Err(e.clone()), false)),
+            None => ready(b).then_some((Ok(()), false)),
+        })
+    }
+}
+
+impl<T: 'static> Sink<T> for SinkProbe<T> {
+    type Error = String;
+
+    #[track_caller]
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), String>> {
+        let at = Location::caller();
+        let shared = Arc::clone(&self.shared);
+        let poll = self.poll_with("poll_ready", cx, |b| b.room > 0);
+        if let Poll::Ready(Ok(())) = poll {
+            shared.lock().payload.ready_at = Some(at);
+        }
+        poll
+    }
+
+    #[track_caller]
+    fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), String> {
+        self.check_open("start_send");
+        let at = Location::caller();
+        let mut st = self.shared.lock();
+        let b = &mut st.payload;
+        if b.ready_at.take().is_none() {
+            let since = match b.last_send {
+                Some(last) => format!("since the last start_send (from {last})"),
+                None => "before it".to_owned(),
+            };
+            let created_at = self.shared.created_at;
+            drop(st);
+            drop(item);
+            crate::checked::violation(
+                ViolationKind::SinkProtocol,
+                format!(
+                    "start_send was called on the sink probe created at {created_at} from {at} without a \
+                     Ready(Ok) from poll_ready {since}"
+                ),
+            );
+        }
+        b.last_send = Some(at);
+        if let Some(e) = &b.error {
+            return Err(e.clone());
+        }
+        b.room = b.room.saturating_sub(1);
+        b.buffered.push(item);
+        Ok(())
+    }
+
+    #[track_caller]
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), String>> {
+        self.poll_with("poll_flush", cx, |b| b.buffered.is_empty())
+    }
+
+    #[track_caller]
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), String>> {
+        let at = Location::caller();
+        let shared = Arc::clone(&self.shared);
+        let poll = self.poll_with("poll_close", cx, |b| b.buffered.is_empty());
+        if poll.is_ready() {
+            shared.lock().payload.closed_at = Some(at);
+        }
+        poll
+    }
+}
+
+impl<T> Drop for SinkProbe<T> {
+    fn drop(&mut self) {
+        let address = std::ptr::from_mut(self).addr();
+        if !self.shared.first_drop() {
+            return;
+        }
+        let moved = self.shared.on_drop(address);
+        // SAFETY: the first drop (counted just above) still owns the strong count the
+        // probe was created with; a second drop only reads the count.
+        unsafe { ManuallyDrop::drop(&mut self.shared) };
+        if let Some(moved) = moved {
+            if !std::thread::panicking() {
+                crate::checked::violation(ViolationKind::MovedWhilePinned, moved);
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for SinkProbe<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SinkProbe").field("created_at", &self.shared.created_at).finish_non_exhaustive()
+    }
+}
+
+/// Controls a [`SinkProbe`]. Clones control the same sink.
+pub struct SinkHandle<T> {
+    shared: Arc<Shared<Buffer<T>>>,
+}
+
+impl<T> Clone for SinkHandle<T> {
+    fn clone(&self) -> Self {
+        SinkHandle { shared: Arc::clone(&self.shared) }
+    }
+}
+
+impl<T> fmt::Debug for SinkHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SinkHandle")
+            .field("created_at", &self.shared.created_at)
+            .field("polls", &self.polls())
+            .field("dropped", &self.is_dropped())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: 'static> SinkHandle<T> {
+    /// Makes room for `n` more items and wakes the sink.
+    ///
+    /// ```
+    /// let (_sink, h) = pollcheck::probe_sink::<u32>();
+    /// h.accept(1);
+    /// ```
+    #[track_caller]
+    pub fn accept(&self, n: usize) {
+        self.shared.update_and_wake(Location::caller(), |b| b.room += n);
+    }
+
+    /// Takes all room away (without a wake): `poll_ready` is `Pending` until the next
+    /// [`accept`](SinkHandle::accept).
+    ///
+    /// ```
+    /// let (_sink, h) = pollcheck::probe_sink::<u32>();
+    /// h.accept(1);
+    /// h.make_full();
+    /// ```
+    pub fn make_full(&self) {
+        self.shared.update(|b| b.room = 0);
+    }
+
+    /// Delivers the buffered items (see [`received`](SinkHandle::received)) and wakes
+    /// the sink: a pending `poll_flush` or `poll_close` can finish.
+    ///
+    /// ```
+    /// let (_sink, h) = pollcheck::probe_sink::<u32>();
+    /// h.drain();
+    /// ```
+    #[track_caller]
+    pub fn drain(&self) {
+        self.shared.update_and_wake(Location::caller(), drain);
+    }
+
+    /// Makes every later call return `Err(error)` and wakes the sink.
+    ///
+    /// ```
+    /// let (_sink, h) = pollcheck::probe_sink::<u32>();
+    /// h.fail("connection reset");
+    /// ```
+    #[track_caller]
+    pub fn fail(&self, error: &str) {
+        let error = error.to_owned();
+        self.shared.update_and_wake(Location::caller(), |b| b.error = Some(error));
+    }
+
+    /// A driver step that calls [`accept`](SinkHandle::accept)`(n)`.
+    ///
+    /// ```
+    /// let (_sink, h) = pollcheck::probe_sink::<u32>();
+    /// let step = h.accepts(2);
+    /// # drop(step);
+    /// ```
+    #[track_caller]
+    pub fn accepts(&self, n: usize) -> impl FnOnce() + 'static {
+        let handle = self.clone();
+        let at = Location::caller();
+        move || handle.shared.update_and_wake(at, |b| b.room += n)
+    }
+
+    /// A driver step that calls [`make_full`](SinkHandle::make_full).
+    ///
+    /// ```
+    /// let (_sink, h) = pollcheck::probe_sink::<u32>();
+    /// let step = h.becomes_full();
+    /// # drop(step);
+    /// ```
+    pub fn becomes_full(&self) -> impl FnOnce() + 'static {
+        let handle = self.clone();
+        move || handle.make_full()
+    }
+
+    /// A driver step that calls [`drain`](SinkHandle::drain).
+    ///
+    /// ```
+    /// let (_sink, h) = pollcheck::probe_sink::<u32>();
+    /// let step = h.drains();
+    /// # drop(step);
+    /// ```
+    #[track_caller]
+    pub fn drains(&self) -> impl FnOnce() + 'static {
+        let handle = self.clone();
+        let at = Location::caller();
+        move || handle.shared.update_and_wake(at, drain)
+    }
+
+    /// A driver step that calls [`fail`](SinkHandle::fail).
+    ///
+    /// ```
+    /// let (_sink, h) = pollcheck::probe_sink::<u32>();
+    /// let step = h.fails("broken pipe");
+    /// # drop(step);
+    /// ```
+    #[track_caller]
+    pub fn fails(&self, error: &str) -> impl FnOnce() + 'static {
+        let handle = self.clone();
+        let error = error.to_owned();
+        let at = Location::caller();
+        move || handle.shared.update_and_wake(at, |b| b.error = Some(error))
+    }
+
+    /// A driver step that wakes the sink without changing anything (a spurious wake).
+    ///
+    /// ```
+    /// let (_sink, h) = pollcheck::probe_sink::<u32>();
+    /// let step = h.wakes();
+    /// # drop(step);
+    /// ```
+    #[track_caller]
+    pub fn wakes(&self) -> impl FnOnce() + 'static {
+        let handle = self.clone();
+        let at = Location::caller();
+        move || handle.shared.update_and_wake(at, |_| ())
+    }
+}
+
+fn drain<T>(b: &mut Buffer<T>) {
+    let items = std::mem::take(&mut b.buffered);
+    b.received.extend(items);
+}
+
+impl<T> SinkHandle<T> {
+    /// The items drained so far, in order.
+    ///
+    /// ```
+    /// let (_sink, h) = pollcheck::probe_sink::<u32>();
+    /// assert!(h.received().is_empty());
+    /// ```
+    pub fn received(&self) -> Vec<T>
+    where
+        T: Clone,
+    {
+        self.shared.lock().payload.received.clone()
+    }
+
+    /// How many items were sent and not drained yet.
+    ///
+    /// ```
+    /// let (_sink, h) = pollcheck::probe_sink::<u32>();
+    /// assert_eq!(h.buffered(), 0);
+    /// ```
+    pub fn buffered(&self) -> usize {
+        self.shared.lock().payload.buffered.len()
+    }
+
+    /// Where the sink was created.
+    ///
+    /// ```
+    /// let (_sink, h) = pollcheck::probe_sink::<u32>();
+    /// assert!(h.created_at().file().ends_with(".rs"));
+    /// ```
+    pub fn created_at(&self) -> &'static Location<'static> {
+        self.shared.created_at
+    }
+
+    /// How many times the sink was polled (`poll_ready`, `poll_flush`, `poll_close`).
+    ///
+    /// ```
+    /// let (_sink, h) = pollcheck::probe_sink::<u32>();
+    /// assert_eq!(h.polls(), 0);
+    /// ```
+    pub fn polls(&self) -> u32 {
+        self.shared.polls()
+    }
+
+    /// Whether the sink was dropped.
+    ///
+    /// ```
+    /// let (sink, h) = pollcheck::probe_sink::<u32>();
+    /// drop(sink);
+    /// assert!(h.is_dropped());
+    /// ```
+    pub fn is_dropped(&self) -> bool {
+        self.shared.drops() > 0
+    }
+
+    /// Whether `poll_close` returned `Ready`.
+    ///
+    /// ```
+    /// let (_sink, h) = pollcheck::probe_sink::<u32>();
+    /// assert!(!h.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.shared.lock().payload.closed_at.is_some()
+    }
+
+    /// The identity of the waker the sink was last polled with.
+    ///
+    /// ```
+    /// let (_sink, h) = pollcheck::probe_sink::<u32>();
+    /// assert_eq!(h.last_waker(), None);
+    /// ```
+    pub fn last_waker(&self) -> Option<WakerId> {
+        self.shared.last_waker()
+    }
+}
