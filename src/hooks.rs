@@ -40,6 +40,30 @@ thread_local! {
     static POLLING: Cell<Option<usize>> = const { Cell::new(None) };
     /// Checks to run when a task's poll ends, with the task.
     static AFTER_POLL: RefCell<Vec<(usize, AfterPoll)>> = const { RefCell::new(Vec::new()) };
+    /// Whether the run keeps a journal (notes are made only then).
+    static RECORDING: Cell<bool> = const { Cell::new(false) };
+    /// Timeline notes from helpers (an I/O probe's byte counts), for the engine to
+    /// put into the journal.
+    static NOTES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The run keeps a journal: helpers' notes are wanted.
+pub(crate) fn set_recording(on: bool) {
+    let _ = RECORDING.try_with(|r| r.set(on));
+}
+
+/// Adds a line to the report's timeline (built only when the run keeps a journal).
+#[cfg_attr(not(feature = "io"), allow(dead_code))]
+pub(crate) fn note(text: impl FnOnce() -> String) {
+    if active() && RECORDING.try_with(Cell::get).unwrap_or(false) {
+        let text = text();
+        let _ = NOTES.try_with(|n| n.borrow_mut().push(text));
+    }
+}
+
+/// The notes made since the last call.
+pub(crate) fn take_notes() -> Vec<String> {
+    NOTES.try_with(|n| std::mem::take(&mut *n.borrow_mut())).unwrap_or_default()
 }
 
 /// A run starts: forget what earlier runs on this thread left behind.
@@ -52,6 +76,8 @@ pub(crate) fn begin_run() {
 pub(crate) fn end_run() {
     let _ = ACTIVE.try_with(|a| a.set(false));
     forget_run();
+    let _ = RECORDING.try_with(|r| r.set(false));
+    crate::short_io::end_run();
 }
 
 fn forget_run() {
@@ -64,6 +90,8 @@ fn forget_run() {
         drop(old);
     }
     let _ = REPORTED.try_with(|r| r.borrow_mut().clear());
+    let _ = NOTES.try_with(|n| n.borrow_mut().clear());
+    crate::short_io::disarm();
     if WATCHERS.try_with(|w| !w.borrow().is_empty()).unwrap_or(false) {
         // Dropped outside the borrow: a watcher may own user values.
         let old = WATCHERS.try_with(|w| std::mem::take(&mut *w.borrow_mut()));

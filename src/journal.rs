@@ -36,6 +36,8 @@ pub(crate) enum Event {
     Drop { waker: u32 },
     /// A driver step ran (inside a waker call, for `r` and `u`).
     DriverStep { index: usize, location: &'static std::panic::Location<'static>, inside_waker: Option<WakerCall> },
+    /// What a helper inside the scenario did (an I/O probe's byte counts).
+    Note(String),
     /// The extra poll made at quiescence to see whether a stranded task could finish.
     Probe { task: usize, result: PollResult },
 }

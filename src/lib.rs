@@ -160,6 +160,8 @@ mod detect;
 mod engine;
 mod executor;
 mod hooks;
+#[cfg(feature = "io")]
+pub mod io;
 mod journal;
 mod judge;
 mod liveness;
@@ -173,6 +175,7 @@ mod report;
 mod runtime;
 mod scenario;
 mod schedule;
+mod short_io;
 mod shrink;
 #[cfg(any(feature = "proptest", feature = "arbitrary"))]
 mod single;

@@ -20,7 +20,7 @@ mod shared;
 mod stream;
 
 pub(crate) use shared::Mode;
-use shared::Shared;
+pub(crate) use shared::Shared;
 #[cfg(feature = "stream")]
 pub use stream::{probe_stream, StreamHandle, StreamProbe};
 

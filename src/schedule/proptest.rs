@@ -198,10 +198,11 @@ impl Strategy for Schedules {
             .map(|_| {
                 let kind = rng.below(16) as u8;
                 if self.tasks == 0 {
-                    return match kind % 3 {
+                    return match kind % 4 {
                         0 => Step::Driver,
                         1 => Step::ReentrantDriver,
-                        _ => Step::DriverInsideDrop,
+                        2 => Step::DriverInsideDrop,
+                        _ => Step::ShortIo,
                     };
                 }
                 step_of(kind, rng.below(self.tasks))
@@ -384,7 +385,7 @@ fn with_task(step: Step, t: usize) -> Step {
         Step::Abandon(_) => Step::Abandon(t),
         Step::Move(_) => Step::Move(t),
         Step::PollInsideWake(_) => Step::PollInsideWake(t),
-        Step::Driver | Step::ReentrantDriver | Step::DriverInsideDrop => step,
+        Step::Driver | Step::ReentrantDriver | Step::DriverInsideDrop | Step::ShortIo => step,
     }
 }
 
@@ -402,6 +403,7 @@ fn rank(step: Step) -> (u8, usize) {
         Step::Cancel(_) => 7,
         Step::Move(_) => 8,
         Step::DriverInsideDrop => 9,
+        Step::ShortIo => 10,
     };
     (kind, step.task().unwrap_or(0))
 }
@@ -414,7 +416,7 @@ fn simpler_schedule(a: &[Step], b: &[Step]) -> bool {
 
 /// Every step of a scenario with `tasks` tasks, simplest first.
 fn alphabet(tasks: usize) -> Vec<Step> {
-    let mut steps = vec![Step::Driver, Step::ReentrantDriver, Step::DriverInsideDrop];
+    let mut steps = vec![Step::Driver, Step::ReentrantDriver, Step::DriverInsideDrop, Step::ShortIo];
     for t in 0..tasks {
         steps.extend([
             Step::Poll(t),

@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 pub mod bad_join;
+#[cfg(feature = "io")]
+pub mod buffered_writer;
 pub mod busy_wait;
 #[cfg(feature = "stream")]
 pub mod chain;
@@ -17,6 +19,8 @@ pub mod first_waker;
 pub mod flag;
 pub mod forgetful_select;
 pub mod leaky;
+#[cfg(feature = "io")]
+pub mod line_reader;
 pub mod locked_wake;
 pub mod moving_combinator;
 pub mod mutex_wake;
