@@ -32,6 +32,8 @@ thread_local! {
     static WAKES: Cell<u64> = const { Cell::new(0) };
     static ACTIVE: Cell<bool> = const { Cell::new(false) };
     static POLLS: Cell<u64> = const { Cell::new(0) };
+    /// Polls of each task in this run.
+    static TASK_POLLS: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
     static WAKES_AT_POLL_START: Cell<u64> = const { Cell::new(0) };
     static CURRENT_TASK: Cell<usize> = const { Cell::new(0) };
     /// Bit `t`: task `t`'s future was dropped in this run (tasks 0..64).
@@ -84,6 +86,7 @@ fn forget_run() {
     // A `.checked()` panic caught outside any run must not label this run's panics.
     drop(crate::checked::take_violation());
     let _ = GONE.try_with(|g| g.set(0));
+    let _ = TASK_POLLS.try_with(|p| p.borrow_mut().clear());
     let _ = POLLING.try_with(|p| p.set(None));
     if AFTER_POLL.try_with(|a| !a.borrow().is_empty()).unwrap_or(false) {
         let old = AFTER_POLL.try_with(|a| std::mem::take(&mut *a.borrow_mut()));
@@ -164,6 +167,13 @@ pub(crate) fn wakes_on_this_thread() -> u64 {
 /// The engine is about to poll task `t` on this thread.
 pub(crate) fn count_poll(t: usize) {
     let _ = POLLS.try_with(|p| p.set(p.get() + 1));
+    let _ = TASK_POLLS.try_with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() <= t {
+            p.resize(t + 1, 0);
+        }
+        p[t] += 1;
+    });
     let _ = WAKES_AT_POLL_START.try_with(|w| w.set(wakes_on_this_thread()));
     let _ = CURRENT_TASK.try_with(|c| c.set(t));
 }
@@ -183,6 +193,11 @@ pub(crate) fn task_gone(t: usize) {
 /// Whether task `t`'s future was dropped in this run.
 pub(crate) fn is_task_gone(t: usize) -> bool {
     t < 64 && GONE.try_with(|g| g.get() & 1 << t != 0).unwrap_or(false)
+}
+
+/// Polls of task `t` the engine started on this thread in this run.
+pub(crate) fn polls_of(t: usize) -> u64 {
+    TASK_POLLS.try_with(|p| p.borrow().get(t).copied().unwrap_or(0)).unwrap_or(0)
 }
 
 /// Task polls the engine started on this thread so far.
