@@ -3,7 +3,7 @@
 //! report, then checks the fixed flavor and says how many schedules it passed.
 //!
 //! Run it with `cargo run --example tour` (add `--release` for the timings that
-//! matter).
+//! matter, `--features io` for the I/O exhibit).
 
 #[path = "../tests/buggy/mod.rs"]
 mod buggy;
@@ -29,7 +29,8 @@ struct KitExhibit {
 }
 
 fn main() {
-    let gallery = [
+    #[allow(unused_mut)]
+    let mut gallery = vec![
         Exhibit {
             title: "An event flag that forgets its waker",
             story: "Returns Pending without storing the waker: setting the flag wakes nobody.",
@@ -139,6 +140,14 @@ fn main() {
             scenario: buggy::mutex_wake::scenario,
         },
     ];
+    // With `--features io`: I/O code over the I/O probes.
+    #[cfg(feature = "io")]
+    gallery.push(Exhibit {
+        title: "A line reader that waits on a partial line",
+        story: "A read returned data but no newline; the reader registered nothing, so waiting is forever (`b`: a one-byte read).",
+        bounds: Bounds::default(),
+        scenario: buggy::line_reader::scenario,
+    });
 
     let mut failures = 0;
     for (i, exhibit) in gallery.iter().enumerate() {
