@@ -76,7 +76,7 @@ pub(crate) fn within(bounds: &Bounds, steps: &[Step]) -> bool {
 /// driver steps (what every bug needs) are the most frequent; the adversarial steps
 /// appear often enough that a 10-step schedule usually holds one or two.
 const KINDS: [u8; 16] =
-    [b'p', b'p', b'p', b'u', b'd', b'd', b'b', b's', b's', b'w', b'w', b'r', b'i', b'c', b'a', b'm'];
+    [b'p', b'p', b'b', b'u', b'd', b'd', b'd', b's', b's', b'w', b'w', b'r', b'i', b'c', b'a', b'm'];
 
 /// The step of kind `KINDS[nibble % 16]` on `task` (ignored by `d`, `r`, `u` and `b`).
 pub(crate) fn step_of(nibble: u8, task: usize) -> Step {
