@@ -55,6 +55,19 @@ fn bufreader_lines_over_a_reader_probe() {
 }
 
 #[test]
+fn lines_straight_from_the_reader_probe() {
+    // The probe's own `AsyncBufRead`.
+    passes(|| {
+        let (reader, h) = pollcheck::io::probe_reader();
+        Scenario::new()
+            .task(reader.lines().map(Result::unwrap).collect::<Vec<_>>())
+            .must_finish()
+            .step(h.sends(b"a\nb"))
+            .step(h.ends())
+    });
+}
+
+#[test]
 fn bufreader_reports_a_reader_error() {
     passes(|| {
         let (reader, h) = pollcheck::io::probe_reader();
