@@ -127,6 +127,14 @@ mod tests {
     }
 
     #[test]
+    fn short_io_is_clipped_to_its_bound() {
+        let steps: crate::Schedule = "b p0 b d b p0".parse().unwrap();
+        let clipped = |bounds: &Bounds| crate::Schedule::new(clip(bounds, steps.steps())).to_string();
+        assert_eq!(clipped(&Bounds::default()), "b p0 b d p0");
+        assert_eq!(clipped(&Bounds { short_io: 0, ..Bounds::default() }), "p0 d p0");
+    }
+
+    #[test]
     fn clipping_keeps_what_the_bounds_allow() {
         let steps: crate::Schedule = "p0 i0 s0 s0 s0 w0 w0 d".parse().unwrap();
         let bounds = Bounds { spurious: 2, new_wakers: 1, polls_inside_wake: 0, ..Bounds::default() };

@@ -105,6 +105,49 @@ fn copy_from_a_reader_probe_to_a_writer_probe() {
 }
 
 #[test]
+fn bufwriter_over_a_writer_probe() {
+    passes(|| {
+        let (writer, h) = pollcheck::io::probe_writer(3);
+        let mut out = futures_util::io::BufWriter::with_capacity(4, writer);
+        Scenario::new()
+            .task(async move {
+                out.write_all(b"hello, world").await.map_err(|e| e.kind())?;
+                out.close().await.map_err(|e| e.kind())
+            })
+            .step(h.drains(usize::MAX))
+            .step(h.drains(usize::MAX))
+            .step(h.drains(usize::MAX))
+            .step(h.drains(usize::MAX))
+    });
+}
+
+fn reads_only_once() -> Scenario {
+    // Reads on its first poll only, and keeps its waker: the reader's wake reaches the
+    // task, the task is polled, and the reader never again.
+    let (mut reader, h) = pollcheck::io::probe_reader();
+    let mut kept = Vec::new();
+    Scenario::new()
+        .task(poll_fn(move |cx: &mut Context<'_>| {
+            if kept.is_empty() {
+                let mut buf = [0; 8];
+                if let Poll::Ready(n) = Pin::new(&mut reader).poll_read(cx, &mut buf) {
+                    return Poll::Ready(n.map_err(|e| e.kind()));
+                }
+            }
+            kept.clear();
+            kept.push(cx.waker().clone());
+            Poll::Pending
+        }))
+        .step(h.sends(b"data"))
+}
+
+#[test]
+fn a_reader_woken_and_never_read_again_is_reported() {
+    let report = caught(reads_only_once, ViolationKind::LostWakeup, "p0 d p0");
+    assert!(report.to_string().contains("never polled the reader probe again"), "{report}");
+}
+
+#[test]
 fn the_timeline_shows_byte_counts() {
     let report = caught(
         || {
@@ -295,6 +338,27 @@ mod tokio_io {
                 .step(h.drains(usize::MAX))
                 .step(h.drains(usize::MAX))
                 .step(h.drains(usize::MAX))
+        });
+    }
+
+    #[test]
+    fn tokio_buffered_reader_and_writer_over_probes() {
+        passes(|| {
+            let (reader, r) = pollcheck::io::probe_reader();
+            let (writer, w) = pollcheck::io::probe_writer(2);
+            let mut reader = tokio::io::BufReader::with_capacity(3, reader);
+            let mut writer = tokio::io::BufWriter::with_capacity(3, writer);
+            Scenario::new()
+                .task(async move {
+                    let copied = tokio::io::copy_buf(&mut reader, &mut writer).await.map_err(|e| e.kind())?;
+                    writer.shutdown().await.map_err(|e| e.kind())?;
+                    Ok::<_, ErrorKind>(copied)
+                })
+                .step(r.sends(b"hello"))
+                .step(w.drains(usize::MAX))
+                .step(r.ends())
+                .step(w.drains(usize::MAX))
+                .step(w.drains(usize::MAX))
         });
     }
 
