@@ -154,7 +154,8 @@ impl Schedules {
 
     /// Schedules within these bounds (counting each kind of step from the start,
     /// as the random phase does; `depth` is not used). With the defaults, polls inside
-    /// wakes (`i`) are off, as in [`Checker`](crate::Checker).
+    /// wakes (`i`) are off and up to two one-byte I/O actions (`b`) are allowed, as in
+    /// [`Checker`](crate::Checker).
     ///
     /// ```
     /// use pollcheck::Bounds;
@@ -163,7 +164,7 @@ impl Schedules {
     ///
     /// let only_polls_and_spurious = Bounds {
     ///     spurious: 64, new_wakers: 0, cancels: 0, abandons: 0, moves: 0, reentrant: 0, polls_inside_wake: 0,
-    ///     reentrant_drops: 0, ..Bounds::default()
+    ///     reentrant_drops: 0, short_io: 0, ..Bounds::default()
     /// };
     /// let strategy = pollcheck::proptest::schedules(1).bounds(only_polls_and_spurious);
     /// let mut runner = TestRunner::deterministic();
