@@ -79,10 +79,10 @@
 //! They are off by default because waking or dropping wakers under a lock is legal and
 //! common, and on one thread the nested step or poll would deadlock on that lock.
 //!
-//! `b` makes the next read or write of an I/O probe ([`io`], feature `io`) move at most
-//! one byte ([`Bounds::short_io`], 2 by default; never enabled in a scenario without an
-//! I/O probe): code that waits after a short read or write, instead of reading or
-//! writing again, loses its wakeup.
+//! `b` makes the next read or write of an I/O probe (`pollcheck::io`, feature `io`)
+//! move at most one byte ([`Bounds::short_io`], 2 by default; never enabled in a
+//! scenario without an I/O probe): code that waits after a short read or write,
+//! instead of reading or writing again, loses its wakeup.
 //!
 //! # Checking combinators and executors
 //!

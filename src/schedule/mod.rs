@@ -92,9 +92,8 @@ pub enum Step {
     /// for primitives that promise to drop wakers outside their locks.
     DriverInsideDrop,
     /// The next read or write of an I/O probe on the checker's thread (a
-    /// [`ReadProbe`](crate::io::ReadProbe) or [`WriteProbe`](crate::io::WriteProbe),
-    /// feature `io` or `tokio-io`) moves at most one byte, however much it could move:
-    /// a short read or write, which every caller of `poll_read` and `poll_write` must
+    /// `pollcheck::io::ReadProbe` or `WriteProbe`, feature `io` or `tokio-io`) moves at
+    /// most one byte, however much it could move: a short read or write, which every caller of `poll_read` and `poll_write` must
     /// handle (by looping, or by waiting only after `Pending`). What futures-test's
     /// `limited` does by hand, chosen by the schedule. (`b` for "one byte".)
     ///
