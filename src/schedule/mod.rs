@@ -93,9 +93,10 @@ pub enum Step {
     DriverInsideDrop,
     /// The next read or write of an I/O probe on the checker's thread (a
     /// `pollcheck::io::ReadProbe` or `WriteProbe`, feature `io` or `tokio-io`) moves at
-    /// most one byte, however much it could move: a short read or write, which every caller of `poll_read` and `poll_write` must
-    /// handle (by looping, or by waiting only after `Pending`). What futures-test's
-    /// `limited` does by hand, chosen by the schedule. (`b` for "one byte".)
+    /// most one byte, however much it could move: a short read or write, which every
+    /// caller of `poll_read` and `poll_write` must handle (by looping, or by waiting
+    /// only after `Pending`). What futures-test's `limited` does by hand, chosen by
+    /// the schedule. (`b` for "one byte".)
     ///
     /// Enabled only while an I/O probe was created for the run, and once at a time:
     /// a read or write that returns `Pending` leaves it armed.
