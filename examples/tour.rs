@@ -2,9 +2,9 @@
 //! waker-contract bug. For each, the checker runs the buggy flavor and prints its
 //! report, then checks the fixed flavor and says how many schedules it passed.
 //!
-//! Run it with `cargo run --all-features --example tour` (the stream and sink exhibits
-//! need the `stream` and `sink` features; add `--release` for the timings that
-//! matter).
+//! Run it with `cargo run --all-features --example tour` (the stream, sink and I/O
+//! exhibits need the `stream`, `sink` and `io` features; add `--release` for the
+//! timings that matter).
 
 #[path = "../tests/buggy/mod.rs"]
 mod buggy;
@@ -29,6 +29,20 @@ struct KitExhibit {
     check: fn(Flavor) -> Result<(), pollcheck::Report>,
 }
 
+/// With `--features io`: I/O code over the I/O probes.
+#[allow(clippy::vec_init_then_push, unused_mut)]
+fn io() -> Vec<Exhibit> {
+    let mut exhibits = Vec::new();
+    #[cfg(feature = "io")]
+    exhibits.push(Exhibit {
+        title: "A line reader that waits on a partial line",
+        story: "A read returned data but no newline; the reader registered nothing, so waiting is forever (`b`: a one-byte read).",
+        bounds: Bounds::default(),
+        scenario: buggy::line_reader::scenario,
+    });
+    exhibits
+}
+
 /// The stream and sink exhibits (features `stream` and `sink`).
 #[allow(clippy::vec_init_then_push, unused_mut)]
 fn streams_and_sinks() -> Vec<Exhibit> {
@@ -51,7 +65,8 @@ fn streams_and_sinks() -> Vec<Exhibit> {
 }
 
 fn main() {
-    let gallery = [
+    #[allow(unused_mut)]
+    let gallery = vec![
         Exhibit {
             title: "An event flag that forgets its waker",
             story: "Returns Pending without storing the waker: setting the flag wakes nobody.",
@@ -161,7 +176,7 @@ fn main() {
             scenario: buggy::mutex_wake::scenario,
         },
     ];
-    let gallery: Vec<Exhibit> = gallery.into_iter().chain(streams_and_sinks()).collect();
+    let gallery: Vec<Exhibit> = gallery.into_iter().chain(streams_and_sinks()).chain(io()).collect();
 
     let mut failures = 0;
     for (i, exhibit) in gallery.iter().enumerate() {

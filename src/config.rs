@@ -33,6 +33,10 @@ pub struct Bounds {
     /// (`POLLCHECK_MAX_REENTRANT_DROPS`). 0 by default: see
     /// [`Step::DriverInsideDrop`](crate::Step::DriverInsideDrop).
     pub reentrant_drops: usize,
+    /// Most short reads or writes of I/O probes, `b` (`POLLCHECK_MAX_SHORT_IO`). 2 by
+    /// default: see [`Step::ShortIo`](crate::Step::ShortIo). It costs nothing in
+    /// scenarios without I/O probes, where `b` is never enabled.
+    pub short_io: usize,
 }
 
 impl Default for Bounds {
@@ -47,6 +51,7 @@ impl Default for Bounds {
             reentrant: 0,
             polls_inside_wake: 0,
             reentrant_drops: 0,
+            short_io: 2,
         }
     }
 }
@@ -176,6 +181,7 @@ impl Config {
         read(&get, "POLLCHECK_MAX_REENTRANT", &mut b.reentrant, 0..=64)?;
         read(&get, "POLLCHECK_MAX_POLLS_INSIDE_WAKE", &mut b.polls_inside_wake, 0..=64)?;
         read(&get, "POLLCHECK_MAX_REENTRANT_DROPS", &mut b.reentrant_drops, 0..=64)?;
+        read(&get, "POLLCHECK_MAX_SHORT_IO", &mut b.short_io, 0..=64)?;
         read(&get, "POLLCHECK_CASES", &mut c.random_cases, 0..=u64::MAX)?;
         read(&get, "POLLCHECK_RANDOM_DEPTH", &mut c.random_depth, 1..=4096)?;
         read(&get, "POLLCHECK_SEED", &mut c.seed, 0..=u64::MAX)?;
@@ -306,5 +312,14 @@ mod tests {
         );
         let e = Config::from_lookup(env(&[("POLLCHECK_MAX_REENTRANT_DROPS", "yes")])).unwrap_err();
         assert_eq!(e.var(), "POLLCHECK_MAX_REENTRANT_DROPS");
+    }
+
+    #[test]
+    fn short_io_is_bounded_by_its_variable() {
+        assert_eq!(Config::from_lookup(env(&[])).unwrap().bounds.short_io, 2);
+        let c = Config::from_lookup(env(&[("POLLCHECK_MAX_SHORT_IO", "0")])).unwrap();
+        assert_eq!(c.bounds.short_io, 0);
+        let e = Config::from_lookup(env(&[("POLLCHECK_MAX_SHORT_IO", "65")])).unwrap_err();
+        assert_eq!(e.var(), "POLLCHECK_MAX_SHORT_IO");
     }
 }

@@ -195,6 +195,7 @@ pub(crate) fn journal_of(scenario: Scenario, steps: &[(Step, ActionOrigin)]) -> 
 impl Run {
     fn new(scenario: Scenario, opts: RunOptions, heartbeat: Option<Arc<Heartbeat>>) -> Self {
         crate::hooks::begin_run();
+        crate::hooks::set_recording(opts.record);
         let journal = if opts.record { Arc::new(Journal::new(true)) } else { Journal::off() };
         let next_waker = Cell::new(1);
         let all_must_finish = scenario.all_must_finish;
@@ -268,6 +269,7 @@ impl Run {
             Step::ReentrantDriver | Step::DriverInsideDrop => {
                 !reentry::is_armed() && self.next_step.get() < self.steps.borrow().len()
             }
+            Step::ShortIo => crate::short_io::has_probes() && !crate::short_io::is_armed(),
             Step::Poll(t) => task(t).is_some_and(|k| k.live() && k.woken()),
             Step::SpuriousPoll(t) => task(t).is_some_and(|k| k.live() && !k.woken()),
             Step::NewWaker(t) => task(t).is_some_and(|k| k.live() && k.polls > 0 && k.next == k.latest),
@@ -301,7 +303,7 @@ impl Run {
                 }
             }
         }
-        for step in [Step::Driver, Step::ReentrantDriver, Step::DriverInsideDrop] {
+        for step in [Step::Driver, Step::ReentrantDriver, Step::DriverInsideDrop, Step::ShortIo] {
             if self.enabled(step) {
                 out.push(step);
             }
@@ -396,6 +398,7 @@ impl Run {
                 self.world.set(self.world.get() + 1);
             }
             Step::Abandon(t) => self.tasks[t].borrow_mut().abandoned = true,
+            Step::ShortIo => crate::short_io::arm(),
             Step::Move(t) => {
                 if let Some(f) = self.tasks[t].borrow_mut().future.as_mut() {
                     f.relocate();
@@ -538,6 +541,9 @@ impl Run {
                 format!("{} {}", i.verb, i.items.join(", "))
             }
         });
+        for note in crate::hooks::take_notes() {
+            self.journal.record(|| Event::Note(note));
+        }
         // A driver step that ran inside this poll changed the world mid-poll; the
         // honest twin (without spurious polls) cannot replay that, so compare nothing.
         let reentered = reentry::steps_fired() != fired_before;

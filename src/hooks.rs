@@ -32,6 +32,8 @@ thread_local! {
     static WAKES: Cell<u64> = const { Cell::new(0) };
     static ACTIVE: Cell<bool> = const { Cell::new(false) };
     static POLLS: Cell<u64> = const { Cell::new(0) };
+    /// Polls of each task in this run.
+    static TASK_POLLS: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
     static WAKES_AT_POLL_START: Cell<u64> = const { Cell::new(0) };
     static CURRENT_TASK: Cell<usize> = const { Cell::new(0) };
     /// Bit `t`: task `t`'s future was dropped in this run (tasks 0..64).
@@ -40,6 +42,30 @@ thread_local! {
     static POLLING: Cell<Option<usize>> = const { Cell::new(None) };
     /// Checks to run when a task's poll ends, with the task.
     static AFTER_POLL: RefCell<Vec<(usize, AfterPoll)>> = const { RefCell::new(Vec::new()) };
+    /// Whether the run keeps a journal (notes are made only then).
+    static RECORDING: Cell<bool> = const { Cell::new(false) };
+    /// Timeline notes from helpers (an I/O probe's byte counts), for the engine to
+    /// put into the journal.
+    static NOTES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The run keeps a journal: helpers' notes are wanted.
+pub(crate) fn set_recording(on: bool) {
+    let _ = RECORDING.try_with(|r| r.set(on));
+}
+
+/// Adds a line to the report's timeline (built only when the run keeps a journal).
+#[cfg_attr(not(feature = "io"), allow(dead_code))]
+pub(crate) fn note(text: impl FnOnce() -> String) {
+    if active() && RECORDING.try_with(Cell::get).unwrap_or(false) {
+        let text = text();
+        let _ = NOTES.try_with(|n| n.borrow_mut().push(text));
+    }
+}
+
+/// The notes made since the last call.
+pub(crate) fn take_notes() -> Vec<String> {
+    NOTES.try_with(|n| std::mem::take(&mut *n.borrow_mut())).unwrap_or_default()
 }
 
 /// A run starts: forget what earlier runs on this thread left behind.
@@ -52,18 +78,23 @@ pub(crate) fn begin_run() {
 pub(crate) fn end_run() {
     let _ = ACTIVE.try_with(|a| a.set(false));
     forget_run();
+    let _ = RECORDING.try_with(|r| r.set(false));
+    crate::short_io::end_run();
 }
 
 fn forget_run() {
     // A `.checked()` panic caught outside any run must not label this run's panics.
     drop(crate::checked::take_violation());
     let _ = GONE.try_with(|g| g.set(0));
+    let _ = TASK_POLLS.try_with(|p| p.borrow_mut().clear());
     let _ = POLLING.try_with(|p| p.set(None));
     if AFTER_POLL.try_with(|a| !a.borrow().is_empty()).unwrap_or(false) {
         let old = AFTER_POLL.try_with(|a| std::mem::take(&mut *a.borrow_mut()));
         drop(old);
     }
     let _ = REPORTED.try_with(|r| r.borrow_mut().clear());
+    let _ = NOTES.try_with(|n| n.borrow_mut().clear());
+    crate::short_io::disarm();
     if WATCHERS.try_with(|w| !w.borrow().is_empty()).unwrap_or(false) {
         // Dropped outside the borrow: a watcher may own user values.
         let old = WATCHERS.try_with(|w| std::mem::take(&mut *w.borrow_mut()));
@@ -136,6 +167,13 @@ pub(crate) fn wakes_on_this_thread() -> u64 {
 /// The engine is about to poll task `t` on this thread.
 pub(crate) fn count_poll(t: usize) {
     let _ = POLLS.try_with(|p| p.set(p.get() + 1));
+    let _ = TASK_POLLS.try_with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() <= t {
+            p.resize(t + 1, 0);
+        }
+        p[t] += 1;
+    });
     let _ = WAKES_AT_POLL_START.try_with(|w| w.set(wakes_on_this_thread()));
     let _ = CURRENT_TASK.try_with(|c| c.set(t));
 }
@@ -155,6 +193,11 @@ pub(crate) fn task_gone(t: usize) {
 /// Whether task `t`'s future was dropped in this run.
 pub(crate) fn is_task_gone(t: usize) -> bool {
     t < 64 && GONE.try_with(|g| g.get() & 1 << t != 0).unwrap_or(false)
+}
+
+/// Polls of task `t` the engine started on this thread in this run.
+pub(crate) fn polls_of(t: usize) -> u64 {
+    TASK_POLLS.try_with(|p| p.borrow().get(t).copied().unwrap_or(0)).unwrap_or(0)
 }
 
 /// Task polls the engine started on this thread so far.

@@ -38,6 +38,8 @@ pub(crate) enum Event {
     DriverStep { index: usize, location: &'static std::panic::Location<'static>, inside_waker: Option<WakerCall> },
     /// What the poll just recorded yielded (a stream task) or sent (a sink task).
     Items { task: usize, items: crate::scenario::Items },
+    /// What a helper inside the scenario did (an I/O probe's byte counts).
+    Note(String),
     /// The extra poll made at quiescence to see whether a stranded task could finish.
     Probe { task: usize, result: PollResult },
 }

@@ -80,6 +80,11 @@
 //! They are off by default because waking or dropping wakers under a lock is legal and
 //! common, and on one thread the nested step or poll would deadlock on that lock.
 //!
+//! `b` makes the next read or write of an I/O probe (`pollcheck::io`, feature `io`)
+//! move at most one byte ([`Bounds::short_io`], 2 by default; never enabled in a
+//! scenario without an I/O probe): code that waits after a short read or write,
+//! instead of reading or writing again, loses its wakeup.
+//!
 //! # Checking combinators and executors
 //!
 //! A combinator (join, select, a stream of futures) is checked over [probes](probe):
@@ -186,6 +191,8 @@ mod detect;
 mod engine;
 mod executor;
 mod hooks;
+#[cfg(feature = "io")]
+pub mod io;
 mod journal;
 mod judge;
 mod liveness;
@@ -199,6 +206,7 @@ mod report;
 mod runtime;
 mod scenario;
 mod schedule;
+mod short_io;
 mod shrink;
 #[cfg(any(feature = "proptest", feature = "arbitrary"))]
 mod single;

@@ -22,7 +22,7 @@ mod sink;
 mod stream;
 
 pub(crate) use shared::Mode;
-use shared::Shared;
+pub(crate) use shared::Shared;
 #[cfg(feature = "sink")]
 pub use sink::{probe_sink, SinkHandle, SinkProbe};
 #[cfg(feature = "stream")]

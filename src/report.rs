@@ -273,6 +273,7 @@ impl Line {
                 if *by_ref { " by ref" } else { "" },
             ),
             Event::Drop { waker } => format!("dropped #{waker}"),
+            Event::Note(text) => text.clone(),
             Event::DriverStep { index, location, inside_waker: Some(WakerCall::Wake(w)) } => {
                 format!("inside that call on #{w}: driver step {index} ({location})")
             }
@@ -354,6 +355,7 @@ pub(crate) fn describe(step: Step) -> String {
             format!("arm a poll of task {t} inside the next wake of its waker")
         }
         Step::DriverInsideDrop => "arm the next driver step inside the next drop of a retired waker".into(),
+        Step::ShortIo => "the next read or write of an I/O probe moves at most one byte".into(),
     }
 }
 

@@ -76,9 +76,9 @@ pub(crate) fn within(bounds: &Bounds, steps: &[Step]) -> bool {
 /// driver steps (what every bug needs) are the most frequent; the adversarial steps
 /// appear often enough that a 10-step schedule usually holds one or two.
 const KINDS: [u8; 16] =
-    [b'p', b'p', b'p', b'u', b'd', b'd', b'd', b's', b's', b'w', b'w', b'r', b'i', b'c', b'a', b'm'];
+    [b'p', b'p', b'b', b'u', b'd', b'd', b'd', b's', b's', b'w', b'w', b'r', b'i', b'c', b'a', b'm'];
 
-/// The step of kind `KINDS[nibble % 16]` on `task` (ignored by `d`, `r` and `u`).
+/// The step of kind `KINDS[nibble % 16]` on `task` (ignored by `d`, `r`, `u` and `b`).
 pub(crate) fn step_of(nibble: u8, task: usize) -> Step {
     let task = task % MAX_TASKS;
     match KINDS[usize::from(nibble % 16)] {
@@ -88,6 +88,7 @@ pub(crate) fn step_of(nibble: u8, task: usize) -> Step {
         b'w' => Step::NewWaker(task),
         b'r' => Step::ReentrantDriver,
         b'u' => Step::DriverInsideDrop,
+        b'b' => Step::ShortIo,
         b'i' => Step::PollInsideWake(task),
         b'c' => Step::Cancel(task),
         b'a' => Step::Abandon(task),
@@ -104,7 +105,7 @@ mod tests {
         let mut seen: Vec<String> = (0..16).map(|n| step_of(n, 0).to_string()).collect();
         seen.sort();
         seen.dedup();
-        assert_eq!(seen, ["a0", "c0", "d", "i0", "m0", "p0", "r", "s0", "u", "w0"]);
+        assert_eq!(seen, ["a0", "b", "c0", "d", "i0", "m0", "p0", "r", "s0", "u", "w0"]);
         assert_eq!(step_of(0, MAX_TASKS + 1), Step::Poll(1));
     }
 
@@ -123,6 +124,14 @@ mod tests {
             assert!(within(&one, &clip(&one, steps.steps())));
             assert!(within(&all, steps.steps()));
         }
+    }
+
+    #[test]
+    fn short_io_is_clipped_to_its_bound() {
+        let steps: crate::Schedule = "b p0 b d b p0".parse().unwrap();
+        let clipped = |bounds: &Bounds| crate::Schedule::new(clip(bounds, steps.steps())).to_string();
+        assert_eq!(clipped(&Bounds::default()), "b p0 b d p0");
+        assert_eq!(clipped(&Bounds { short_io: 0, ..Bounds::default() }), "p0 d p0");
     }
 
     #[test]

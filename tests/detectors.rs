@@ -269,3 +269,24 @@ fn notifying_a_notified_receiver_is_caught_only_under_strict_abandonment() {
 fn must_finish_before_any_task_panics() {
     let _ = Scenario::new().must_finish();
 }
+
+#[cfg(feature = "io")]
+mod io {
+    use super::*;
+    use buggy::{buffered_writer, line_reader};
+
+    #[test]
+    fn a_frame_reader_that_waits_on_a_partial_frame_loses_the_wakeup() {
+        // `b`: the next read moves one byte, a partial frame.
+        assert_caught(line_reader::scenario, ViolationKind::LostWakeup, "b d p0");
+        // Without short reads the honest schedules never show it.
+        let bounds = Bounds { short_io: 0, ..Bounds::default() };
+        let depth = if cfg!(miri) { 2 } else { bounds.depth };
+        Checker::new(|| line_reader::scenario(Flavor::Buggy)).bounds(bounds).depth(depth).run();
+    }
+
+    #[test]
+    fn a_buffered_writer_that_waits_after_a_short_write_loses_the_wakeup() {
+        assert_caught(buffered_writer::scenario, ViolationKind::LostWakeup, "b p0");
+    }
+}

@@ -62,7 +62,9 @@ pub(crate) struct State<P> {
 
 struct Woken {
     at: &'static Location<'static>,
-    /// The checker's task polls so far, when the wake happened.
+    /// The task that last polled the probe (inside a checker run), and its polls so
+    /// far (every task's, outside one) when the wake happened.
+    task: Option<usize>,
     task_polls: u64,
 }
 
@@ -272,7 +274,8 @@ impl<P> Shared<P> {
             let Some(waker) = st.waker.take() else {
                 return;
             };
-            st.woken = Some(Woken { at, task_polls: hooks::polls_on_this_thread() });
+            let task = st.polled_by.map(|(t, _)| t);
+            st.woken = Some(Woken { at, task, task_polls: polls_of(task) });
             (waker, st.polled_by)
         };
         waker.wake();
@@ -369,6 +372,14 @@ impl<P> Shared<P> {
     }
 }
 
+/// Polls of `task` so far, or of every task on this thread without one.
+fn polls_of(task: Option<usize>) -> u64 {
+    match task {
+        Some(t) => hooks::polls_of(t),
+        None => hooks::polls_on_this_thread(),
+    }
+}
+
 /// The checks a probe joins inside a checker run.
 struct Watch<P>(Arc<Shared<P>>);
 
@@ -380,8 +391,9 @@ impl<P> Watcher for Watch<P> {
             return None;
         }
         let woken = st.woken.as_ref()?;
-        // Polls of the task since the wake: zero when the task was abandoned.
-        let since = hooks::polls_on_this_thread().saturating_sub(woken.task_polls);
+        // Polls of the task since the wake: zero when the task was abandoned (other
+        // tasks' polls do not count).
+        let since = polls_of(woken.task).saturating_sub(woken.task_polls);
         (since > 0).then(|| {
             Violation::new(
                 ViolationKind::LostWakeup,

@@ -188,8 +188,8 @@ mod tests {
                 seen.insert(Step::arbitrary(&mut Unstructured::new(&[b, extra])).unwrap());
             }
         }
-        // Seven kinds on each task, plus `d`, `r` and `u`.
-        assert_eq!(seen.len(), 7 * MAX_TASKS + 3);
+        // Seven kinds on each task, plus `d`, `r`, `u` and `b`.
+        assert_eq!(seen.len(), 7 * MAX_TASKS + 4);
         assert!(seen.iter().all(|s| s.task().is_none_or(|t| t < MAX_TASKS)));
     }
 }

@@ -29,6 +29,7 @@ pub(crate) mod systematic;
 /// | `m0` | [`Step::Move`] |
 /// | `i0` | [`Step::PollInsideWake`] |
 /// | `u` | [`Step::DriverInsideDrop`] |
+/// | `b` | [`Step::ShortIo`] |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Step {
     /// Poll a task that was woken (or never polled), as an honest executor would.
@@ -90,6 +91,17 @@ pub enum Step {
     /// thread, where a real task's drop on another thread would just wait. Turn it on
     /// for primitives that promise to drop wakers outside their locks.
     DriverInsideDrop,
+    /// The next read or write of an I/O probe on the checker's thread (a
+    /// `pollcheck::io::ReadProbe` or `WriteProbe`, feature `io` or `tokio-io`) moves at
+    /// most one byte, however much it could move: a short read or write, which every
+    /// caller of `poll_read` and `poll_write` must handle (by looping, or by waiting
+    /// only after `Pending`). What futures-test's `limited` does by hand, chosen by
+    /// the schedule. (`b` for "one byte".)
+    ///
+    /// Enabled only while an I/O probe was created for the run, and once at a time:
+    /// a read or write that returns `Pending` leaves it armed.
+    /// [`Bounds::short_io`](crate::Bounds::short_io) allows two by default.
+    ShortIo,
 }
 
 impl Step {
@@ -103,7 +115,7 @@ impl Step {
             | Step::Abandon(t)
             | Step::Move(t)
             | Step::PollInsideWake(t) => Some(t),
-            Step::Driver | Step::ReentrantDriver | Step::DriverInsideDrop => None,
+            Step::Driver | Step::ReentrantDriver | Step::DriverInsideDrop | Step::ShortIo => None,
         }
     }
 }
@@ -122,6 +134,7 @@ impl Step {
             Step::Move(t) => (7, t),
             Step::PollInsideWake(t) => (8, t),
             Step::DriverInsideDrop => (9, 0),
+            Step::ShortIo => (10, 0),
         };
         kind << 16 | task as u32
     }
@@ -139,6 +152,7 @@ impl Step {
             7 => Step::Move(t),
             8 => Step::PollInsideWake(t),
             9 => Step::DriverInsideDrop,
+            10 => Step::ShortIo,
             _ => return None,
         })
     }
@@ -157,6 +171,7 @@ impl fmt::Display for Step {
             Step::Move(t) => write!(f, "m{t}"),
             Step::PollInsideWake(t) => write!(f, "i{t}"),
             Step::DriverInsideDrop => f.write_str("u"),
+            Step::ShortIo => f.write_str("b"),
         }
     }
 }
@@ -204,9 +219,10 @@ impl FromStr for Step {
             'd' => no_task(Step::Driver),
             'r' => no_task(Step::ReentrantDriver),
             'u' => no_task(Step::DriverInsideDrop),
-            _ => {
-                Err(err(format!("unknown step `{kind}`: expected one of p s w c a m i (with a task number) or d r u")))
-            }
+            'b' => no_task(Step::ShortIo),
+            _ => Err(err(format!(
+                "unknown step `{kind}`: expected one of p s w c a m i (with a task number) or d r u b"
+            ))),
         }
     }
 }
@@ -328,6 +344,17 @@ mod tests {
         assert_eq!(e.index(), 1);
         assert_eq!(e.to_string(), "bad schedule token `u0` (token 2): `u` takes no task number");
         let e = "x".parse::<Step>().unwrap_err();
-        assert!(e.to_string().ends_with("expected one of p s w c a m i (with a task number) or d r u"), "{e}");
+        assert!(e.to_string().ends_with("expected one of p s w c a m i (with a task number) or d r u b"), "{e}");
+    }
+
+    #[test]
+    fn b_parses_displays_and_encodes() {
+        let s: Schedule = "p0 b p0 d".parse().unwrap();
+        assert_eq!(s.steps(), &[Step::Poll(0), Step::ShortIo, Step::Poll(0), Step::Driver]);
+        assert_eq!(s.to_string(), "p0 b p0 d");
+        assert_eq!(Step::ShortIo.task(), None);
+        assert_eq!(Step::from_code(Step::ShortIo.code()), Some(Step::ShortIo));
+        let e = "b1".parse::<Step>().unwrap_err();
+        assert_eq!(e.to_string(), "bad schedule token `b1` (token 1): `b` takes no task number");
     }
 }

@@ -154,7 +154,8 @@ impl Schedules {
 
     /// Schedules within these bounds (counting each kind of step from the start,
     /// as the random phase does; `depth` is not used). With the defaults, polls inside
-    /// wakes (`i`) are off, as in [`Checker`](crate::Checker).
+    /// wakes (`i`) are off and up to two one-byte I/O actions (`b`) are allowed, as in
+    /// [`Checker`](crate::Checker).
     ///
     /// ```
     /// use pollcheck::Bounds;
@@ -163,7 +164,7 @@ impl Schedules {
     ///
     /// let only_polls_and_spurious = Bounds {
     ///     spurious: 64, new_wakers: 0, cancels: 0, abandons: 0, moves: 0, reentrant: 0, polls_inside_wake: 0,
-    ///     reentrant_drops: 0, ..Bounds::default()
+    ///     reentrant_drops: 0, short_io: 0, ..Bounds::default()
     /// };
     /// let strategy = pollcheck::proptest::schedules(1).bounds(only_polls_and_spurious);
     /// let mut runner = TestRunner::deterministic();
@@ -198,10 +199,11 @@ impl Strategy for Schedules {
             .map(|_| {
                 let kind = rng.below(16) as u8;
                 if self.tasks == 0 {
-                    return match kind % 3 {
+                    return match kind % 4 {
                         0 => Step::Driver,
                         1 => Step::ReentrantDriver,
-                        _ => Step::DriverInsideDrop,
+                        2 => Step::DriverInsideDrop,
+                        _ => Step::ShortIo,
                     };
                 }
                 step_of(kind, rng.below(self.tasks))
@@ -384,7 +386,7 @@ fn with_task(step: Step, t: usize) -> Step {
         Step::Abandon(_) => Step::Abandon(t),
         Step::Move(_) => Step::Move(t),
         Step::PollInsideWake(_) => Step::PollInsideWake(t),
-        Step::Driver | Step::ReentrantDriver | Step::DriverInsideDrop => step,
+        Step::Driver | Step::ReentrantDriver | Step::DriverInsideDrop | Step::ShortIo => step,
     }
 }
 
@@ -402,6 +404,7 @@ fn rank(step: Step) -> (u8, usize) {
         Step::Cancel(_) => 7,
         Step::Move(_) => 8,
         Step::DriverInsideDrop => 9,
+        Step::ShortIo => 10,
     };
     (kind, step.task().unwrap_or(0))
 }
@@ -414,7 +417,7 @@ fn simpler_schedule(a: &[Step], b: &[Step]) -> bool {
 
 /// Every step of a scenario with `tasks` tasks, simplest first.
 fn alphabet(tasks: usize) -> Vec<Step> {
-    let mut steps = vec![Step::Driver, Step::ReentrantDriver, Step::DriverInsideDrop];
+    let mut steps = vec![Step::Driver, Step::ReentrantDriver, Step::DriverInsideDrop, Step::ShortIo];
     for t in 0..tasks {
         steps.extend([
             Step::Poll(t),

@@ -19,6 +19,7 @@ pub(crate) struct Usage {
     reentrant: usize,
     inside_wake: usize,
     reentrant_drops: usize,
+    short_io: usize,
 }
 
 impl Usage {
@@ -40,6 +41,7 @@ impl Usage {
             Step::ReentrantDriver => self.reentrant += 1,
             Step::PollInsideWake(_) => self.inside_wake += 1,
             Step::DriverInsideDrop => self.reentrant_drops += 1,
+            Step::ShortIo => self.short_io += 1,
             Step::Poll(_) | Step::Driver => {}
         }
     }
@@ -55,6 +57,7 @@ impl Usage {
             Step::ReentrantDriver => self.reentrant < bounds.reentrant,
             Step::PollInsideWake(_) => self.inside_wake < bounds.polls_inside_wake,
             Step::DriverInsideDrop => self.reentrant_drops < bounds.reentrant_drops,
+            Step::ShortIo => self.short_io < bounds.short_io,
             Step::Poll(_) | Step::Driver => true,
         }
     }

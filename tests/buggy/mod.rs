@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 pub mod bad_join;
+#[cfg(feature = "io")]
+pub mod buffered_writer;
 pub mod busy_wait;
 #[cfg(feature = "stream")]
 pub mod chain;
@@ -21,6 +23,8 @@ pub mod forgetful_select;
 #[cfg(feature = "stream")]
 pub mod lazy_stream;
 pub mod leaky;
+#[cfg(feature = "io")]
+pub mod line_reader;
 pub mod locked_wake;
 #[cfg(feature = "sink")]
 pub mod lossy_sink;
