@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use crate::config::{Bounds, Config, ConfigError};
 use crate::engine::Replay;
+use crate::explore::{random, systematic};
 use crate::judge::{Found, Judge};
 use crate::liveness::isolate::{self, Delivery, Mailbox};
 use crate::liveness::{self, hang, Hang, OnHang, Phase, Session};
 use crate::report::{self, FoundBy, Report, ReportData};
 use crate::scenario::Scenario;
-use crate::schedule::{random, systematic, Schedule, Step};
+use crate::schedule::{Schedule, Step};
 
 /// How many schedules a shrink may run.
 /// Small under miri, where a run costs milliseconds: exploration finds schedules
@@ -122,7 +123,8 @@ impl<F: Fn() -> Scenario + Sync> Checker<F> {
     /// .run();
     /// ```
     pub fn threads(mut self, threads: usize) -> Self {
-        self.parallel = (threads > 1).then_some((threads, crate::parallel::explore::<F> as ParallelExplore<F>));
+        self.parallel =
+            (threads > 1).then_some((threads, crate::explore::parallel::explore::<F> as ParallelExplore<F>));
         self
     }
 }

@@ -190,6 +190,7 @@ mod config;
 mod detect;
 mod engine;
 mod executor;
+mod explore;
 mod hooks;
 #[cfg(feature = "io")]
 pub mod io;
@@ -199,7 +200,6 @@ mod liveness;
 #[cfg(loom)]
 pub mod loom;
 mod panic_capture;
-mod parallel;
 mod probe;
 mod reentry;
 mod report;
@@ -208,8 +208,6 @@ mod scenario;
 mod schedule;
 mod short_io;
 mod shrink;
-#[cfg(any(feature = "proptest", feature = "arbitrary"))]
-mod single;
 #[cfg(any(feature = "stream", feature = "sink"))]
 mod stream_task;
 mod sync;
@@ -237,6 +235,6 @@ pub use violation::{Violation, ViolationKind};
 pub use waker_check::{check_waker, try_check_waker, WakerUnderTest};
 
 #[cfg(feature = "arbitrary")]
-pub use schedule::arbitrary;
+pub use explore::arbitrary;
 #[cfg(feature = "proptest")]
-pub use schedule::proptest;
+pub use explore::proptest;

@@ -1,6 +1,6 @@
 //! Sharding: `n` shards of a check run exactly the schedules of the whole check, each
 //! once, in both phases and on any number of threads (counted on the zoo's fixed
-//! flavors; src/schedule/systematic.rs proves disjointness schedule by schedule).
+//! flavors; src/explore/systematic.rs proves disjointness schedule by schedule).
 
 mod buggy;
 

@@ -5,13 +5,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-#[cfg(feature = "arbitrary")]
-pub mod arbitrary;
-#[cfg(feature = "proptest")]
-pub mod proptest;
-pub(crate) mod random;
-pub(crate) mod systematic;
-
 /// One action of a schedule.
 ///
 /// Tasks are numbered in the order they were added to the

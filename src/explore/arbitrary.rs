@@ -33,10 +33,10 @@
 use arbitrary::{Arbitrary, Result, Unstructured};
 
 use crate::config::Config;
+use crate::explore::single::{env_config, judge_one, step_of};
 use crate::report::{FoundBy, Report};
 use crate::scenario::Scenario;
 use crate::schedule::{Schedule, Step, MAX_TASKS};
-use crate::single::{env_config, judge_one, step_of};
 
 const FOUND_BY: FoundBy = FoundBy::Other("an arbitrary schedule");
 

@@ -11,11 +11,12 @@ use std::sync::Arc;
 
 use crate::check::{finish, Summary};
 use crate::config::Config;
+use crate::explore::{random, systematic};
 use crate::judge::{Found, Judge};
 use crate::liveness::{self, Phase, Session};
 use crate::report::{FoundBy, Report};
 use crate::scenario::Scenario;
-use crate::schedule::{random, systematic, Step};
+use crate::schedule::Step;
 
 /// Explores with `threads` threads (at least 2).
 pub(crate) fn explore<F: Fn() -> Scenario + Sync>(

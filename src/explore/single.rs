@@ -3,11 +3,11 @@
 
 use crate::check::finish;
 use crate::config::{Bounds, Config};
+use crate::explore::systematic::Usage;
 use crate::judge::Judge;
 use crate::liveness::{self, OnHang, Session};
 use crate::report::{FoundBy, Report};
 use crate::scenario::Scenario;
-use crate::schedule::systematic::Usage;
 use crate::schedule::{Step, MAX_TASKS};
 
 /// The configuration from the `POLLCHECK_*` variables; panics naming a bad one.

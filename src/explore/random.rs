@@ -3,7 +3,7 @@
 
 use crate::config::Bounds;
 use crate::engine::{Chooser, Run};
-use crate::schedule::systematic::Usage;
+use crate::explore::systematic::Usage;
 use crate::schedule::Step;
 
 /// SplitMix64: tiny, fast, and good enough to pick schedule steps.
