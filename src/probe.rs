@@ -21,6 +21,8 @@ mod sink;
 #[cfg(feature = "stream")]
 mod stream;
 
+#[cfg(feature = "io")]
+pub(crate) use shared::drop_probe;
 pub(crate) use shared::Mode;
 pub(crate) use shared::Shared;
 #[cfg(feature = "sink")]
@@ -123,19 +125,8 @@ impl<T> Probe<T> {
 impl<T> Drop for Probe<T> {
     fn drop(&mut self) {
         let address = std::ptr::from_mut(self).addr();
-        if !self.shared.first_drop() {
-            return;
-        }
-        let moved = self.shared.on_drop(address);
-        // SAFETY: this is the first drop (counted just above), so `shared` still owns
-        // the strong count it was created with; it is never used again by this drop,
-        // and a second drop only reads the count (kept alive by the handle).
-        unsafe { ManuallyDrop::drop(&mut self.shared) };
-        if let Some(moved) = moved {
-            if !std::thread::panicking() {
-                crate::checked::violation(crate::ViolationKind::MovedWhilePinned, moved);
-            }
-        }
+        // SAFETY: the probe's own drop, with its own `shared`, never used after it.
+        unsafe { shared::drop_probe(&mut self.shared, address) }
     }
 }
 

@@ -148,13 +148,8 @@ impl ReadProbe {
 
 impl Drop for ReadProbe {
     fn drop(&mut self) {
-        if !self.shared.first_drop() {
-            return;
-        }
-        let _ = self.shared.on_drop(0);
-        // SAFETY: the first drop (counted just above) still owns the strong count the
-        // probe was created with; a second drop only reads the count.
-        unsafe { ManuallyDrop::drop(&mut self.shared) };
+        // SAFETY: the probe's own drop, with its own `shared`, never used after it.
+        unsafe { crate::probe::drop_probe(&mut self.shared, 0) }
     }
 }
 

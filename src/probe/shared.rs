@@ -429,3 +429,27 @@ impl<P> Watcher for Watch<P> {
         ))
     }
 }
+
+/// What a probe's `Drop` does: count the drop; on the first one, check that the probe
+/// did not move since its first poll (`address`: where it is now; 0 for probes that
+/// may move), release the probe's count, and report a move. A later drop only counts
+/// it: the handle keeps `shared` alive and reports the double drop.
+///
+/// # Safety
+/// Call it only from the probe's own `Drop`, with the probe's own `shared`, which
+/// nothing uses afterwards.
+pub(crate) unsafe fn drop_probe<S>(shared: &mut std::mem::ManuallyDrop<std::sync::Arc<Shared<S>>>, address: usize) {
+    if !shared.first_drop() {
+        return;
+    }
+    let moved = shared.on_drop(address);
+    // SAFETY: the first drop (counted just above) still owns the strong count the
+    // probe was created with, and by the caller's contract nothing uses `shared`
+    // after this; a later drop returned above, having only read the count.
+    unsafe { std::mem::ManuallyDrop::drop(shared) };
+    if let Some(moved) = moved {
+        if !std::thread::panicking() {
+            crate::checked::violation(crate::ViolationKind::MovedWhilePinned, moved);
+        }
+    }
+}

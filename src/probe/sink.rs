@@ -194,18 +194,8 @@ impl<T: 'static> Sink<T> for SinkProbe<T> {
 impl<T> Drop for SinkProbe<T> {
     fn drop(&mut self) {
         let address = std::ptr::from_mut(self).addr();
-        if !self.shared.first_drop() {
-            return;
-        }
-        let moved = self.shared.on_drop(address);
-        // SAFETY: the first drop (counted just above) still owns the strong count the
-        // probe was created with; a second drop only reads the count.
-        unsafe { ManuallyDrop::drop(&mut self.shared) };
-        if let Some(moved) = moved {
-            if !std::thread::panicking() {
-                crate::checked::violation(ViolationKind::MovedWhilePinned, moved);
-            }
-        }
+        // SAFETY: the probe's own drop, with its own `shared`, never used after it.
+        unsafe { super::shared::drop_probe(&mut self.shared, address) }
     }
 }
 
