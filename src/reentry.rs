@@ -177,7 +177,15 @@ pub(crate) fn fire(waker: u32) {
 /// Never unwinds: the drop may run during unwinding or inside a user `Drop`. No step
 /// fires while this thread panics, and a panic of the step is caught and reported
 /// (through [`crate::hooks::report`]) as a violation naming the step and the waker.
+#[inline]
 pub(crate) fn fire_drop(waker: u32, retired: impl FnOnce() -> bool) {
+    if maybe_armed() {
+        fire_drop_armed(waker, retired);
+    }
+}
+
+#[inline(never)]
+fn fire_drop_armed(waker: u32, retired: impl FnOnce() -> bool) {
     if std::thread::panicking() {
         return;
     }
