@@ -27,8 +27,11 @@ fn spurious(n: u64) -> Schedule {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let mode = args[1].as_str();
-    let n: u64 = args[2].parse().unwrap();
+    // `cargo bench` runs every bench target with `--bench`: nothing to time here.
+    let (Some(mode), Some(Ok(n))) = (args.get(1).map(String::as_str), args.get(2).map(|n| n.parse::<u64>())) else {
+        println!("cg_cost: run under callgrind as `cg_cost MODE N` (see BENCHMARKS.md)");
+        return;
+    };
     match mode {
         "noop" => {
             let (_tx, rx) = oneshot::channel::<u32>();
