@@ -374,11 +374,11 @@ fn explore(judge: &Judge<'_>, config: &Config) -> Result<Summary, Report> {
         }
     });
     if found.is_none() {
+        let mut walk = random::RandomWalk::new(0, &config.bounds, config.random_depth);
         for case in (0..config.random_cases).filter(|&c| config.shard.takes_case(c)) {
             summary.random += 1;
             judge.set_phase(Phase::Random(case));
-            let mut walk =
-                random::RandomWalk::new(random::case_seed(config.seed, case), &config.bounds, config.random_depth);
+            walk.restart(random::case_seed(config.seed, case));
             if let Some(f) = judge.judge(&mut walk, true) {
                 found = Some((f, FoundBy::Random { case, seed: config.seed }));
                 break;

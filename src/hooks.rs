@@ -47,6 +47,11 @@ thread_local! {
     /// Timeline notes from helpers (an I/O probe's byte counts), for the engine to
     /// put into the journal.
     static NOTES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// False only when `REPORTED` and `AFTER_POLL` are both empty: the engine asks
+    /// them after every action and poll, and this plain flag (no destructor, so no
+    /// lazy registration) answers the common "nothing" without borrowing them. Set
+    /// whenever either is filled; cleared when both are found empty.
+    static MAYBE_PENDING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The run keeps a journal: helpers' notes are wanted.
@@ -66,6 +71,24 @@ pub(crate) fn note(text: impl FnOnce() -> String) {
 /// The notes made since the last call.
 pub(crate) fn take_notes() -> Vec<String> {
     NOTES.try_with(|n| std::mem::take(&mut *n.borrow_mut())).unwrap_or_default()
+}
+
+/// Whether `REPORTED` or `AFTER_POLL` may hold something.
+fn maybe_pending() -> bool {
+    MAYBE_PENDING.try_with(Cell::get).unwrap_or(true)
+}
+
+fn now_pending() {
+    let _ = MAYBE_PENDING.try_with(|m| m.set(true));
+}
+
+/// Clears the flag if both lists are empty.
+fn recheck_pending() {
+    let empty = REPORTED.try_with(|r| r.borrow().is_empty()).unwrap_or(false)
+        && AFTER_POLL.try_with(|a| a.borrow().is_empty()).unwrap_or(false);
+    if empty {
+        let _ = MAYBE_PENDING.try_with(|m| m.set(false));
+    }
 }
 
 /// A run starts: forget what earlier runs on this thread left behind.
@@ -95,6 +118,7 @@ fn forget_run() {
     let _ = REPORTED.try_with(|r| r.borrow_mut().clear());
     let _ = NOTES.try_with(|n| n.borrow_mut().clear());
     crate::short_io::disarm();
+    recheck_pending();
     if WATCHERS.try_with(|w| !w.borrow().is_empty()).unwrap_or(false) {
         // Dropped outside the borrow: a watcher may own user values.
         let old = WATCHERS.try_with(|w| std::mem::take(&mut *w.borrow_mut()));
@@ -109,12 +133,22 @@ pub(crate) fn active() -> bool {
 
 /// Reports a violation seen without panicking.
 pub(crate) fn report(v: Violation) {
+    now_pending();
     let _ = REPORTED.try_with(|r| r.borrow_mut().push(v));
 }
 
 /// The first violation reported since the last call.
+#[inline]
 pub(crate) fn take_reported() -> Option<Violation> {
-    REPORTED
+    if !maybe_pending() {
+        return None;
+    }
+    take_reported_slow()
+}
+
+#[inline(never)]
+fn take_reported_slow() -> Option<Violation> {
+    let taken = REPORTED
         .try_with(|r| {
             if r.borrow().is_empty() {
                 return None;
@@ -122,7 +156,11 @@ pub(crate) fn take_reported() -> Option<Violation> {
             Some(r.borrow_mut().remove(0))
         })
         .ok()
-        .flatten()
+        .flatten();
+    if taken.is_none() {
+        recheck_pending();
+    }
+    taken
 }
 
 /// Registers a watcher for the rest of this run.
@@ -221,8 +259,16 @@ pub(crate) fn enter_poll(t: usize) -> Option<usize> {
 
 /// Task `t`'s poll ended (`outer` is what [`enter_poll`] returned): runs the checks
 /// deferred to its end.
+#[inline]
 pub(crate) fn exit_poll(t: usize, outer: Option<usize>) {
     let _ = POLLING.try_with(|p| p.set(outer));
+    if maybe_pending() {
+        run_after_poll(t);
+    }
+}
+
+#[inline(never)]
+fn run_after_poll(t: usize) {
     loop {
         let next = AFTER_POLL
             .try_with(|a| {
@@ -233,7 +279,7 @@ pub(crate) fn exit_poll(t: usize, outer: Option<usize>) {
             .flatten();
         match next {
             Some(check) => check(),
-            None => return,
+            None => return recheck_pending(),
         }
     }
 }
@@ -245,5 +291,6 @@ pub(crate) fn polling_task() -> Option<usize> {
 
 /// Runs `check` when task `t`'s current poll ends.
 pub(crate) fn after_poll(t: usize, check: AfterPoll) {
+    now_pending();
     let _ = AFTER_POLL.try_with(|a| a.borrow_mut().push((t, check)));
 }

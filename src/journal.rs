@@ -87,10 +87,17 @@ impl Journal {
     }
 
     /// Records an event built lazily, so a journal that is off costs one branch.
+    #[inline]
     pub(crate) fn record(&self, event: impl FnOnce() -> Event) {
         if self.recording {
-            lock(&self.events).push(event());
+            self.push(event());
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push(&self, event: Event) {
+        lock(&self.events).push(event);
     }
 
     pub(crate) fn take(&self) -> Vec<Event> {

@@ -4,7 +4,8 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::rc::Rc;
 
 use crate::detect::spurious_poll;
 use crate::engine::{self, Chooser, Outcome, Replay, RunOptions};
@@ -27,8 +28,22 @@ pub(crate) struct Judge<'f> {
     twins: RefCell<TwinCache>,
 }
 
-/// A twin's schedule -> its outputs (`None`: it failed on its own).
-type TwinCache = HashMap<Vec<Step>, Option<Vec<Option<String>>>, BuildHasherDefault<StepHasher>>;
+/// A twin's outputs (`None`: it failed on its own), shared rather than cloned.
+type TwinOutputs = Option<Rc<[Option<String>]>>;
+
+/// The hash of a twin's schedule -> the twins with that hash and their outputs. Keyed
+/// by the hash so that a lookup hashes and compares the schedule's honest steps in
+/// place: only a twin run for the first time is collected into a `Vec`.
+type TwinCache = HashMap<u64, Vec<(Vec<Step>, TwinOutputs)>, BuildHasherDefault<StepHasher>>;
+
+/// The hash of a twin's steps, as the cache keys it.
+fn twin_hash(twin: impl Iterator<Item = Step>) -> u64 {
+    let mut h = StepHasher::default();
+    for step in twin {
+        step.hash(&mut h);
+    }
+    h.finish()
+}
 
 /// A fast hasher for short step lists (std's SipHash guards against adversarial
 /// keys, which schedules are not).
@@ -78,17 +93,24 @@ impl<'f> Judge<'f> {
     }
 
     /// The outputs of the schedule `twin`, run or remembered; `None` if it fails.
-    fn twin_outputs(&self, twin: Vec<Step>) -> Result<Option<Vec<Option<String>>>, Found> {
-        if let Some(known) = self.twins.borrow().get(&twin) {
-            return Ok(known.clone());
+    fn twin_outputs<I>(&self, twin: I) -> Result<TwinOutputs, Found>
+    where
+        I: Iterator<Item = Step> + Clone,
+    {
+        let hash = twin_hash(twin.clone());
+        if let Some(known) = self.twins.borrow().get(&hash).and_then(|same| {
+            same.iter().find(|(steps, _)| steps.iter().copied().eq(twin.clone())).map(|(_, outputs)| outputs.clone())
+        }) {
+            return Ok(known);
         }
+        let twin: Vec<Step> = twin.collect();
         let honest = self.run(&mut Replay::new(&twin), true, false)?;
-        let outputs = honest.violation.is_none().then_some(honest.outputs);
+        let outputs: TwinOutputs = honest.violation.is_none().then(|| honest.outputs.into());
         let mut twins = self.twins.borrow_mut();
         if twins.len() >= TWIN_CACHE {
             twins.clear();
         }
-        twins.insert(twin, outputs.clone());
+        twins.entry(hash).or_default().push((twin, outputs.clone()));
         Ok(outputs)
     }
 
@@ -138,16 +160,26 @@ impl<'f> Judge<'f> {
         if !outcome.compare_outputs
             || outcome.trace.iter().any(|s| matches!(s, Step::PollInsideWake(_) | Step::DriverInsideDrop))
         {
+            engine::recycle_trace(outcome.trace);
             return None;
         }
-        let outcome = if capture { outcome } else { self.run(&mut Replay::new(&outcome.trace), true, false).ok()? };
-        let twin: Vec<Step> = outcome.trace.iter().copied().filter(|s| !matches!(s, Step::SpuriousPoll(_))).collect();
+        let outcome = if capture {
+            outcome
+        } else {
+            let again = self.run(&mut Replay::new(&outcome.trace), true, false).ok();
+            engine::recycle_trace(outcome.trace);
+            again?
+        };
+        let twin = outcome.trace.iter().copied().filter(|s| !matches!(s, Step::SpuriousPoll(_)));
         // A twin that fails on its own is reported as itself, not as this schedule.
         let honest = match self.twin_outputs(twin) {
             Ok(outputs) => outputs?,
             Err(found) => return Some(found),
         };
-        let (task, detail) = spurious_poll::different_output(&honest, &outcome.outputs)?;
+        let Some((task, detail)) = spurious_poll::different_output(&honest, &outcome.outputs) else {
+            engine::recycle_trace(outcome.trace);
+            return None;
+        };
         Some(Found {
             violation: Violation::new(ViolationKind::SpuriousPoll, Some((task, self.type_name(task))), detail),
             schedule: outcome.trace,

@@ -51,6 +51,26 @@ thread_local! {
     static ARMED: RefCell<Option<Armed>> = const { RefCell::new(None) };
     static FIRED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     static DROP_STEP_PANICKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// False only when nothing is armed: every waker call, poll and action asks
+    /// whether something is, and this plain flag (no destructor, so no lazy
+    /// registration) answers the common "no" without touching `ARMED`. Set whenever
+    /// `ARMED` is filled; cleared when `ARMED` is found empty.
+    static MAYBE_ARMED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether something may be armed (see `MAYBE_ARMED`).
+fn maybe_armed() -> bool {
+    MAYBE_ARMED.try_with(std::cell::Cell::get).unwrap_or(true)
+}
+
+/// `ARMED` was found empty.
+fn none_armed() {
+    let _ = MAYBE_ARMED.try_with(|m| m.set(false));
+}
+
+/// `ARMED` is about to be filled.
+fn now_armed() {
+    let _ = MAYBE_ARMED.try_with(|m| m.set(true));
 }
 
 /// How many armed driver steps have run on this thread; a poll that panics after one
@@ -60,21 +80,30 @@ pub(crate) fn steps_fired() -> u64 {
 }
 
 pub(crate) fn arm(armed: Armed) {
+    now_armed();
     ARMED.with(|a| *a.borrow_mut() = Some(armed));
 }
 
 /// Takes back whatever is armed.
 pub(crate) fn disarm() -> Option<Armed> {
-    ARMED.try_with(|a| a.borrow_mut().take()).ok().flatten()
+    if !maybe_armed() {
+        return None;
+    }
+    let armed = ARMED.try_with(|a| a.borrow_mut().take()).ok().flatten();
+    none_armed();
+    armed
 }
 
 /// Whether something is armed on this thread.
 pub(crate) fn is_armed() -> bool {
-    ARMED.try_with(|a| a.borrow().is_some()).unwrap_or(false)
+    maybe_armed() && ARMED.try_with(|a| a.borrow().is_some()).unwrap_or(false)
 }
 
 /// Takes back an armed driver step (leaving an armed poll in place).
 pub(crate) fn disarm_step() -> Option<Armed> {
+    if !maybe_armed() {
+        return None;
+    }
     ARMED
         .try_with(|a| {
             let mut a = a.borrow_mut();
@@ -90,15 +119,22 @@ pub(crate) fn disarm_step() -> Option<Armed> {
 
 /// Whether a driver step is armed (as opposed to a poll).
 pub(crate) fn step_is_armed() -> bool {
-    ARMED.try_with(|a| matches!(*a.borrow(), Some(Armed::Step { .. }))).unwrap_or(false)
+    maybe_armed() && ARMED.try_with(|a| matches!(*a.borrow(), Some(Armed::Step { .. }))).unwrap_or(false)
 }
 
 /// Takes what is armed if `want` accepts it.
 fn take_if(want: impl FnOnce(&Armed) -> bool) -> Option<Armed> {
+    if !maybe_armed() {
+        return None;
+    }
     // `try_with`: a waker called while this thread's locals are torn down is ignored.
     ARMED
         .try_with(|a| {
             let mut a = a.borrow_mut();
+            if a.is_none() {
+                none_armed();
+                return None;
+            }
             if a.as_ref().is_some_and(want) {
                 a.take()
             } else {
@@ -125,6 +161,7 @@ pub(crate) fn fire(waker: u32) {
                 let _ = ARMED.try_with(|a| {
                     let mut a = a.borrow_mut();
                     if a.is_none() {
+                        now_armed();
                         *a = Some(Armed::Poll { poll });
                     }
                 });
@@ -133,15 +170,22 @@ pub(crate) fn fire(waker: u32) {
     }
 }
 
-/// Called from a waker clone's drop (not the one inside a consuming `wake`), after its
-/// count is released from the slot's live clones but while it still owns its strong
-/// count. `retired` says whether the task no longer uses that waker; it is asked
+/// Called from a waker clone's drop (not the one inside a consuming `wake`), while it
+/// still owns its strong count (so it still counts as a live clone). `retired` says whether the task no longer uses that waker; it is asked
 /// only when a step waits for such a drop.
 ///
 /// Never unwinds: the drop may run during unwinding or inside a user `Drop`. No step
 /// fires while this thread panics, and a panic of the step is caught and reported
 /// (through [`crate::hooks::report`]) as a violation naming the step and the waker.
+#[inline]
 pub(crate) fn fire_drop(waker: u32, retired: impl FnOnce() -> bool) {
+    if maybe_armed() {
+        fire_drop_armed(waker, retired);
+    }
+}
+
+#[inline(never)]
+fn fire_drop_armed(waker: u32, retired: impl FnOnce() -> bool) {
     if std::thread::panicking() {
         return;
     }

@@ -11,11 +11,11 @@
 /// Types the model must see: loom's under `cfg(loom)`, std's otherwise.
 pub(crate) mod model {
     #[cfg(loom)]
-    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize};
+    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU32};
     #[cfg(loom)]
     pub(crate) use loom::sync::Arc;
     #[cfg(not(loom))]
-    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize};
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU32};
     #[cfg(not(loom))]
     pub(crate) use std::sync::Arc;
 }

@@ -11,8 +11,8 @@ use std::task::{RawWaker, RawWakerVTable, Waker};
 
 use crate::journal::{Event, Journal};
 use crate::reentry;
-use crate::sync::model::{Arc, AtomicBool, AtomicU32, AtomicUsize};
-use crate::sync::{current_thread, Ordering::SeqCst, ThreadId};
+use crate::sync::model::{fence, Arc, AtomicBool, AtomicU32};
+use crate::sync::{current_thread, Ordering::Acquire, Ordering::SeqCst, ThreadId};
 
 /// A shared handle on one waker identity.
 pub(crate) type Slot = Arc<WakerSlot>;
@@ -22,35 +22,37 @@ pub(crate) type Slot = Arc<WakerSlot>;
 pub(crate) struct WakerSlot {
     /// Identity, unique within a run, shown as `#id` in reports.
     pub(crate) id: u32,
-    /// Clones held by user code (the engine's lent waker is not one).
-    live: AtomicUsize,
     /// `wake` + `wake_by_ref` calls.
     wakes: AtomicU32,
     /// Its task no longer uses this identity: it was polled since with a newer one,
     /// or its future is gone. Set by the engine; a drop of a retired clone is where
     /// `u` runs its armed driver step.
     retired: AtomicBool,
-    journal: std::sync::Arc<Journal>,
+    /// The run's journal, only when it records: a slot then costs no reference count
+    /// on the shared journal that is off.
+    journal: Option<std::sync::Arc<Journal>>,
     /// The polling thread, known only when the journal records.
     engine_thread: Option<ThreadId>,
 }
 
 impl WakerSlot {
-    pub(crate) fn new(id: u32, journal: std::sync::Arc<Journal>) -> Slot {
+    pub(crate) fn new(id: u32, journal: &std::sync::Arc<Journal>) -> Slot {
         let recording = journal.is_recording();
         Arc::new(WakerSlot {
             id,
-            live: AtomicUsize::new(0),
             wakes: AtomicU32::new(0),
             retired: AtomicBool::new(false),
-            journal,
+            journal: recording.then(|| std::sync::Arc::clone(journal)),
             engine_thread: recording.then(current_thread),
         })
     }
 
-    /// How many clones user code still holds.
-    pub(crate) fn live(&self) -> usize {
-        self.live.load(SeqCst)
+    /// Records an event built lazily, when the journal records.
+    #[inline]
+    fn record(&self, event: impl FnOnce() -> Event) {
+        if let Some(journal) = &self.journal {
+            journal.record(event);
+        }
     }
 
     /// How many times this identity was woken so far.
@@ -66,13 +68,28 @@ impl WakerSlot {
     fn on_wake(&self, by_ref: bool) {
         self.wakes.fetch_add(1, SeqCst);
         crate::hooks::count_wake();
-        self.journal.record(|| Event::Wake {
+        self.record(|| Event::Wake {
             waker: self.id,
             by_ref,
             thread: Some(current_thread()).filter(|t| Some(t) != self.engine_thread.as_ref()).map(|t| format!("{t:?}")),
         });
         reentry::fire(self.id);
     }
+}
+
+/// How many clones of `slot`'s waker user code still holds.
+///
+/// Every clone owns one strong count of the slot's `Arc`, and the engine (or the loom
+/// executor) owns exactly one `Slot` per identity while it asks: the lent waker owns
+/// none. So the clones are the strong count less that one, and a clone costs one
+/// locked instruction, not two. A clone being dropped counts until its drop returns.
+pub(crate) fn live(slot: &Slot) -> usize {
+    let strong = Arc::strong_count(slot);
+    // The count is read before the wake counters (a drop on another thread happens
+    // after its `wake`): the fence makes this read an acquire, so the wake counters
+    // read after it are at least as new as the drops it saw.
+    fence(Acquire);
+    strong.saturating_sub(1)
 }
 
 /// A waker for one poll: it borrows the slot without owning a count and must never
@@ -101,8 +118,7 @@ unsafe fn clone(data: *const ()) -> RawWaker {
     unsafe { Arc::increment_strong_count(data.cast::<WakerSlot>()) };
     // SAFETY: as above.
     let slot = unsafe { slot(data) };
-    slot.live.fetch_add(1, SeqCst);
-    slot.journal.record(|| Event::Clone { waker: slot.id });
+    slot.record(|| Event::Clone { waker: slot.id });
     RawWaker::new(data, &VTABLE)
 }
 
@@ -149,9 +165,8 @@ unsafe fn drop_inner(data: *const (), record: bool) {
     let _release = Release(data);
     // SAFETY: the clone being dropped still owns its count until `_release` drops.
     let slot = unsafe { slot(data) };
-    slot.live.fetch_sub(1, SeqCst);
     if record {
-        slot.journal.record(|| Event::Drop { waker: slot.id });
+        slot.record(|| Event::Drop { waker: slot.id });
         // Only a retired clone's drop may be the last reference to a task whose
         // future then runs its `Drop` (`u`, opt-in); the drop inside a consuming
         // `wake` never runs a step. The flag is read only when a step waits for it.

@@ -6,8 +6,10 @@ pub(crate) fn still_alive(h: &WakerHistory<'_>) -> Option<String> {
     let leaked: Vec<String> = h
         .slots
         .iter()
-        .filter(|s| s.live() > 0)
-        .map(|s| format!("#{} ({} clone{})", s.id, s.live(), if s.live() == 1 { "" } else { "s" }))
+        .filter_map(|s| {
+            let live = crate::waker::live(s);
+            (live > 0).then(|| format!("#{} ({live} clone{})", s.id, if live == 1 { "" } else { "s" }))
+        })
         .collect();
     (!leaked.is_empty()).then(|| {
         format!("after the tasks and the driver were dropped, waker clones are still alive: {}", leaked.join(", "))

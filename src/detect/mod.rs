@@ -40,7 +40,7 @@ impl WakerHistory<'_> {
 
     /// Clones of any of the task's wakers still held by user code.
     pub(crate) fn live_clones(&self) -> usize {
-        self.slots.iter().map(|s| s.live()).sum()
+        self.slots.iter().map(crate::waker::live).sum()
     }
 
     pub(crate) fn latest_id(&self) -> u32 {

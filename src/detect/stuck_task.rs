@@ -13,8 +13,10 @@ pub(crate) fn never_finishes(h: &WakerHistory<'_>) -> Option<String> {
     let alive: Vec<String> = h
         .slots
         .iter()
-        .filter(|s| s.live() > 0)
-        .map(|s| format!("#{} ({} clone{})", s.id, s.live(), if s.live() == 1 { "" } else { "s" }))
+        .filter_map(|s| {
+            let live = crate::waker::live(s);
+            (live > 0).then(|| format!("#{} ({live} clone{})", s.id, if live == 1 { "" } else { "s" }))
+        })
         .collect();
     let registered = if alive.is_empty() {
         "no waker of the task is alive".to_owned()
@@ -41,7 +43,7 @@ mod tests {
     use crate::waker::{lend, WakerSlot};
 
     fn slot(id: u32) -> crate::waker::Slot {
-        WakerSlot::new(id, Journal::off())
+        WakerSlot::new(id, &Journal::off())
     }
 
     #[test]

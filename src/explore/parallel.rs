@@ -143,12 +143,12 @@ fn random_phase<F: Fn() -> Scenario + Sync>(
     let results = on_threads(factory, config, session, &stripes, |judge, &stripe| {
         let mut ran = 0;
         let mut case = stripe;
+        let mut walk = random::RandomWalk::new(0, &config.bounds, config.random_depth);
         while case < config.random_cases && case < lowest.load(Relaxed) {
             if config.shard.takes_case(case) {
                 ran += 1;
                 judge.set_phase(Phase::Random(case));
-                let seed = random::case_seed(config.seed, case);
-                let mut walk = random::RandomWalk::new(seed, &config.bounds, config.random_depth);
+                walk.restart(random::case_seed(config.seed, case));
                 if let Some(f) = judge.judge(&mut walk, true) {
                     lowest.fetch_min(case, Relaxed);
                     return (ran, Some((case, f)));

@@ -50,6 +50,16 @@ impl<'b> RandomWalk<'b> {
     }
 }
 
+impl RandomWalk<'_> {
+    /// Starts over as a new walk seeded with `seed`, keeping the step buffer (one
+    /// allocation less per random case).
+    pub(crate) fn restart(&mut self, seed: u64) {
+        self.rng = Rng::new(seed);
+        self.usage = Usage::default();
+        self.taken = 0;
+    }
+}
+
 impl Chooser for RandomWalk<'_> {
     fn next(&mut self, run: &Run) -> Option<Step> {
         if self.taken >= self.depth || self.rng.below(self.depth * 2) == 0 {
