@@ -30,6 +30,9 @@ for target in $(cargo "${TOOLCHAIN[@]}" fuzz list); do
         (cd "fuzz/corpus/$target" && zip -q -r "$OUT/${target}_seed_corpus.zip" .)
     fi
 done
-# buggy_futures leaks scenarios after a panic on purpose (see scripts/fuzz-smoke).
-printf '[libfuzzer]\ndetect_leaks=0\n' > "$OUT/buggy_futures.options"
+# buggy_futures and streams_io leak scenarios after a panic on purpose (see
+# scripts/fuzz-smoke).
+for target in buggy_futures streams_io; do
+    printf '[libfuzzer]\ndetect_leaks=0\n' > "$OUT/$target.options"
+done
 echo "built into $OUT: $(cargo "${TOOLCHAIN[@]}" fuzz list | tr '\n' ' ')"
