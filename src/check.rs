@@ -193,7 +193,7 @@ impl<F: Fn() -> Scenario> Checker<F> {
         self.tweak(|c| c.spin_bound = bound)
     }
 
-    /// Takes part `index` (from 1) of `count` of the exploration: see [`Shard`]
+    /// Takes part `index` (from 1) of `count` of the exploration: see [`Shard`](crate::Shard)
     /// (`POLLCHECK_SHARD=index/count`).
     ///
     /// ```

@@ -72,7 +72,7 @@
 //!
 //! # Bounds
 //!
-//! Schedules stay within [`Bounds`] (from the `POLLCHECK_*` variables, or
+//! Schedules stay within [`Bounds`](crate::Bounds) (from the `POLLCHECK_*` variables, or
 //! [`Schedules::bounds`], or [`PropChecker::config`]), counting each kind of step as
 //! the random phase does: polls inside wakes (`i`) are off by default, as in
 //! [`Checker`](crate::Checker). [`try_check_schedule`] skips steps beyond them.
@@ -179,7 +179,7 @@ pub fn try_check<F: Fn() -> Scenario>(factory: F) -> Result<ProptestSummary, Rep
 
 /// Judges one schedule, as in a `proptest!` block: `Err` carries the report (not
 /// shrunk: proptest shrinks the schedule itself), and `?` turns it into a proptest
-/// failure. Steps beyond the [`Bounds`] of the `POLLCHECK_*` variables are skipped.
+/// failure. Steps beyond the [`Bounds`](crate::Bounds) of the `POLLCHECK_*` variables are skipped.
 /// See the [module docs](self) for an example.
 ///
 /// ```

@@ -114,7 +114,7 @@ impl Strategy for Schedules {
 }
 
 /// The [`ValueTree`] of [`Schedules`]: a generated schedule and its shrinking (see
-/// the [module docs](self#shrinking)).
+/// the [module docs](crate::proptest#shrinking)).
 ///
 /// `simplify` (the current schedule failed) keeps it and moves to the next candidate;
 /// `complicate` (it passed) goes back to the last failing schedule and on to the next
