@@ -1,0 +1,352 @@
+//! The engine: runs one schedule against one fresh scenario, asks the detectors at
+//! the right moments, and returns what happened.
+//!
+//! A schedule is a prefix chosen by an explorer; after it the engine completes the
+//! run honestly (the *drain*: poll every woken task, then run one driver step, until
+//! nothing is left), so every schedule ends at quiescence and every detector applies.
+
+mod act;
+mod poll;
+mod quiescence;
+mod teardown;
+mod trace;
+
+pub(crate) use trace::recycle_trace;
+use trace::spare_trace;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use crate::detect::WakerHistory;
+use crate::journal::{ActionOrigin, Event, Journal};
+use crate::liveness::{Activity, Heartbeat, Watched};
+use crate::panic_capture::{self, CaughtPanic};
+use crate::reentry;
+use crate::scenario::{DriverStep, Scenario, TaskFuture};
+use crate::schedule::Step;
+use crate::sync::Arc;
+use crate::violation::Violation;
+use crate::waker::{Slot, WakerSlot};
+
+/// Chooses the schedule's steps one at a time, seeing the run so far.
+pub(crate) trait Chooser {
+    /// The next step, or `None` to hand over to the drain.
+    fn next(&mut self, run: &Run) -> Option<Step>;
+}
+
+/// Plays a fixed list of steps; steps that are not enabled are skipped.
+pub(crate) struct Replay<'a> {
+    pub(crate) steps: &'a [Step],
+    pub(crate) at: usize,
+}
+
+impl<'a> Replay<'a> {
+    pub(crate) fn new(steps: &'a [Step]) -> Self {
+        Replay { steps, at: 0 }
+    }
+}
+
+impl Chooser for Replay<'_> {
+    fn next(&mut self, _: &Run) -> Option<Step> {
+        let step = self.steps.get(self.at).copied();
+        self.at += 1;
+        step
+    }
+}
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub(crate) struct RunOptions {
+    /// Keep a journal for the report.
+    pub(crate) record: bool,
+    /// Format task outputs (needed to compare with an honest twin).
+    pub(crate) capture_outputs: bool,
+    pub(crate) spin_bound: u32,
+}
+
+/// What one run produced.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    /// The first violation, and how many trace entries had run when it was found.
+    pub(crate) violation: Option<(Violation, usize)>,
+    /// Every action that ran, schedule and drain alike (skipped steps left out):
+    /// replaying it reproduces the run.
+    pub(crate) trace: Vec<Step>,
+    /// A spurious poll ran (and no driver step ran inside one): compare the outputs
+    /// with the honest twin's.
+    pub(crate) compare_outputs: bool,
+    pub(crate) outputs: Vec<Option<String>>,
+    pub(crate) journal: Vec<Event>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    NotStarted,
+    Pending,
+    Ready,
+    Cancelled,
+    Panicked,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PollKind {
+    Scheduled,
+    InsideWake,
+    Probe,
+}
+
+struct Task {
+    future: Option<TaskFuture>,
+    type_name: &'static str,
+    state: State,
+    abandoned: bool,
+    /// Declared with `Scenario::must_finish` or `all_must_finish`.
+    must_finish: bool,
+    slots: Vec<Slot>,
+    seen: Vec<u32>,
+    /// Slot of the most recent poll, and of the next one (they differ after `w`).
+    latest: usize,
+    next: usize,
+    polls: u32,
+    world_at_pending: u64,
+    spin: u32,
+    /// Trace length at the first poll of the current spin streak.
+    spin_start: usize,
+    output: Option<String>,
+}
+
+impl Task {
+    fn history(&self) -> WakerHistory<'_> {
+        WakerHistory { slots: &self.slots, seen: &self.seen, latest: self.latest }
+    }
+
+    fn woken(&self) -> bool {
+        self.polls == 0 || self.history().latest_woken()
+    }
+
+    /// Alive and still expected to make progress.
+    fn live(&self) -> bool {
+        matches!(self.state, State::NotStarted | State::Pending) && !self.abandoned && self.future.is_some()
+    }
+}
+
+/// One run in progress. Shared (`Rc`) with the closures armed inside wakers.
+pub(crate) struct Run {
+    tasks: Vec<RefCell<Task>>,
+    steps: RefCell<Vec<Option<DriverStep>>>,
+    next_step: Cell<usize>,
+    journal: Arc<Journal>,
+    next_waker: Cell<u32>,
+    /// Bumped by everything that can change what a task sees: driver steps, polls,
+    /// drops.
+    world: Cell<u64>,
+    violation: RefCell<Option<(Violation, usize)>>,
+    trace: RefCell<Vec<Step>>,
+    had_spurious: Cell<bool>,
+    spurious_reentered: Cell<bool>,
+    /// A panic unwound through user code during this run.
+    user_panicked: Cell<bool>,
+    opts: RunOptions,
+    heartbeat: Option<Arc<Heartbeat>>,
+    /// `Scenario::strict_abandonment`: an abandoned task's pending wake excuses nothing.
+    strict_abandonment: bool,
+}
+
+/// Runs `scenario` with the steps `chooser` picks, then drains, then checks.
+pub(crate) fn execute(
+    scenario: Scenario,
+    chooser: &mut dyn Chooser,
+    opts: &RunOptions,
+    watched: Option<&Watched>,
+) -> Outcome {
+    let heartbeat = watched.map(|w| Arc::clone(&w.heartbeat));
+    if let Some(hb) = &heartbeat {
+        hb.reset();
+    }
+    let run = Rc::new(Run::new(scenario, opts.clone(), heartbeat));
+    while !run.violated() {
+        let Some(step) = chooser.next(&run) else {
+            break;
+        };
+        run.act(step, ActionOrigin::Schedule);
+    }
+    run.drain();
+    if !run.violated() {
+        run.check_quiescence();
+    }
+    run.teardown();
+    crate::hooks::end_run();
+    run.finish()
+}
+
+/// Runs `steps` with the journal on and stops there: no drain, no checks, and the
+/// scenario is leaked rather than dropped. This renders a hang's timeline: what comes
+/// after `steps` is the action that never returned, and dropping may hang as well.
+pub(crate) fn journal_of(scenario: Scenario, steps: &[(Step, ActionOrigin)]) -> Vec<Event> {
+    let opts = RunOptions { record: true, capture_outputs: true, spin_bound: u32::MAX };
+    let run = Rc::new(Run::new(scenario, opts, None));
+    for &(step, origin) in steps {
+        if run.violated() {
+            break;
+        }
+        run.act(step, origin);
+    }
+    std::mem::forget(reentry::disarm());
+    for cell in &run.tasks {
+        std::mem::forget(cell.borrow_mut().future.take());
+    }
+    std::mem::forget(std::mem::take(&mut *run.steps.borrow_mut()));
+    crate::hooks::end_run();
+    run.journal.take()
+}
+
+impl Run {
+    fn new(scenario: Scenario, opts: RunOptions, heartbeat: Option<Arc<Heartbeat>>) -> Self {
+        crate::hooks::begin_run();
+        crate::hooks::set_recording(opts.record);
+        let journal = if opts.record { Arc::new(Journal::new(true)) } else { Journal::off() };
+        let next_waker = Cell::new(1);
+        let all_must_finish = scenario.all_must_finish;
+        let strict_abandonment = scenario.strict_abandonment;
+        let tasks = scenario
+            .tasks
+            .into_iter()
+            .map(|spec| {
+                let slot = new_slot(&next_waker, &journal);
+                RefCell::new(Task {
+                    future: Some(spec.future),
+                    type_name: spec.type_name,
+                    state: State::NotStarted,
+                    abandoned: false,
+                    must_finish: all_must_finish || spec.must_finish,
+                    slots: vec![slot],
+                    seen: vec![0],
+                    latest: 0,
+                    next: 0,
+                    polls: 0,
+                    world_at_pending: 0,
+                    spin: 0,
+                    spin_start: 0,
+                    output: None,
+                })
+            })
+            .collect();
+        Run {
+            tasks,
+            steps: RefCell::new(scenario.steps.into_iter().map(Some).collect()),
+            next_step: Cell::new(0),
+            journal,
+            next_waker,
+            world: Cell::new(0),
+            violation: RefCell::new(None),
+            trace: RefCell::new(spare_trace()),
+            had_spurious: Cell::new(false),
+            spurious_reentered: Cell::new(false),
+            user_panicked: Cell::new(false),
+            opts,
+            heartbeat,
+            strict_abandonment,
+        }
+    }
+
+    fn violated(&self) -> bool {
+        self.violation.borrow().is_some()
+    }
+
+    fn violate(&self, v: Violation) {
+        self.violate_at(v, self.trace.borrow().len());
+    }
+
+    /// Records `v`, shown by the first `at` actions of the trace.
+    fn violate_at(&self, v: Violation, at: usize) {
+        let mut slot = self.violation.borrow_mut();
+        if slot.is_none() {
+            *slot = Some((v, at));
+        }
+    }
+
+    fn steps_left(&self) -> bool {
+        self.next_step.get() < self.steps.borrow().len() || reentry::step_is_armed()
+    }
+
+    /// Whether `step` would do something now.
+    pub(crate) fn enabled(&self, step: Step) -> bool {
+        let task = |t: usize| self.tasks.get(t).and_then(|c| c.try_borrow().ok());
+        match step {
+            Step::Driver => self.steps_left(),
+            Step::ReentrantDriver | Step::DriverInsideDrop => {
+                !reentry::is_armed() && self.next_step.get() < self.steps.borrow().len()
+            }
+            Step::ShortIo => crate::short_io::has_probes() && !crate::short_io::is_armed(),
+            Step::Poll(t) => task(t).is_some_and(|k| k.live() && k.woken()),
+            Step::SpuriousPoll(t) => task(t).is_some_and(|k| k.live() && !k.woken()),
+            Step::NewWaker(t) => task(t).is_some_and(|k| k.live() && k.polls > 0 && k.next == k.latest),
+            Step::PollInsideWake(t) => {
+                !reentry::is_armed() && task(t).is_some_and(|k| k.live() && k.polls > 0 && !k.woken())
+            }
+            Step::Cancel(t) => {
+                task(t).is_some_and(|k| k.future.is_some() && matches!(k.state, State::NotStarted | State::Pending))
+            }
+            Step::Abandon(t) => task(t).is_some_and(|k| k.live() && k.polls > 0),
+            Step::Move(t) => {
+                task(t).is_some_and(|k| k.live() && k.polls > 0 && matches!(k.future, Some(TaskFuture::Movable(_))))
+            }
+        }
+    }
+
+    /// Every enabled step, in a fixed order.
+    pub(crate) fn enabled_steps(&self, out: &mut Vec<Step>) {
+        out.clear();
+        for t in 0..self.tasks.len() {
+            for step in [
+                Step::Poll(t),
+                Step::SpuriousPoll(t),
+                Step::NewWaker(t),
+                Step::Cancel(t),
+                Step::Abandon(t),
+                Step::Move(t),
+            ] {
+                if self.enabled(step) {
+                    out.push(step);
+                }
+            }
+        }
+        for step in [Step::Driver, Step::ReentrantDriver, Step::DriverInsideDrop, Step::ShortIo] {
+            if self.enabled(step) {
+                out.push(step);
+            }
+        }
+        for t in 0..self.tasks.len() {
+            if self.enabled(Step::PollInsideWake(t)) {
+                out.push(Step::PollInsideWake(t));
+            }
+        }
+    }
+
+    /// Runs user code, catching a panic (and remembering that one unwound).
+    fn guard<T>(&self, f: impl FnOnce() -> T) -> Result<T, CaughtPanic> {
+        let result = panic_capture::catch(f);
+        if result.is_err() {
+            self.user_panicked.set(true);
+        }
+        result
+    }
+
+    fn beat_start(&self, activity: Activity) {
+        if let Some(hb) = &self.heartbeat {
+            hb.start(activity);
+        }
+    }
+
+    fn beat_end(&self) {
+        if let Some(hb) = &self.heartbeat {
+            hb.end();
+        }
+    }
+}
+
+fn new_slot(next: &Cell<u32>, journal: &Arc<Journal>) -> Slot {
+    let id = next.get();
+    next.set(id + 1);
+    WakerSlot::new(id, journal)
+}

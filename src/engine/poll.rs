@@ -1,0 +1,174 @@
+//! Polling one task: the waker it is lent, what the poll returned, and what a panic in it means.
+
+use std::task::{Context, Poll};
+
+use super::teardown::retire_all;
+use super::{PollKind, Run, State};
+use crate::detect;
+use crate::journal::{Event, PollResult};
+use crate::liveness::{self, Activity, DropWhy};
+use crate::panic_capture::CaughtPanic;
+use crate::reentry;
+use crate::violation::{Violation, ViolationKind};
+use crate::waker;
+
+impl Run {
+    /// Polls task `t`. Returns `None` if it could not (the task is being polled
+    /// already, further up this stack, or is gone), else whether it returned `Ready`
+    /// and with what (formatted when outputs are captured).
+    pub(super) fn poll_task(&self, t: usize, kind: PollKind) -> Option<Poll<Option<String>>> {
+        let Ok(mut task) = self.tasks[t].try_borrow_mut() else {
+            return None;
+        };
+        let task = &mut *task;
+        task.future.as_ref()?;
+        let spurious = !task.woken();
+        let probe = kind == PollKind::Probe;
+        if spurious && !probe {
+            self.had_spurious.set(true);
+        }
+        task.latest = task.next;
+        // Every older identity is now one the task no longer uses.
+        task.slots[..task.latest].iter().for_each(|s| s.retire());
+        for (seen, slot) in task.seen.iter_mut().zip(&task.slots) {
+            *seen = slot.wakes();
+        }
+        let slot = &task.slots[task.latest];
+        let wakes_before = slot.wakes();
+        let lent = waker::lend(slot);
+        let mut cx = Context::from_waker(&lent);
+        let capture = self.opts.capture_outputs || self.opts.record || probe;
+        let inside_wake = kind == PollKind::InsideWake;
+        let future = task.future.as_mut().expect("checked above");
+        crate::hooks::count_poll(t);
+        self.beat_start(Activity::Poll {
+            task: t,
+            kind: match kind {
+                PollKind::Scheduled if spurious => liveness::PollKind::Spurious,
+                PollKind::Scheduled => liveness::PollKind::Woken,
+                PollKind::InsideWake => liveness::PollKind::InsideWake,
+                PollKind::Probe => liveness::PollKind::Probe,
+            },
+        });
+        let fired_before = reentry::steps_fired();
+        let outer = crate::hooks::enter_poll(t);
+        let result = self.guard(|| future.poll(&mut cx, capture));
+        crate::hooks::exit_poll(t, outer);
+        self.beat_end();
+        // A stream or sink task: what this poll yielded or sent.
+        let items = future.take_items();
+        // What a stream or sink task moved, as the quiescence probe tells it.
+        let progressed = items.as_ref().filter(|i| i.count > 0).map(|i| {
+            if i.items.is_empty() {
+                format!("{} {}", i.verb, i.count)
+            } else {
+                format!("{} {}", i.verb, i.items.join(", "))
+            }
+        });
+        for note in crate::hooks::take_notes() {
+            self.journal.record(|| Event::Note(note));
+        }
+        // A driver step that ran inside this poll changed the world mid-poll; the
+        // honest twin (without spurious polls) cannot replay that, so compare nothing.
+        let reentered = reentry::steps_fired() != fired_before;
+        if (spurious && reentered) || kind == PollKind::InsideWake {
+            // The honest twin cannot replay a step inside a spurious poll, nor a poll
+            // inside a wake whose timing the spurious polls shifted.
+            self.spurious_reentered.set(true);
+        }
+        task.polls += 1;
+        let world_at_pending = task.world_at_pending;
+        let who = Some((t, task.type_name));
+        let polled = |result: PollResult| Event::Polled { task: t, waker: slot.id, spurious, inside_wake, result };
+        let poll = match result {
+            Ok(Poll::Pending) => {
+                self.journal.record(|| {
+                    if probe {
+                        Event::Probe { task: t, result: PollResult::Pending }
+                    } else {
+                        polled(PollResult::Pending)
+                    }
+                });
+                self.record_items(t, items);
+                task.state = State::Pending;
+                let self_woke = slot.wakes() > wakes_before;
+                task.spin = if self_woke && !self.steps_left() { task.spin + 1 } else { 0 };
+                if task.spin == 1 {
+                    task.spin_start = self.trace.borrow().len();
+                }
+                if let Some(d) = detect::spin::spinning(task.spin, self.opts.spin_bound) {
+                    // Any prefix from the first spinning poll on replays the spin.
+                    self.violate_at(Violation::new(ViolationKind::Spin, who, d), task.spin_start);
+                }
+                match progressed {
+                    // A stream that yields at the extra poll (a sink that accepts) could
+                    // have made progress: its `poll_next` returned `Ready(Some(..))`.
+                    Some(moved) if probe => Poll::Ready(Some(moved)),
+                    _ => Poll::Pending,
+                }
+            }
+            Ok(Poll::Ready(output)) => {
+                self.journal.record(|| {
+                    let result = PollResult::Ready(output.clone());
+                    if probe {
+                        Event::Probe { task: t, result }
+                    } else {
+                        polled(result)
+                    }
+                });
+                self.record_items(t, items);
+                if !probe {
+                    task.state = State::Ready;
+                    task.output = output.clone();
+                    let future = task.future.take();
+                    retire_all(&task.slots);
+                    if let Some(d) =
+                        detect::spurious_poll::ready_without_cause(spurious, self.world.get(), world_at_pending)
+                    {
+                        self.violate(Violation::new(ViolationKind::SpuriousPoll, who, d));
+                    }
+                    self.drop_future_of(who, future, DropWhy::Finished);
+                }
+                Poll::Ready(output)
+            }
+            Err(panic) => {
+                self.journal.record(|| polled(PollResult::Panicked(panic.to_string())));
+                self.record_items(t, items);
+                task.state = State::Panicked;
+                let future = task.future.take();
+                retire_all(&task.slots);
+                self.violate(self.classify_poll_panic(who, spurious && !reentered, &panic));
+                self.drop_future_of(who, future, DropWhy::Panicked);
+                Poll::Pending
+            }
+        };
+        self.world.set(self.world.get() + 1);
+        if task.state == State::Pending {
+            task.world_at_pending = self.world.get();
+        }
+        Some(poll)
+    }
+
+    pub(super) fn record_items(&self, task: usize, items: Option<crate::scenario::Items>) {
+        if let Some(items) = items {
+            self.journal.record(|| Event::Items { task, items });
+        }
+    }
+
+    pub(super) fn classify_poll_panic(
+        &self,
+        who: Option<(usize, &'static str)>,
+        spurious: bool,
+        panic: &CaughtPanic,
+    ) -> Violation {
+        match crate::checked::take_violation() {
+            Some((kind, detail)) => Violation::new(kind, who, detail),
+            None if spurious => Violation::new(
+                ViolationKind::SpuriousPoll,
+                who,
+                format!("a poll that no wake preceded panicked: {panic}"),
+            ),
+            None => Violation::new(ViolationKind::Panic, who, format!("poll panicked: {panic}")),
+        }
+    }
+}

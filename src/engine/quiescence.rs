@@ -1,0 +1,122 @@
+//! The drain after the schedule, and the checks that need nothing left to happen.
+
+use std::rc::Rc;
+
+use super::{PollKind, Run, State};
+use crate::detect;
+use crate::journal::ActionOrigin;
+use crate::reentry;
+use crate::schedule::Step;
+use crate::violation::{Violation, ViolationKind};
+
+impl Run {
+    /// The first lost-wakeup proof (and its stale-waker special case), after every action.
+    pub(super) fn check_nothing_can_wake(&self) {
+        for (t, cell) in self.tasks.iter().enumerate() {
+            let Ok(task) = cell.try_borrow() else {
+                continue;
+            };
+            if task.state != State::Pending || !task.live() {
+                continue;
+            }
+            let h = task.history();
+            if h.live_clones() > 0 || h.latest_woken() {
+                continue;
+            }
+            let who = Some((t, task.type_name));
+            if let Some(d) = detect::stale_waker::woke_only_older(&h) {
+                return self.violate(Violation::new(ViolationKind::StaleWaker, who, d));
+            }
+            if let Some(d) = detect::lost_wakeup::nothing_can_wake(&h) {
+                return self.violate(Violation::new(ViolationKind::LostWakeup, who, d));
+            }
+        }
+    }
+
+    pub(super) fn drain(self: &Rc<Self>) {
+        while !self.violated() {
+            let mut polled = false;
+            for t in 0..self.tasks.len() {
+                if self.violated() {
+                    return;
+                }
+                if self.enabled(Step::Poll(t)) {
+                    self.act(Step::Poll(t), ActionOrigin::Drain);
+                    polled = true;
+                }
+            }
+            if self.violated() {
+                return;
+            }
+            if self.steps_left() {
+                self.act(Step::Driver, ActionOrigin::Drain);
+            } else if !polled {
+                return;
+            }
+        }
+    }
+
+    /// Stale waker and the second lost-wakeup proof, once nothing is left to happen;
+    /// then, if they found nothing, the stuck-task check.
+    pub(super) fn check_quiescence(&self) {
+        // An armed poll that no wake picked up is simply not taken.
+        drop(reentry::disarm());
+        if let Some(v) = crate::hooks::take_reported().or_else(crate::hooks::at_quiescence) {
+            return self.violate(v);
+        }
+        // An abandoned task with a pending wake holds what may be the only
+        // notification (a notify-one primitive cannot know nobody will poll it): that
+        // is not quiescence, and no task's extra poll proves anything. Under strict
+        // abandonment the primitive promised to wake a task that is still polled, so
+        // the excuse does not apply.
+        let wake_pending = !self.strict_abandonment
+            && self.tasks.iter().any(|cell| {
+                let task = cell.borrow();
+                task.abandoned
+                    && matches!(task.state, State::Pending | State::NotStarted)
+                    && task.polls > 0
+                    && task.history().latest_woken()
+            });
+        for (t, cell) in self.tasks.iter().enumerate() {
+            let (who, woken, stale) = {
+                let task = cell.borrow();
+                if task.state != State::Pending || !task.live() {
+                    continue;
+                }
+                let h = task.history();
+                (
+                    Some((t, task.type_name)),
+                    h.latest_woken() || h.older_woken().is_some(),
+                    detect::stale_waker::woke_only_older(&h),
+                )
+            };
+            if let Some(d) = stale {
+                return self.violate(Violation::new(ViolationKind::StaleWaker, who, d));
+            }
+            if woken || wake_pending {
+                continue;
+            }
+            let probe = self.poll_task(t, PollKind::Probe);
+            if self.violated() {
+                return;
+            }
+            if let Some(d) = detect::lost_wakeup::could_finish_unwoken(woken, probe) {
+                return self.violate(Violation::new(ViolationKind::LostWakeup, who, d));
+            }
+        }
+        if wake_pending {
+            return;
+        }
+        for (t, cell) in self.tasks.iter().enumerate() {
+            let task = cell.borrow();
+            if !task.must_finish || task.state != State::Pending || !task.live() {
+                continue;
+            }
+            if let Some(d) = detect::stuck_task::never_finishes(&task.history()) {
+                let who = Some((t, task.type_name));
+                drop(task);
+                return self.violate(Violation::new(ViolationKind::StuckTask, who, d));
+            }
+        }
+    }
+}
