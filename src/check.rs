@@ -94,6 +94,8 @@ type Isolate<F> = fn(Checker<F>, Config) -> Result<Summary, Report>;
 
 impl<F: Fn() -> Scenario + Send + Sync + 'static> Checker<F> {
     /// A checker with the defaults and the `POLLCHECK_*` environment variables.
+    /// The variables are read once per process, at the first check: see
+    /// [`Config::from_env`].
     ///
     /// It explores on a helper thread and waits for it, so that an action that never
     /// returns is reported as a [`Hang`](crate::ViolationKind::Hang) (the stuck thread

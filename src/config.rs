@@ -2,6 +2,7 @@
 //! `POLLCHECK_*` environment variable parsed here and nowhere else.
 
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Bounds of the systematic phase: every schedule within them is run.
@@ -57,8 +58,9 @@ impl Default for Bounds {
 }
 
 /// Everything that shapes a run. `Config::default()` holds the built-in defaults;
-/// [`Config::from_env`] applies the `POLLCHECK_*` environment variables on top, and the
-/// [`Checker`](crate::Checker) builder's setters override both.
+/// [`Config::from_env`] applies the `POLLCHECK_*` environment variables on top (read
+/// once per process), and the [`Checker`](crate::Checker) builder's setters override
+/// both.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// Bounds of the systematic phase.
@@ -160,12 +162,19 @@ impl Default for Config {
 impl Config {
     /// The defaults with every `POLLCHECK_*` environment variable applied.
     ///
+    /// The variables are read once per process, at the first call (as proptest reads
+    /// its `PROPTEST_*` variables): every later call, and so every
+    /// [`Checker`](crate::Checker), gets that same result, an invalid variable the
+    /// same error. Setting a variable after the first check has no effect; reading
+    /// the sixteen variables took more than half of a small check's time.
+    ///
     /// ```
     /// let config = pollcheck::Config::from_env().expect("valid POLLCHECK_* variables");
     /// assert!(config.bounds.depth > 0);
     /// ```
     pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_lookup(|name| std::env::var(name).ok())
+        static READ: OnceLock<Result<Config, ConfigError>> = OnceLock::new();
+        READ.get_or_init(|| Config::from_lookup(|name| std::env::var(name).ok())).clone()
     }
 
     /// Like [`from_env`](Config::from_env) over any source of variables.

@@ -23,6 +23,9 @@ pub(crate) trait Watcher {
     }
 }
 
+/// Tasks whose polls are counted in plain cells.
+const FEW: usize = 64;
+
 /// A check deferred to the end of a task's poll.
 type AfterPoll = Box<dyn FnOnce()>;
 
@@ -32,8 +35,13 @@ thread_local! {
     static WAKES: Cell<u64> = const { Cell::new(0) };
     static ACTIVE: Cell<bool> = const { Cell::new(false) };
     static POLLS: Cell<u64> = const { Cell::new(0) };
-    /// Polls of each task in this run.
-    static TASK_POLLS: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+    /// Polls of each task in this run, tasks 0..64: plain cells (no destructor, so
+    /// no lazy registration), counted on every poll.
+    static TASK_POLLS: [Cell<u64>; FEW] = const { [const { Cell::new(0) }; FEW] };
+    /// How many of `TASK_POLLS` this run counted in (to clear only those).
+    static TASK_POLLS_USED: Cell<usize> = const { Cell::new(0) };
+    /// Polls of tasks `FEW..`, in this run.
+    static MORE_TASK_POLLS: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
     static WAKES_AT_POLL_START: Cell<u64> = const { Cell::new(0) };
     static CURRENT_TASK: Cell<usize> = const { Cell::new(0) };
     /// Bit `t`: task `t`'s future was dropped in this run (tasks 0..64).
@@ -109,7 +117,11 @@ fn forget_run() {
     // A `.checked()` panic caught outside any run must not label this run's panics.
     drop(crate::checked::take_violation());
     let _ = GONE.try_with(|g| g.set(0));
-    let _ = TASK_POLLS.try_with(|p| p.borrow_mut().clear());
+    let used = TASK_POLLS_USED.try_with(|u| u.replace(0)).unwrap_or(0);
+    let _ = TASK_POLLS.try_with(|p| p[..used].iter().for_each(|c| c.set(0)));
+    if MORE_TASK_POLLS.try_with(|p| !p.borrow().is_empty()).unwrap_or(false) {
+        let _ = MORE_TASK_POLLS.try_with(|p| p.borrow_mut().clear());
+    }
     let _ = POLLING.try_with(|p| p.set(None));
     if AFTER_POLL.try_with(|a| !a.borrow().is_empty()).unwrap_or(false) {
         let old = AFTER_POLL.try_with(|a| std::mem::take(&mut *a.borrow_mut()));
@@ -205,13 +217,18 @@ pub(crate) fn wakes_on_this_thread() -> u64 {
 /// The engine is about to poll task `t` on this thread.
 pub(crate) fn count_poll(t: usize) {
     let _ = POLLS.try_with(|p| p.set(p.get() + 1));
-    let _ = TASK_POLLS.try_with(|p| {
-        let mut p = p.borrow_mut();
-        if p.len() <= t {
-            p.resize(t + 1, 0);
-        }
-        p[t] += 1;
-    });
+    if t < FEW {
+        let _ = TASK_POLLS.try_with(|p| p[t].set(p[t].get() + 1));
+        let _ = TASK_POLLS_USED.try_with(|u| u.set(u.get().max(t + 1)));
+    } else {
+        let _ = MORE_TASK_POLLS.try_with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() <= t - FEW {
+                p.resize(t - FEW + 1, 0);
+            }
+            p[t - FEW] += 1;
+        });
+    }
     let _ = WAKES_AT_POLL_START.try_with(|w| w.set(wakes_on_this_thread()));
     let _ = CURRENT_TASK.try_with(|c| c.set(t));
 }
@@ -235,7 +252,11 @@ pub(crate) fn is_task_gone(t: usize) -> bool {
 
 /// Polls of task `t` the engine started on this thread in this run.
 pub(crate) fn polls_of(t: usize) -> u64 {
-    TASK_POLLS.try_with(|p| p.borrow().get(t).copied().unwrap_or(0)).unwrap_or(0)
+    if t < FEW {
+        TASK_POLLS.try_with(|p| p[t].get()).unwrap_or(0)
+    } else {
+        MORE_TASK_POLLS.try_with(|p| p.borrow().get(t - FEW).copied().unwrap_or(0)).unwrap_or(0)
+    }
 }
 
 /// Task polls the engine started on this thread so far.

@@ -1,5 +1,6 @@
 //! Scenarios: the tasks under test and the driver steps that make progress for them.
 
+use std::cell::Cell;
 use std::fmt::Debug;
 use std::future::Future;
 use std::panic::Location;
@@ -38,10 +39,25 @@ pub struct Scenario {
     pub(crate) strict_abandonment: bool,
 }
 
+thread_local! {
+    /// See [`Scenario::recycle`].
+    static SPARE: Cell<(Vec<TaskSpec>, Vec<DriverStep>)> = const { Cell::new((Vec::new(), Vec::new())) };
+}
+
 impl Scenario {
     /// An empty scenario.
     pub fn new() -> Self {
-        Scenario::default()
+        // The lists of the last scenario the engine ran on this thread, emptied: a
+        // factory builds one scenario per schedule.
+        let (tasks, steps) = SPARE.try_with(|s| s.take()).unwrap_or_default();
+        Scenario { tasks, steps, ..Scenario::default() }
+    }
+
+    /// Hands back the (emptied) lists of a scenario the engine took apart.
+    pub(crate) fn recycle(mut tasks: Vec<TaskSpec>, mut steps: Vec<DriverStep>) {
+        tasks.clear();
+        steps.clear();
+        let _ = SPARE.try_with(|s| s.set((tasks, steps)));
     }
 
     /// Adds a task: any future, `!Unpin` and `!Send` ones included. Its output is kept

@@ -36,15 +36,16 @@ pub(crate) struct WakerSlot {
 }
 
 impl WakerSlot {
-    pub(crate) fn new(id: u32, journal: &std::sync::Arc<Journal>) -> Slot {
+    /// Identity `id`, never woken, used by its task.
+    pub(crate) fn fresh(id: u32, journal: &std::sync::Arc<Journal>) -> WakerSlot {
         let recording = journal.is_recording();
-        Arc::new(WakerSlot {
+        WakerSlot {
             id,
             wakes: AtomicU32::new(0),
             retired: AtomicBool::new(false),
             journal: recording.then(|| std::sync::Arc::clone(journal)),
             engine_thread: recording.then(current_thread),
-        })
+        }
     }
 
     /// Records an event built lazily, when the journal records.

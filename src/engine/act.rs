@@ -22,8 +22,13 @@ impl Run {
             hb.record(step, origin);
         }
         match step {
-            Step::Poll(t) | Step::SpuriousPoll(t) => {
-                self.poll_task(t, PollKind::Scheduled);
+            // `enabled` above read the waker history: a woken task for `p`, an
+            // unwoken one for `s`.
+            Step::Poll(t) => {
+                self.poll_task(t, PollKind::Scheduled { spurious: false });
+            }
+            Step::SpuriousPoll(t) => {
+                self.poll_task(t, PollKind::Scheduled { spurious: true });
             }
             Step::NewWaker(t) => {
                 let slot = new_slot(&self.next_waker, &self.journal);

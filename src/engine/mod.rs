@@ -8,11 +8,11 @@
 mod act;
 mod poll;
 mod quiescence;
+mod spare;
 mod teardown;
-mod trace;
 
-pub(crate) use trace::recycle_trace;
-use trace::spare_trace;
+pub(crate) use spare::recycle_trace;
+use spare::spare_trace;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -26,7 +26,7 @@ use crate::scenario::{DriverStep, Scenario, TaskFuture};
 use crate::schedule::Step;
 use crate::sync::Arc;
 use crate::violation::Violation;
-use crate::waker::{Slot, WakerSlot};
+use crate::waker::Slot;
 
 /// Chooses the schedule's steps one at a time, seeing the run so far.
 pub(crate) trait Chooser {
@@ -90,7 +90,10 @@ enum State {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum PollKind {
-    Scheduled,
+    /// A scheduled poll, whose step said whether the task was woken.
+    Scheduled {
+        spurious: bool,
+    },
     InsideWake,
     Probe,
 }
@@ -122,6 +125,21 @@ impl Task {
 
     fn woken(&self) -> bool {
         self.polls == 0 || self.history().latest_woken()
+    }
+
+    /// Whether this task's `step` would do something now (`PollInsideWake` also needs
+    /// no poll armed already; the run's steps are never this task's).
+    fn enables(&self, step: Step) -> bool {
+        match step {
+            Step::Poll(_) => self.live() && self.woken(),
+            Step::SpuriousPoll(_) => self.live() && !self.woken(),
+            Step::NewWaker(_) => self.live() && self.polls > 0 && self.next == self.latest,
+            Step::PollInsideWake(_) => self.live() && self.polls > 0 && !self.woken(),
+            Step::Cancel(_) => self.future.is_some() && matches!(self.state, State::NotStarted | State::Pending),
+            Step::Abandon(_) => self.live() && self.polls > 0,
+            Step::Move(_) => self.live() && self.polls > 0 && matches!(self.future, Some(TaskFuture::Movable(_))),
+            Step::Driver | Step::ReentrantDriver | Step::DriverInsideDrop | Step::ShortIo => false,
+        }
     }
 
     /// Alive and still expected to make progress.
@@ -206,34 +224,35 @@ impl Run {
         crate::hooks::set_recording(opts.record);
         let journal = if opts.record { Arc::new(Journal::new(true)) } else { Journal::off() };
         let next_waker = Cell::new(1);
-        let all_must_finish = scenario.all_must_finish;
-        let strict_abandonment = scenario.strict_abandonment;
-        let tasks = scenario
-            .tasks
-            .into_iter()
-            .map(|spec| {
-                let slot = new_slot(&next_waker, &journal);
-                RefCell::new(Task {
-                    future: Some(spec.future),
-                    type_name: spec.type_name,
-                    state: State::NotStarted,
-                    abandoned: false,
-                    must_finish: all_must_finish || spec.must_finish,
-                    slots: vec![slot],
-                    seen: vec![0],
-                    latest: 0,
-                    next: 0,
-                    polls: 0,
-                    world_at_pending: 0,
-                    spin: 0,
-                    spin_start: 0,
-                    output: None,
-                })
+        let Scenario { tasks: mut specs, steps: mut driver, all_must_finish, strict_abandonment } = scenario;
+        let mut tasks = spare::tasks();
+        tasks.extend(specs.drain(..).map(|spec| {
+            let (mut slots, mut seen) = spare::history();
+            slots.push(new_slot(&next_waker, &journal));
+            seen.push(0);
+            RefCell::new(Task {
+                future: Some(spec.future),
+                type_name: spec.type_name,
+                state: State::NotStarted,
+                abandoned: false,
+                must_finish: all_must_finish || spec.must_finish,
+                slots,
+                seen,
+                latest: 0,
+                next: 0,
+                polls: 0,
+                world_at_pending: 0,
+                spin: 0,
+                spin_start: 0,
+                output: None,
             })
-            .collect();
+        }));
+        let mut steps = spare::steps();
+        steps.extend(driver.drain(..).map(Some));
+        Scenario::recycle(specs, driver);
         Run {
             tasks,
-            steps: RefCell::new(scenario.steps.into_iter().map(Some).collect()),
+            steps: RefCell::new(steps),
             next_step: Cell::new(0),
             journal,
             next_waker,
@@ -278,26 +297,22 @@ impl Run {
                 !reentry::is_armed() && self.next_step.get() < self.steps.borrow().len()
             }
             Step::ShortIo => crate::short_io::has_probes() && !crate::short_io::is_armed(),
-            Step::Poll(t) => task(t).is_some_and(|k| k.live() && k.woken()),
-            Step::SpuriousPoll(t) => task(t).is_some_and(|k| k.live() && !k.woken()),
-            Step::NewWaker(t) => task(t).is_some_and(|k| k.live() && k.polls > 0 && k.next == k.latest),
-            Step::PollInsideWake(t) => {
-                !reentry::is_armed() && task(t).is_some_and(|k| k.live() && k.polls > 0 && !k.woken())
-            }
-            Step::Cancel(t) => {
-                task(t).is_some_and(|k| k.future.is_some() && matches!(k.state, State::NotStarted | State::Pending))
-            }
-            Step::Abandon(t) => task(t).is_some_and(|k| k.live() && k.polls > 0),
-            Step::Move(t) => {
-                task(t).is_some_and(|k| k.live() && k.polls > 0 && matches!(k.future, Some(TaskFuture::Movable(_))))
-            }
+            Step::PollInsideWake(t) => !reentry::is_armed() && task(t).is_some_and(|k| k.enables(step)),
+            Step::Poll(t)
+            | Step::SpuriousPoll(t)
+            | Step::NewWaker(t)
+            | Step::Cancel(t)
+            | Step::Abandon(t)
+            | Step::Move(t) => task(t).is_some_and(|k| k.enables(step)),
         }
     }
 
     /// Every enabled step, in a fixed order.
     pub(crate) fn enabled_steps(&self, out: &mut Vec<Step>) {
         out.clear();
-        for t in 0..self.tasks.len() {
+        // Each task borrowed once for all its steps.
+        for (t, cell) in self.tasks.iter().enumerate() {
+            let Ok(k) = cell.try_borrow() else { continue };
             for step in [
                 Step::Poll(t),
                 Step::SpuriousPoll(t),
@@ -306,7 +321,7 @@ impl Run {
                 Step::Abandon(t),
                 Step::Move(t),
             ] {
-                if self.enabled(step) {
+                if k.enables(step) {
                     out.push(step);
                 }
             }
@@ -316,9 +331,11 @@ impl Run {
                 out.push(step);
             }
         }
-        for t in 0..self.tasks.len() {
-            if self.enabled(Step::PollInsideWake(t)) {
-                out.push(Step::PollInsideWake(t));
+        if !reentry::is_armed() {
+            for (t, cell) in self.tasks.iter().enumerate() {
+                if cell.try_borrow().is_ok_and(|k| k.enables(Step::PollInsideWake(t))) {
+                    out.push(Step::PollInsideWake(t));
+                }
             }
         }
     }
@@ -348,5 +365,11 @@ impl Run {
 fn new_slot(next: &Cell<u32>, journal: &Arc<Journal>) -> Slot {
     let id = next.get();
     next.set(id + 1);
-    WakerSlot::new(id, journal)
+    spare::slot(id, journal)
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        spare::recycle(std::mem::take(&mut self.tasks));
+    }
 }

@@ -22,7 +22,10 @@ impl Run {
         };
         let task = &mut *task;
         task.future.as_ref()?;
-        let spurious = !task.woken();
+        let spurious = match kind {
+            PollKind::Scheduled { spurious } => spurious,
+            _ => !task.woken(),
+        };
         let probe = kind == PollKind::Probe;
         if spurious && !probe {
             self.had_spurious.set(true);
@@ -34,7 +37,7 @@ impl Run {
             *seen = slot.wakes();
         }
         let slot = &task.slots[task.latest];
-        let wakes_before = slot.wakes();
+        let wakes_before = task.seen[task.latest];
         let lent = waker::lend(slot);
         let mut cx = Context::from_waker(&lent);
         let capture = self.opts.capture_outputs || self.opts.record || probe;
@@ -44,8 +47,8 @@ impl Run {
         self.beat_start(Activity::Poll {
             task: t,
             kind: match kind {
-                PollKind::Scheduled if spurious => liveness::PollKind::Spurious,
-                PollKind::Scheduled => liveness::PollKind::Woken,
+                PollKind::Scheduled { spurious: true } => liveness::PollKind::Spurious,
+                PollKind::Scheduled { spurious: false } => liveness::PollKind::Woken,
                 PollKind::InsideWake => liveness::PollKind::InsideWake,
                 PollKind::Probe => liveness::PollKind::Probe,
             },
@@ -65,8 +68,11 @@ impl Run {
                 format!("{} {}", i.verb, i.items.join(", "))
             }
         });
-        for note in crate::hooks::take_notes() {
-            self.journal.record(|| Event::Note(note));
+        // Helpers make notes only for a run that keeps a journal.
+        if self.opts.record {
+            for note in crate::hooks::take_notes() {
+                self.journal.record(|| Event::Note(note));
+            }
         }
         // A driver step that ran inside this poll changed the world mid-poll; the
         // honest twin (without spurious polls) cannot replay that, so compare nothing.

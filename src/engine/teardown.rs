@@ -49,10 +49,13 @@ impl Run {
             let future = cell.borrow_mut().future.take();
             self.drop_future(t, future, DropWhy::Teardown);
         }
-        let steps = std::mem::take(&mut *self.steps.borrow_mut());
+        let mut steps = std::mem::take(&mut *self.steps.borrow_mut());
         self.beat_start(Activity::DropDriver);
-        let result = self.guard(move || drop(steps));
+        // A panicking drop leaves the list empty all the same (the others are dropped
+        // as it unwinds).
+        let result = self.guard(|| steps.clear());
         self.beat_end();
+        super::spare::recycle_steps(steps);
         if let Err(p) = result {
             self.violate(Violation::new(ViolationKind::Panic, None, format!("dropping the driver panicked: {p}")));
         }

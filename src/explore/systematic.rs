@@ -67,7 +67,8 @@ impl Usage {
 struct Prefix<'a> {
     steps: &'a [Step],
     at: usize,
-    enabled: Vec<Step>,
+    /// The steps enabled at the prefix's end, read only when it may have children.
+    enabled: Option<Vec<Step>>,
 }
 
 impl Chooser for Prefix<'_> {
@@ -78,7 +79,9 @@ impl Chooser for Prefix<'_> {
         }
         if self.at == self.steps.len() {
             self.at += 1;
-            run.enabled_steps(&mut self.enabled);
+            if let Some(enabled) = &mut self.enabled {
+                run.enabled_steps(enabled);
+            }
         }
         None
     }
@@ -133,11 +136,12 @@ pub(crate) fn expand(
     children: &mut Vec<Vec<Step>>,
     visit: impl FnOnce(&mut dyn Chooser) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
-    let mut chooser = Prefix { steps: prefix, at: 0, enabled: Vec::new() };
+    let grows = prefix.len() < bounds.depth;
+    let mut chooser = Prefix { steps: prefix, at: 0, enabled: grows.then(|| Vec::with_capacity(16)) };
     visit(&mut chooser)?;
-    if prefix.len() < bounds.depth {
+    if let Some(enabled) = chooser.enabled {
         let usage = Usage::of(prefix);
-        for step in chooser.enabled {
+        for step in enabled {
             if usage.allows(bounds, step) {
                 let mut child = Vec::with_capacity(prefix.len() + 1);
                 child.extend_from_slice(prefix);

@@ -5,6 +5,7 @@
 //! check costs no allocation and no thread of its own: the engine writes, and the
 //! process-wide watchdog reads whenever it ticks.
 
+use std::cell::RefCell;
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -33,8 +34,27 @@ pub(crate) struct Names {
     pub(crate) tasks: Vec<&'static str>,
 }
 
+thread_local! {
+    /// What this thread last published, and to which heartbeat (its `id`).
+    static PUBLISHED: RefCell<(u64, Names)> = RefCell::new((0, Names::default()));
+}
+
+/// Whether `names` are exactly these (the same locations and type names).
+fn same_names<S, T>(names: &Names, steps: S, tasks: T) -> bool
+where
+    S: ExactSizeIterator<Item = &'static Location<'static>>,
+    T: ExactSizeIterator<Item = &'static str>,
+{
+    names.steps.len() == steps.len()
+        && names.steps.iter().zip(steps).all(|(a, b)| std::ptr::eq(*a, b))
+        && names.tasks.len() == tasks.len()
+        && names.tasks.iter().zip(tasks).all(|(a, b)| std::ptr::eq(*a, b))
+}
+
 /// One exploring thread's heartbeat.
 pub(crate) struct Heartbeat {
+    /// Unique in the process, from 1 (an address could be reused).
+    id: u64,
     /// Bumped whenever an activity starts: unchanged across two ticks of the watchdog
     /// while `depth > 0` means the running activity has been running all along.
     beat: AtomicU64,
@@ -56,7 +76,9 @@ pub(crate) struct Heartbeat {
 
 impl Heartbeat {
     pub(crate) fn new(clock: Option<ThreadClock>) -> Self {
+        static IDS: AtomicU64 = AtomicU64::new(1);
         Heartbeat {
+            id: IDS.fetch_add(1, Relaxed),
             beat: AtomicU64::new(0),
             depth: AtomicUsize::new(0),
             stack: Default::default(),
@@ -108,21 +130,32 @@ impl Heartbeat {
     }
 
     /// Publishes the scenario's names, unless they are those published already (the
-    /// common case: every scenario from one factory has the same).
+    /// common case: every scenario from one factory has the same). Only this thread
+    /// publishes to its heartbeat, so it compares with its own copy of what it
+    /// published last, and takes the lock only when the names change.
     pub(crate) fn publish_names<S, T>(&self, steps: S, tasks: T)
     where
         S: ExactSizeIterator<Item = &'static Location<'static>> + Clone,
         T: ExactSizeIterator<Item = &'static str> + Clone,
     {
+        let me = self.id;
+        let same = PUBLISHED
+            .try_with(|p| {
+                let p = p.borrow();
+                p.0 == me && same_names(&p.1, steps.clone(), tasks.clone())
+            })
+            .unwrap_or(false);
+        if same {
+            return;
+        }
         let mut names = lock(&self.names);
-        let same = names.steps.len() == steps.len()
-            && names.steps.iter().zip(steps.clone()).all(|(a, b)| std::ptr::eq(*a, b))
-            && names.tasks.len() == tasks.len()
-            && names.tasks.iter().zip(tasks.clone()).all(|(a, b)| std::ptr::eq(*a, b));
-        if !same {
+        if !same_names(&names, steps.clone(), tasks.clone()) {
             names.steps = steps.collect();
             names.tasks = tasks.collect();
         }
+        let copy = names.clone();
+        drop(names);
+        let _ = PUBLISHED.try_with(|p| *p.borrow_mut() = (me, copy));
     }
 
     /// Starts working for `session`; returns the session it worked for before (a
