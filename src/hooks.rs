@@ -60,6 +60,10 @@ thread_local! {
     /// lazy registration) answers the common "nothing" without borrowing them. Set
     /// whenever either is filled; cleared when both are found empty.
     static MAYBE_PENDING: Cell<bool> = const { Cell::new(false) };
+    /// Whether `NOTES` or `WATCHERS` may hold something: plain flags, set when either
+    /// is filled, so that a run's start and end skip both lists in the common case.
+    static MAYBE_NOTES: Cell<bool> = const { Cell::new(false) };
+    static MAYBE_WATCHERS: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The run keeps a journal: helpers' notes are wanted.
@@ -72,6 +76,7 @@ pub(crate) fn set_recording(on: bool) {
 pub(crate) fn note(text: impl FnOnce() -> String) {
     if active() && RECORDING.try_with(Cell::get).unwrap_or(false) {
         let text = text();
+        let _ = MAYBE_NOTES.try_with(|m| m.set(true));
         let _ = NOTES.try_with(|n| n.borrow_mut().push(text));
     }
 }
@@ -82,6 +87,7 @@ pub(crate) fn take_notes() -> Vec<String> {
 }
 
 /// Whether `REPORTED` or `AFTER_POLL` may hold something.
+#[inline]
 fn maybe_pending() -> bool {
     MAYBE_PENDING.try_with(Cell::get).unwrap_or(true)
 }
@@ -123,15 +129,21 @@ fn forget_run() {
         let _ = MORE_TASK_POLLS.try_with(|p| p.borrow_mut().clear());
     }
     let _ = POLLING.try_with(|p| p.set(None));
-    if AFTER_POLL.try_with(|a| !a.borrow().is_empty()).unwrap_or(false) {
-        let old = AFTER_POLL.try_with(|a| std::mem::take(&mut *a.borrow_mut()));
-        drop(old);
+    if maybe_pending() {
+        if AFTER_POLL.try_with(|a| !a.borrow().is_empty()).unwrap_or(false) {
+            let old = AFTER_POLL.try_with(|a| std::mem::take(&mut *a.borrow_mut()));
+            drop(old);
+        }
+        let _ = REPORTED.try_with(|r| r.borrow_mut().clear());
+        recheck_pending();
     }
-    let _ = REPORTED.try_with(|r| r.borrow_mut().clear());
-    let _ = NOTES.try_with(|n| n.borrow_mut().clear());
+    if MAYBE_NOTES.try_with(|m| m.replace(false)).unwrap_or(true) {
+        let _ = NOTES.try_with(|n| n.borrow_mut().clear());
+    }
     crate::short_io::disarm();
-    recheck_pending();
-    if WATCHERS.try_with(|w| !w.borrow().is_empty()).unwrap_or(false) {
+    if MAYBE_WATCHERS.try_with(|m| m.replace(false)).unwrap_or(true)
+        && WATCHERS.try_with(|w| !w.borrow().is_empty()).unwrap_or(false)
+    {
         // Dropped outside the borrow: a watcher may own user values.
         let old = WATCHERS.try_with(|w| std::mem::take(&mut *w.borrow_mut()));
         drop(old);
@@ -177,16 +189,21 @@ fn take_reported_slow() -> Option<Violation> {
 
 /// Registers a watcher for the rest of this run.
 pub(crate) fn watch(w: Box<dyn Watcher>) {
+    let _ = MAYBE_WATCHERS.try_with(|m| m.set(true));
     let _ = WATCHERS.try_with(|ws| ws.borrow_mut().push(w));
 }
 
 fn ask(f: impl Fn(&dyn Watcher) -> Option<Violation>) -> Option<Violation> {
-    if WATCHERS.try_with(|w| w.borrow().is_empty()).unwrap_or(true) {
+    if !MAYBE_WATCHERS.try_with(Cell::get).unwrap_or(true)
+        || WATCHERS.try_with(|w| w.borrow().is_empty()).unwrap_or(true)
+    {
         return None;
     }
     // Take the list out while asking: a watcher may drop user values that register more.
     let watchers = WATCHERS.try_with(|w| std::mem::take(&mut *w.borrow_mut())).unwrap_or_default();
     let verdict = watchers.iter().find_map(|w| f(&**w));
+    // (A run started and ended while they were out may have cleared the flag.)
+    let _ = MAYBE_WATCHERS.try_with(|m| m.set(true));
     let _ = WATCHERS.try_with(|w| {
         let mut w = w.borrow_mut();
         let added = std::mem::take(&mut *w);
@@ -205,16 +222,19 @@ pub(crate) fn after_teardown() -> Option<Violation> {
 }
 
 /// Counts an instrumented wake on this thread.
+#[inline]
 pub(crate) fn count_wake() {
     let _ = WAKES.try_with(|w| w.set(w.get() + 1));
 }
 
 /// Instrumented wakes on this thread so far.
+#[inline]
 pub(crate) fn wakes_on_this_thread() -> u64 {
     WAKES.try_with(|w| w.get()).unwrap_or(0)
 }
 
 /// The engine is about to poll task `t` on this thread.
+#[inline]
 pub(crate) fn count_poll(t: usize) {
     let _ = POLLS.try_with(|p| p.set(p.get() + 1));
     if t < FEW {
@@ -274,6 +294,7 @@ pub(crate) fn wakes_at_poll_start() -> u64 {
 
 /// Task `t`'s poll starts on this thread; returns the poll it is nested in, for
 /// [`exit_poll`].
+#[inline]
 pub(crate) fn enter_poll(t: usize) -> Option<usize> {
     POLLING.try_with(|p| p.replace(Some(t))).ok().flatten()
 }

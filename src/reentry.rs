@@ -59,6 +59,7 @@ thread_local! {
 }
 
 /// Whether something may be armed (see `MAYBE_ARMED`).
+#[inline]
 fn maybe_armed() -> bool {
     MAYBE_ARMED.try_with(std::cell::Cell::get).unwrap_or(true)
 }
@@ -75,6 +76,7 @@ fn now_armed() {
 
 /// How many armed driver steps have run on this thread; a poll that panics after one
 /// ran inside it panicked because of the re-entrant step, not because it was spurious.
+#[inline]
 pub(crate) fn steps_fired() -> u64 {
     FIRED.try_with(|f| f.get()).unwrap_or(0)
 }
@@ -95,6 +97,7 @@ pub(crate) fn disarm() -> Option<Armed> {
 }
 
 /// Whether something is armed on this thread.
+#[inline]
 pub(crate) fn is_armed() -> bool {
     maybe_armed() && ARMED.try_with(|a| a.borrow().is_some()).unwrap_or(false)
 }
@@ -118,6 +121,7 @@ pub(crate) fn disarm_step() -> Option<Armed> {
 }
 
 /// Whether a driver step is armed (as opposed to a poll).
+#[inline]
 pub(crate) fn step_is_armed() -> bool {
     maybe_armed() && ARMED.try_with(|a| matches!(*a.borrow(), Some(Armed::Step { .. }))).unwrap_or(false)
 }
@@ -209,6 +213,7 @@ fn fire_drop_armed(waker: u32, retired: impl FnOnce() -> bool) {
 
 /// Whether a driver step panicked inside a waker drop since the last call (the
 /// panic unwound through user code, whose state may be broken).
+#[inline]
 pub(crate) fn take_drop_step_panicked() -> bool {
     DROP_STEP_PANICKED.try_with(|f| f.replace(false)).unwrap_or(false)
 }

@@ -57,11 +57,13 @@ impl WakerSlot {
     }
 
     /// How many times this identity was woken so far.
+    #[inline]
     pub(crate) fn wakes(&self) -> u32 {
         self.wakes.load(SeqCst)
     }
 
     /// Marks this identity as no longer used by its task (see [`reentry::fire_drop`]).
+    #[inline]
     pub(crate) fn retire(&self) {
         self.retired.store(true, SeqCst);
     }
@@ -95,6 +97,7 @@ pub(crate) fn live(slot: &Slot) -> usize {
 
 /// A waker for one poll: it borrows the slot without owning a count and must never
 /// be dropped, which `ManuallyDrop` guarantees.
+#[inline]
 pub(crate) fn lend(slot: &Arc<WakerSlot>) -> ManuallyDrop<Waker> {
     let raw = RawWaker::new(Arc::as_ptr(slot).cast(), &VTABLE);
     // SAFETY: the vtable functions below uphold the RawWaker contract for a data

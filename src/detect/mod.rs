@@ -21,11 +21,13 @@ pub(crate) struct WakerHistory<'a> {
 }
 
 impl WakerHistory<'_> {
+    #[inline]
     fn woken_since_poll(&self, i: usize) -> bool {
         self.slots[i].wakes() > self.seen[i]
     }
 
     /// Whether the waker from the most recent poll was woken since.
+    #[inline]
     pub(crate) fn latest_woken(&self) -> bool {
         self.woken_since_poll(self.latest)
     }

@@ -119,16 +119,19 @@ struct Task {
 }
 
 impl Task {
+    #[inline]
     fn history(&self) -> WakerHistory<'_> {
         WakerHistory { slots: &self.slots, seen: &self.seen, latest: self.latest }
     }
 
+    #[inline]
     fn woken(&self) -> bool {
         self.polls == 0 || self.history().latest_woken()
     }
 
     /// Whether this task's `step` would do something now (`PollInsideWake` also needs
     /// no poll armed already; the run's steps are never this task's).
+    #[inline(always)]
     fn enables(&self, step: Step) -> bool {
         match step {
             Step::Poll(_) => self.live() && self.woken(),
@@ -143,6 +146,7 @@ impl Task {
     }
 
     /// Alive and still expected to make progress.
+    #[inline]
     fn live(&self) -> bool {
         matches!(self.state, State::NotStarted | State::Pending) && !self.abandoned && self.future.is_some()
     }
@@ -284,11 +288,13 @@ impl Run {
         }
     }
 
+    #[inline]
     fn steps_left(&self) -> bool {
         self.next_step.get() < self.steps.borrow().len() || reentry::step_is_armed()
     }
 
     /// Whether `step` would do something now.
+    #[inline]
     pub(crate) fn enabled(&self, step: Step) -> bool {
         let task = |t: usize| self.tasks.get(t).and_then(|c| c.try_borrow().ok());
         match step {

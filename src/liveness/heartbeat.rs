@@ -98,6 +98,7 @@ impl Heartbeat {
     }
 
     /// The run goes on with `step`.
+    #[inline]
     pub(crate) fn record(&self, step: Step, origin: ActionOrigin) {
         let len = self.len.load(Relaxed);
         if let Some(slot) = self.steps.get(len) {
@@ -108,6 +109,7 @@ impl Heartbeat {
     }
 
     /// User code starts running.
+    #[inline]
     pub(crate) fn start(&self, activity: Activity) {
         // One writer (the exploring thread): plain stores, no locked instructions.
         let depth = self.depth.load(Relaxed);
@@ -119,6 +121,7 @@ impl Heartbeat {
     }
 
     /// The user code started last returned.
+    #[inline]
     pub(crate) fn end(&self) {
         // No beat: the activity below, if any, has been running since before the last
         // start, so "no start since the watchdog's last look" still means "stuck".

@@ -89,6 +89,7 @@ pub(crate) enum Activity {
 
 impl Activity {
     /// Packs the activity in a word: kind, detail, and one 32-bit number.
+    #[inline]
     pub(crate) fn code(self) -> u64 {
         let (kind, detail, n) = match self {
             Activity::Factory => (1u64, 0u64, 0usize),
@@ -172,6 +173,7 @@ pub(crate) enum Phase {
 }
 
 impl Phase {
+    #[inline]
     pub(crate) fn code(self) -> u64 {
         let (kind, n) = match self {
             Phase::Unknown => (0, 0),
