@@ -3,12 +3,13 @@
 use std::task::{Context, Poll};
 
 use super::teardown::retire_all;
-use super::{PollKind, Run, State};
+use super::{PollKind, Run, State, Task};
 use crate::detect;
 use crate::journal::{Event, PollResult};
 use crate::liveness::{self, Activity, DropWhy};
 use crate::panic_capture::CaughtPanic;
 use crate::reentry;
+use crate::scenario::Items;
 use crate::violation::{Violation, ViolationKind};
 use crate::waker;
 
@@ -60,8 +61,9 @@ impl Run {
         self.beat_end();
         // A stream or sink task: what this poll yielded or sent.
         let items = future.take_items();
-        // What a stream or sink task moved, as the quiescence probe tells it.
-        let progressed = items.as_ref().filter(|i| i.count > 0).map(|i| {
+        // What a stream or sink task moved, as the quiescence probe tells it (formatted
+        // for the probe only).
+        let progressed = items.as_ref().filter(|i| probe && i.count > 0).map(|i| {
             if i.items.is_empty() {
                 format!("{} {}", i.verb, i.count)
             } else {
@@ -114,38 +116,12 @@ impl Run {
                 }
             }
             Ok(Poll::Ready(output)) => {
-                self.journal.record(|| {
-                    let result = PollResult::Ready(output.clone());
-                    if probe {
-                        Event::Probe { task: t, result }
-                    } else {
-                        polled(result)
-                    }
-                });
-                self.record_items(t, items);
-                if !probe {
-                    task.state = State::Ready;
-                    task.output = output.clone();
-                    let future = task.future.take();
-                    retire_all(&task.slots);
-                    if let Some(d) =
-                        detect::spurious_poll::ready_without_cause(spurious, self.world.get(), world_at_pending)
-                    {
-                        self.violate(Violation::new(ViolationKind::SpuriousPoll, who, d));
-                    }
-                    self.drop_future_of(who, future, DropWhy::Finished);
-                }
-                Poll::Ready(output)
+                let ended = Ended { t, waker: slot.id, probe, spurious, inside_wake, world_at_pending };
+                self.poll_ready(task, ended, output, items)
             }
             Err(panic) => {
-                self.journal.record(|| polled(PollResult::Panicked(panic.to_string())));
-                self.record_items(t, items);
-                task.state = State::Panicked;
-                let future = task.future.take();
-                retire_all(&task.slots);
-                self.violate(self.classify_poll_panic(who, spurious && !reentered, &panic));
-                self.drop_future_of(who, future, DropWhy::Panicked);
-                Poll::Pending
+                let ended = Ended { t, waker: slot.id, probe, spurious, inside_wake, world_at_pending };
+                self.poll_panicked(task, ended, panic, reentered, items)
             }
         };
         self.world.set(self.world.get() + 1);
@@ -153,6 +129,63 @@ impl Run {
             task.world_at_pending = self.world.get();
         }
         Some(poll)
+    }
+
+    /// The task returned `Ready` (once per task and run: kept out of the pending path).
+    #[cold]
+    #[inline(never)]
+    fn poll_ready(
+        &self,
+        task: &mut Task,
+        e: Ended,
+        output: Option<String>,
+        items: Option<Items>,
+    ) -> Poll<Option<String>> {
+        let (t, who) = (e.t, Some((e.t, task.type_name)));
+        self.journal.record(|| {
+            let result = PollResult::Ready(output.clone());
+            if e.probe {
+                Event::Probe { task: t, result }
+            } else {
+                e.polled(result)
+            }
+        });
+        self.record_items(t, items);
+        if !e.probe {
+            task.state = State::Ready;
+            task.output = output.clone();
+            let future = task.future.take();
+            retire_all(&task.slots);
+            if let Some(d) =
+                detect::spurious_poll::ready_without_cause(e.spurious, self.world.get(), e.world_at_pending)
+            {
+                self.violate(Violation::new(ViolationKind::SpuriousPoll, who, d));
+            }
+            self.drop_future_of(who, future, DropWhy::Finished);
+        }
+        Poll::Ready(output)
+    }
+
+    /// The task's poll panicked.
+    #[cold]
+    #[inline(never)]
+    fn poll_panicked(
+        &self,
+        task: &mut Task,
+        e: Ended,
+        panic: CaughtPanic,
+        reentered: bool,
+        items: Option<Items>,
+    ) -> Poll<Option<String>> {
+        let (t, who) = (e.t, Some((e.t, task.type_name)));
+        self.journal.record(|| e.polled(PollResult::Panicked(panic.to_string())));
+        self.record_items(t, items);
+        task.state = State::Panicked;
+        let future = task.future.take();
+        retire_all(&task.slots);
+        self.violate(self.classify_poll_panic(who, e.spurious && !reentered, &panic));
+        self.drop_future_of(who, future, DropWhy::Panicked);
+        Poll::Pending
     }
 
     pub(super) fn record_items(&self, task: usize, items: Option<crate::scenario::Items>) {
@@ -175,6 +208,29 @@ impl Run {
                 format!("a poll that no wake preceded panicked: {panic}"),
             ),
             None => Violation::new(ViolationKind::Panic, who, format!("poll panicked: {panic}")),
+        }
+    }
+}
+
+/// What the end of a poll needs to know about it.
+#[derive(Clone, Copy)]
+struct Ended {
+    t: usize,
+    waker: u32,
+    probe: bool,
+    spurious: bool,
+    inside_wake: bool,
+    world_at_pending: u64,
+}
+
+impl Ended {
+    fn polled(self, result: PollResult) -> Event {
+        Event::Polled {
+            task: self.t,
+            waker: self.waker,
+            spurious: self.spurious,
+            inside_wake: self.inside_wake,
+            result,
         }
     }
 }
