@@ -131,7 +131,7 @@ impl Task {
 
     /// Whether this task's `step` would do something now (`PollInsideWake` also needs
     /// no poll armed already; the run's steps are never this task's).
-    #[inline(always)]
+    #[inline]
     fn enables(&self, step: Step) -> bool {
         match step {
             Step::Poll(_) => self.live() && self.woken(),
