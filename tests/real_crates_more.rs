@@ -575,18 +575,10 @@ mod async_lock_mutex {
     #[test]
     fn two_lockers_hold_across_an_await() {
         pass(|| {
-            let m = Arc::new(Mutex::new(()));
-            let gate = Arc::new(tokio::sync::Notify::new());
-            let locker = |m: Arc<Mutex<()>>, gate: Arc<tokio::sync::Notify>| async move {
+            real::two_held_across_a_gate(Arc::new(Mutex::new(())), |m, gate| async move {
                 let _g = m.lock().await;
                 gate.notified().await;
-            };
-            let (g1, g2) = (Arc::clone(&gate), Arc::clone(&gate));
-            Scenario::new()
-                .task(locker(Arc::clone(&m), Arc::clone(&gate)))
-                .task(locker(m, gate))
-                .step(move || g1.notify_one())
-                .step(move || g2.notify_one())
+            })
         });
     }
 }
@@ -659,19 +651,11 @@ mod async_lock_semaphore {
     #[test]
     fn two_holders_hand_the_permit_over() {
         pass(|| {
-            let sem = Arc::new(Semaphore::new(1));
-            let gate = Arc::new(tokio::sync::Notify::new());
-            let holder = |sem: Arc<Semaphore>, gate: Arc<tokio::sync::Notify>| async move {
+            real::two_held_across_a_gate(Arc::new(Semaphore::new(1)), |sem, gate| async move {
                 let permit = sem.acquire_arc().await;
                 gate.notified().await;
                 drop(permit);
-            };
-            let (g1, g2) = (Arc::clone(&gate), Arc::clone(&gate));
-            Scenario::new()
-                .task(holder(Arc::clone(&sem), Arc::clone(&gate)))
-                .task(holder(sem, gate))
-                .step(move || g1.notify_one())
-                .step(move || g2.notify_one())
+            })
         });
     }
 }

@@ -12,6 +12,7 @@
 // Each includer uses a part of it.
 #![allow(dead_code)]
 
+use std::fmt::Debug;
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -204,4 +205,24 @@ pub fn sends_two<S: 'static>(scenario: Scenario, tx: S, send: fn(&S, u32)) -> Sc
     let tx = Rc::new(tx);
     let t1 = Rc::clone(&tx);
     scenario.step(move || send(&t1, 1)).step(move || send(&tx, 2))
+}
+
+/// Two tasks that each take hold of `resource` (with `task`) and keep it until a gate
+/// (a tokio `Notify`) lets them go; the driver opens the gate twice (`notify_one`), so
+/// the task that waits for the resource is woken by the other's release, not by the
+/// driver.
+// Not every task must finish: the gate stores at most one permit (`d d p0 p1` leaves
+// task 1 waiting, rightly).
+pub fn two_held_across_a_gate<R: 'static, F>(resource: Arc<R>, task: impl Fn(Arc<R>, Arc<Notify>) -> F) -> Scenario
+where
+    F: Future + 'static,
+    F::Output: Debug,
+{
+    let gate = Arc::new(Notify::new());
+    let (g1, g2) = (Arc::clone(&gate), Arc::clone(&gate));
+    Scenario::new()
+        .task(task(Arc::clone(&resource), Arc::clone(&gate)))
+        .task(task(resource, gate))
+        .step(move || g1.notify_one())
+        .step(move || g2.notify_one())
 }
