@@ -8,13 +8,12 @@
 
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomPinned;
-use std::mem::ManuallyDrop;
 use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
+mod leaf;
 mod shared;
 #[cfg(feature = "sink")]
 mod sink;
@@ -22,7 +21,8 @@ mod sink;
 mod stream;
 
 #[cfg(feature = "io")]
-pub(crate) use shared::drop_probe;
+pub(crate) use leaf::drop_probe;
+use leaf::Leaf;
 pub(crate) use shared::Mode;
 pub(crate) use shared::Shared;
 #[cfg(feature = "sink")]
@@ -88,7 +88,7 @@ pub(crate) fn probe_in<T>(
         completed_at: s.completed_at,
     });
     let handle = ProbeHandle { shared: Arc::clone(&shared) };
-    (Probe { shared: ManuallyDrop::new(shared), _pinned: PhantomPinned }, handle)
+    (Probe { leaf: Leaf::new(shared) }, handle)
 }
 
 struct Slot<T> {
@@ -99,9 +99,7 @@ struct Slot<T> {
 /// The future half of [`probe`]: `Pending` until its handle completes it.
 #[must_use = "futures do nothing unless polled"]
 pub struct Probe<T> {
-    /// Released by the first drop only (see `Drop`).
-    shared: ManuallyDrop<Arc<Shared<Slot<T>>>>,
-    _pinned: PhantomPinned,
+    leaf: Leaf<Slot<T>>,
 }
 
 impl<T: 'static> Future for Probe<T> {
@@ -109,8 +107,7 @@ impl<T: 'static> Future for Probe<T> {
 
     #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        let address = std::ptr::from_ref(self.as_ref().get_ref()).addr();
-        self.shared.poll(address, Location::caller(), cx, |slot| slot.value.take().map(|v| (v, true)))
+        self.leaf.poll(self.leaf.address(), Location::caller(), cx, |slot| slot.value.take().map(|v| (v, true)))
     }
 }
 
@@ -118,21 +115,13 @@ impl<T> Probe<T> {
     /// Gives the probe its output without waking anything (the kit's self-waking
     /// tasks wake themselves).
     pub(crate) fn fill(&self, value: T) {
-        self.shared.update(|slot| slot.value = Some(value));
-    }
-}
-
-impl<T> Drop for Probe<T> {
-    fn drop(&mut self) {
-        let address = std::ptr::from_mut(self).addr();
-        // SAFETY: the probe's own drop, with its own `shared`, never used after it.
-        unsafe { shared::drop_probe(&mut self.shared, address) }
+        self.leaf.update(|slot| slot.value = Some(value));
     }
 }
 
 impl<T> fmt::Debug for Probe<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Probe").field("created_at", &self.shared.created_at).finish_non_exhaustive()
+        self.leaf.fmt_probe("Probe", f)
     }
 }
 
@@ -149,11 +138,7 @@ impl<T> Clone for ProbeHandle<T> {
 
 impl<T> fmt::Debug for ProbeHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProbeHandle")
-            .field("created_at", &self.shared.created_at)
-            .field("polls", &self.polls())
-            .field("dropped", &self.is_dropped())
-            .finish_non_exhaustive()
+        self.shared.fmt_handle("ProbeHandle", f)
     }
 }
 
@@ -191,9 +176,7 @@ impl<T: 'static> ProbeHandle<T> {
     /// `.step(h.wakes())` is `.step({ let h = h.clone(); move || h.wake() })`.
     #[track_caller]
     pub fn wakes(&self) -> impl FnOnce() + 'static {
-        let handle = self.clone();
-        let at = Location::caller();
-        move || handle.shared.update_and_wake(at, |_| ())
+        self.shared.step(Location::caller(), |_| ())
     }
 
     /// A driver step that calls [`complete`](ProbeHandle::complete) with `value`.

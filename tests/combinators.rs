@@ -3,22 +3,13 @@
 //! passing every schedule.
 
 mod buggy;
+mod common;
 
 use buggy::{bad_join, early_drop, forgetful_select, noop_select, swapping_select, Flavor};
+use common::checker;
 use futures_util::future::{self, Either};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use pollcheck::{Bounds, Checker, Report, Scenario, ViolationKind};
-
-/// A checker, with a shallower exploration under miri (slow there): every detector
-/// still runs, on fewer schedules.
-fn checker<F: Fn() -> Scenario + Send + Sync + 'static>(factory: F) -> Checker<F> {
-    let checker = Checker::new(factory);
-    if cfg!(miri) {
-        checker.depth(2).cases(1)
-    } else {
-        checker
-    }
-}
 
 fn caught(scenario: fn(Flavor) -> Scenario, kind: ViolationKind) -> Report {
     let report = match checker(move || scenario(Flavor::Buggy)).try_run() {

@@ -7,6 +7,7 @@
 //! replays that schedule and explores two steps deep: every detector still runs.
 
 mod buggy;
+mod common;
 
 use buggy::{
     bad_join, countdown, double_notify, drop_under_lock, first_waker, flag, leaky, locked_wake, moving_combinator,
@@ -14,30 +15,8 @@ use buggy::{
 };
 use std::task::{Poll, Waker};
 
-use pollcheck::{Bounds, Checker, Report, Scenario, ViolationKind};
-
-/// Catches the buggy flavor with `kind` and `schedule`, and passes the fixed one.
-fn proven(bounds: Bounds, scenario: fn(Flavor) -> Scenario, kind: ViolationKind, schedule: &str) -> Report {
-    let buggy = Checker::new(move || scenario(Flavor::Buggy)).bounds(bounds);
-    let buggy = if cfg!(miri) { buggy.replay(schedule) } else { buggy };
-    let report = match buggy.try_run() {
-        Ok(summary) => panic!("the buggy flavor passed {} schedules", summary.schedules()),
-        Err(report) => report,
-    };
-    println!("{report}");
-    assert_eq!(report.kind(), kind, "{report}");
-    assert_eq!(report.schedule().to_string(), schedule, "{report}");
-    let fixed = || Checker::new(move || scenario(Flavor::Fixed)).bounds(bounds);
-    if cfg!(miri) {
-        fixed().replay(schedule).run();
-        fixed().depth(2).run();
-    } else {
-        if let Err(report) = fixed().try_run() {
-            panic!("the fixed flavor failed:\n{report}");
-        }
-    }
-    report
-}
+use common::proven;
+use pollcheck::{Bounds, Checker, Scenario, ViolationKind};
 
 fn assert_caught(scenario: fn(Flavor) -> Scenario, kind: ViolationKind, schedule: &str) {
     proven(Bounds::default(), scenario, kind, schedule);

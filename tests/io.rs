@@ -6,6 +6,9 @@
 //! their minimal schedules.
 #![cfg(feature = "io")]
 
+mod buggy;
+mod common;
+
 use std::future::poll_fn;
 use std::io::ErrorKind;
 use std::pin::Pin;
@@ -29,16 +32,7 @@ fn passes(factory: impl Fn() -> Scenario + Send + Sync + 'static) -> Summary {
 
 /// Catches `factory` with `kind` and the minimal `schedule` (replayed under miri).
 fn caught(factory: fn() -> Scenario, kind: ViolationKind, schedule: &str) -> Report {
-    let checker = Checker::new(factory);
-    let checker = if cfg!(miri) { checker.replay(schedule) } else { checker };
-    let report = match checker.try_run() {
-        Ok(summary) => panic!("passed {} schedules", summary.schedules()),
-        Err(report) => report,
-    };
-    println!("{report}");
-    assert_eq!(report.kind(), kind, "{report}");
-    assert_eq!(report.schedule().to_string(), schedule, "{report}");
-    report
+    common::caught(Checker::new(factory), kind, schedule)
 }
 
 #[test]

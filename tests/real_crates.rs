@@ -15,6 +15,8 @@
 //!   prove the stuck-task check has no false positive; `strict_abandonment()` too,
 //!   except where a comment says why it does not apply (tasks that depend on each
 //!   other, a release that wakes one waiter).
+//!
+//! The scenarios the fuzz targets check too are in tests/real (`real::`).
 
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
@@ -26,6 +28,8 @@ use std::time::Instant;
 
 use futures_util::{SinkExt, StreamExt};
 use pollcheck::{Checker, Scenario, Summary};
+
+mod real;
 
 /// Runs the default exploration and panics with the full report on a violation.
 /// Under miri (a run costs a good fraction of a second there) two scheduled steps
@@ -83,20 +87,12 @@ mod futures_channel_oneshot {
 
     #[test]
     fn receiver_gets_the_value() {
-        pass(|| {
-            let (tx, rx) = oneshot::channel::<u32>();
-            Scenario::new().all_must_finish().strict_abandonment().task(rx).step(move || {
-                let _ = tx.send(7);
-            })
-        });
+        pass(real::futures_oneshot_value);
     }
 
     #[test]
     fn receiver_sees_the_sender_dropped() {
-        pass(|| {
-            let (tx, rx) = oneshot::channel::<u32>();
-            Scenario::new().all_must_finish().strict_abandonment().task(rx).step(move || drop(tx))
-        });
+        pass(real::futures_oneshot_dropped);
     }
 
     #[test]
@@ -164,68 +160,27 @@ mod futures_channel_mpsc {
 
     #[test]
     fn unbounded_receiver_collects_everything() {
-        pass(|| {
-            let (tx, rx) = mpsc::unbounded::<u32>();
-            let tx = Rc::new(tx);
-            let tx2 = Rc::clone(&tx);
-            Scenario::new()
-                .all_must_finish()
-                .strict_abandonment()
-                .task(rx.collect::<Vec<u32>>())
-                .step(move || {
-                    let _ = tx.unbounded_send(1);
-                })
-                .step(move || {
-                    let _ = tx2.unbounded_send(2);
-                })
-        });
+        pass(real::futures_mpsc_unbounded);
     }
 
     #[test]
     fn unbounded_receiver_next_one_at_a_time() {
         pass(|| {
             let (tx, mut rx) = mpsc::unbounded::<u32>();
-            let tx = Rc::new(tx);
-            let tx2 = Rc::clone(&tx);
-            Scenario::new()
-                .all_must_finish()
-                .strict_abandonment()
-                .task(async move {
-                    let first = rx.next().await;
-                    let second = rx.next().await;
-                    (first, second)
-                })
-                .step(move || {
-                    let _ = tx.unbounded_send(1);
-                })
-                .step(move || {
-                    let _ = tx2.unbounded_send(2);
-                })
+            let scenario = Scenario::new().all_must_finish().strict_abandonment().task(async move {
+                let first = rx.next().await;
+                let second = rx.next().await;
+                (first, second)
+            });
+            real::sends_two(scenario, tx, |tx, v| {
+                let _ = tx.unbounded_send(v);
+            })
         });
     }
 
     #[test]
     fn bounded_receiver_collects_everything() {
-        pass(|| {
-            // Capacity 2 plus one slot per sender, one sender per step: the driver's
-            // sends never find the channel full, so the output does not depend on
-            // the schedule.
-            let (tx, rx) = mpsc::channel::<u32>(2);
-            let (mut t1, mut t2, mut t3) = (tx.clone(), tx.clone(), tx);
-            Scenario::new()
-                .all_must_finish()
-                .strict_abandonment()
-                .task(rx.collect::<Vec<u32>>())
-                .step(move || {
-                    let _ = t1.try_send(1);
-                })
-                .step(move || {
-                    let _ = t2.try_send(2);
-                })
-                .step(move || {
-                    let _ = t3.try_send(3);
-                })
-        });
+        pass(real::futures_mpsc_bounded);
     }
 
     /// Two senders wait for capacity with `poll_ready`; the driver receives.
@@ -371,12 +326,7 @@ mod tokio_oneshot {
 
     #[test]
     fn receiver_gets_the_value() {
-        pass(|| {
-            let (tx, rx) = oneshot::channel::<u32>();
-            Scenario::new().all_must_finish().strict_abandonment().task(async move { rx.await.ok() }).step(move || {
-                let _ = tx.send(7);
-            })
-        });
+        pass(real::tokio_oneshot_value);
     }
 
     #[test]
@@ -454,35 +404,18 @@ mod tokio_notify {
     use super::*;
     use tokio::sync::Notify;
 
-    fn waiter(n: &Arc<Notify>) -> impl std::future::Future<Output = ()> + 'static {
-        let n = Arc::clone(n);
-        async move { n.notified().await }
-    }
-
     // Not every task must finish: tokio's `Notify` stores at most one permit, and
     // `notify_waiters` none (`d d p0 p1` leaves task 1 waiting, rightly).
     #[test]
     fn two_waiters_notify_one_twice() {
-        pass(|| {
-            let n = Arc::new(Notify::new());
-            let (n1, n2) = (Arc::clone(&n), n.clone());
-            Scenario::new()
-                .task(waiter(&n))
-                .task(waiter(&n))
-                .step(move || n1.notify_one())
-                .step(move || n2.notify_one())
-        });
+        pass(real::tokio_notify_one);
     }
 
     // Not every task must finish: tokio's `Notify` stores at most one permit, and
     // `notify_waiters` none (`d d p0 p1` leaves task 1 waiting, rightly).
     #[test]
     fn two_waiters_notify_waiters() {
-        pass(|| {
-            let n = Arc::new(Notify::new());
-            let n1 = Arc::clone(&n);
-            Scenario::new().task(waiter(&n)).task(waiter(&n)).step(move || n1.notify_waiters())
-        });
+        pass(real::tokio_notify_waiters);
     }
 
     // Not every task must finish: tokio's `Notify` stores at most one permit, and
@@ -490,13 +423,9 @@ mod tokio_notify {
     #[test]
     fn two_waiters_notify_one_then_notify_waiters() {
         pass(|| {
-            let n = Arc::new(Notify::new());
-            let (n1, n2) = (Arc::clone(&n), n.clone());
-            Scenario::new()
-                .task(waiter(&n))
-                .task(waiter(&n))
-                .step(move || n1.notify_one())
-                .step(move || n2.notify_waiters())
+            let (scenario, n) = real::tokio_notify_two_waiters();
+            let n1 = Arc::clone(&n);
+            scenario.step(move || n1.notify_one()).step(move || n.notify_waiters())
         });
     }
 
@@ -520,42 +449,16 @@ mod tokio_semaphore {
     use super::*;
     use tokio::sync::Semaphore;
 
-    fn acquirer(sem: &Arc<Semaphore>) -> impl std::future::Future<Output = bool> + 'static {
-        let sem = Arc::clone(sem);
-        // The permit is released as soon as it is acquired.
-        async move { sem.acquire_owned().await.is_ok() }
-    }
-
     #[test]
     fn two_acquirers_driver_releases_and_adds() {
-        pass(|| {
-            let sem = Arc::new(Semaphore::new(1));
-            // The driver holds the only permit at first.
-            let held = Arc::clone(&sem).try_acquire_owned().unwrap();
-            let s1 = Arc::clone(&sem);
-            Scenario::new()
-                .all_must_finish()
-                .strict_abandonment()
-                .task(acquirer(&sem))
-                .task(acquirer(&sem))
-                .step(move || drop(held))
-                .step(move || s1.add_permits(1))
-        });
+        pass(real::tokio_semaphore);
     }
 
     #[test]
     fn two_acquirers_driver_closes() {
         pass(|| {
-            let sem = Arc::new(Semaphore::new(1));
-            let held = Arc::clone(&sem).try_acquire_owned().unwrap();
-            let s1 = Arc::clone(&sem);
-            Scenario::new()
-                .all_must_finish()
-                .strict_abandonment()
-                .task(acquirer(&sem))
-                .task(acquirer(&sem))
-                .step(move || s1.close())
-                .step(move || drop(held))
+            let (scenario, sem, held) = real::tokio_semaphore_held();
+            scenario.step(move || sem.close()).step(move || drop(held))
         });
     }
 
@@ -566,19 +469,11 @@ mod tokio_semaphore {
     #[test]
     fn two_holders_hand_the_permit_over() {
         pass(|| {
-            let sem = Arc::new(Semaphore::new(1));
-            let gate = Arc::new(tokio::sync::Notify::new());
-            let holder = |sem: Arc<Semaphore>, gate: Arc<tokio::sync::Notify>| async move {
+            real::two_held_across_a_gate(Arc::new(Semaphore::new(1)), |sem, gate| async move {
                 let permit = sem.acquire_owned().await;
                 gate.notified().await;
                 drop(permit);
-            };
-            let (g1, g2) = (Arc::clone(&gate), Arc::clone(&gate));
-            Scenario::new()
-                .task(holder(Arc::clone(&sem), Arc::clone(&gate)))
-                .task(holder(sem, gate))
-                .step(move || g1.notify_one())
-                .step(move || g2.notify_one())
+            })
         });
     }
 }
@@ -591,15 +486,7 @@ mod tokio_mutex {
     // abandoned the other rightly waits (`p0 a0 p1 d`).
     #[test]
     fn two_lockers_driver_holds_the_lock_first() {
-        pass(|| {
-            let m = Arc::new(Mutex::new(0u32));
-            let guard = Arc::clone(&m).try_lock_owned().unwrap();
-            let locker = |m: Arc<Mutex<u32>>| async move {
-                let mut g = m.lock().await;
-                *g += 1;
-            };
-            Scenario::new().all_must_finish().task(locker(Arc::clone(&m))).task(locker(m)).step(move || drop(guard))
-        });
+        pass(real::tokio_mutex);
     }
 
     /// The first locker holds the lock across an await, so the second is woken by a
@@ -609,18 +496,10 @@ mod tokio_mutex {
     #[test]
     fn two_lockers_hold_across_an_await() {
         pass(|| {
-            let m = Arc::new(Mutex::new(()));
-            let gate = Arc::new(tokio::sync::Notify::new());
-            let locker = |m: Arc<Mutex<()>>, gate: Arc<tokio::sync::Notify>| async move {
+            real::two_held_across_a_gate(Arc::new(Mutex::new(())), |m, gate| async move {
                 let _g = m.lock().await;
                 gate.notified().await;
-            };
-            let (g1, g2) = (Arc::clone(&gate), Arc::clone(&gate));
-            Scenario::new()
-                .task(locker(Arc::clone(&m), Arc::clone(&gate)))
-                .task(locker(m, gate))
-                .step(move || g1.notify_one())
-                .step(move || g2.notify_one())
+            })
         });
     }
 }
@@ -629,30 +508,14 @@ mod tokio_watch {
     use super::*;
     use tokio::sync::watch;
 
-    /// One change (or the close), then the value seen.
-    async fn watcher(mut rx: watch::Receiver<u32>) -> (bool, u32) {
-        let changed = rx.changed().await.is_ok();
-        let seen = *rx.borrow_and_update();
-        (changed, seen)
+    #[test]
+    fn two_receivers_see_a_change_or_the_close() {
+        pass(real::tokio_watch);
     }
 
     #[test]
-    fn two_receivers_see_a_change_or_the_close() {
-        pass(|| {
-            let (tx, rx) = watch::channel(0u32);
-            let tx = Rc::new(tx);
-            let (t1, t2) = (Rc::clone(&tx), tx);
-            Scenario::new()
-                .all_must_finish()
-                .strict_abandonment()
-                .task(watcher(rx.clone()))
-                .task(watcher(rx))
-                .step(move || {
-                    let _ = t1.send(1);
-                })
-                // Then the sender is dropped with the last `Rc`.
-                .step(move || drop(t2))
-        });
+    fn two_receivers_watch_until_the_sender_is_gone() {
+        pass(real::tokio_watch_until_closed);
     }
 
     #[test]
@@ -676,51 +539,23 @@ mod tokio_mpsc {
 
     #[test]
     fn bounded_receiver_gets_everything() {
-        pass(|| {
-            let (tx, mut rx) = mpsc::channel::<u32>(4);
-            let tx = Rc::new(tx);
-            let (t1, t2) = (Rc::clone(&tx), tx);
-            Scenario::new()
-                .all_must_finish()
-                .strict_abandonment()
-                .task(async move {
-                    let mut got = Vec::new();
-                    while let Some(v) = rx.recv().await {
-                        got.push(v);
-                    }
-                    got
-                })
-                .step(move || {
-                    let _ = t1.try_send(1);
-                })
-                .step(move || {
-                    let _ = t2.try_send(2);
-                })
-        });
+        pass(real::tokio_mpsc);
     }
 
     #[test]
     fn unbounded_receiver_gets_everything() {
         pass(|| {
             let (tx, mut rx) = mpsc::unbounded_channel::<u32>();
-            let tx = Rc::new(tx);
-            let (t1, t2) = (Rc::clone(&tx), tx);
-            Scenario::new()
-                .all_must_finish()
-                .strict_abandonment()
-                .task(async move {
-                    let mut got = Vec::new();
-                    while let Some(v) = rx.recv().await {
-                        got.push(v);
-                    }
-                    got
-                })
-                .step(move || {
-                    let _ = t1.send(1);
-                })
-                .step(move || {
-                    let _ = t2.send(2);
-                })
+            let scenario = Scenario::new().all_must_finish().strict_abandonment().task(async move {
+                let mut got = Vec::new();
+                while let Some(v) = rx.recv().await {
+                    got.push(v);
+                }
+                got
+            });
+            real::sends_two(scenario, tx, |tx, v| {
+                let _ = tx.send(v);
+            })
         });
     }
 

@@ -63,6 +63,8 @@ use std::time::{Duration, Instant};
 
 use pollcheck::{Bounds, Checker, Config, Scenario, Summary, ViolationKind};
 
+mod real;
+
 /// Runs the default exploration and panics with the full report on a violation.
 #[track_caller]
 fn pass<F: Fn() -> Scenario + Send + Sync + 'static>(factory: F) -> Summary {
@@ -135,19 +137,10 @@ mod async_channel_tests {
     /// One receiver; the driver sends twice, then drops the sender (closing the
     /// channel).
     fn receiver_and_two_sends(tx: Sender<u32>, rx: Receiver<u32>) -> Scenario {
-        let tx = Rc::new(tx);
-        let (t1, t2) = (Rc::clone(&tx), tx);
-        Scenario::new()
-            .all_must_finish()
-            .strict_abandonment()
-            .task(drain(rx))
-            .step(move || {
-                let _ = t1.try_send(1);
-            })
-            // Then the sender is dropped with the last `Rc`: the channel closes.
-            .step(move || {
-                let _ = t2.try_send(2);
-            })
+        let scenario = Scenario::new().all_must_finish().strict_abandonment().task(drain(rx));
+        real::sends_two(scenario, tx, |tx, v| {
+            let _ = tx.try_send(v);
+        })
     }
 
     fn unbounded_receiver() -> Scenario {
@@ -222,19 +215,11 @@ mod async_channel_tests {
             Some(n) => async_channel::bounded::<u32>(n),
             None => async_channel::unbounded::<u32>(),
         };
-        let tx = Rc::new(tx);
-        let (t1, t2) = (Rc::clone(&tx), tx);
-        Scenario::new()
-            .all_must_finish()
-            .strict_abandonment()
-            .task(receive_one(rx.clone()))
-            .task(receive_one(rx))
-            .step(move || {
-                let _ = t1.try_send(1);
-            })
-            .step(move || {
-                let _ = t2.try_send(2);
-            })
+        let scenario =
+            Scenario::new().all_must_finish().strict_abandonment().task(receive_one(rx.clone())).task(receive_one(rx));
+        real::sends_two(scenario, tx, |tx, v| {
+            let _ = tx.try_send(v);
+        })
     }
 
     #[test]
@@ -590,18 +575,10 @@ mod async_lock_mutex {
     #[test]
     fn two_lockers_hold_across_an_await() {
         pass(|| {
-            let m = Arc::new(Mutex::new(()));
-            let gate = Arc::new(tokio::sync::Notify::new());
-            let locker = |m: Arc<Mutex<()>>, gate: Arc<tokio::sync::Notify>| async move {
+            real::two_held_across_a_gate(Arc::new(Mutex::new(())), |m, gate| async move {
                 let _g = m.lock().await;
                 gate.notified().await;
-            };
-            let (g1, g2) = (Arc::clone(&gate), Arc::clone(&gate));
-            Scenario::new()
-                .task(locker(Arc::clone(&m), Arc::clone(&gate)))
-                .task(locker(m, gate))
-                .step(move || g1.notify_one())
-                .step(move || g2.notify_one())
+            })
         });
     }
 }
@@ -674,19 +651,11 @@ mod async_lock_semaphore {
     #[test]
     fn two_holders_hand_the_permit_over() {
         pass(|| {
-            let sem = Arc::new(Semaphore::new(1));
-            let gate = Arc::new(tokio::sync::Notify::new());
-            let holder = |sem: Arc<Semaphore>, gate: Arc<tokio::sync::Notify>| async move {
+            real::two_held_across_a_gate(Arc::new(Semaphore::new(1)), |sem, gate| async move {
                 let permit = sem.acquire_arc().await;
                 gate.notified().await;
                 drop(permit);
-            };
-            let (g1, g2) = (Arc::clone(&gate), Arc::clone(&gate));
-            Scenario::new()
-                .task(holder(Arc::clone(&sem), Arc::clone(&gate)))
-                .task(holder(sem, gate))
-                .step(move || g1.notify_one())
-                .step(move || g2.notify_one())
+            })
         });
     }
 }
@@ -711,18 +680,10 @@ mod flume_tests {
     /// One receiver; the driver sends twice, then drops the sender (disconnecting the
     /// channel).
     fn receiver_and_two_sends(tx: Sender<u32>, rx: Receiver<u32>) -> Scenario {
-        let tx = Rc::new(tx);
-        let (t1, t2) = (Rc::clone(&tx), tx);
-        Scenario::new()
-            .all_must_finish()
-            .strict_abandonment()
-            .task(drain(rx))
-            .step(move || {
-                let _ = t1.try_send(1);
-            })
-            .step(move || {
-                let _ = t2.try_send(2);
-            })
+        let scenario = Scenario::new().all_must_finish().strict_abandonment().task(drain(rx));
+        real::sends_two(scenario, tx, |tx, v| {
+            let _ = tx.try_send(v);
+        })
     }
 
     fn unbounded_receiver() -> Scenario {
@@ -797,19 +758,11 @@ mod flume_tests {
             Some(n) => flume::bounded::<u32>(n),
             None => flume::unbounded::<u32>(),
         };
-        let tx = Rc::new(tx);
-        let (t1, t2) = (Rc::clone(&tx), tx);
-        Scenario::new()
-            .all_must_finish()
-            .strict_abandonment()
-            .task(receive_one(rx.clone()))
-            .task(receive_one(rx))
-            .step(move || {
-                let _ = t1.try_send(1);
-            })
-            .step(move || {
-                let _ = t2.try_send(2);
-            })
+        let scenario =
+            Scenario::new().all_must_finish().strict_abandonment().task(receive_one(rx.clone())).task(receive_one(rx));
+        real::sends_two(scenario, tx, |tx, v| {
+            let _ = tx.try_send(v);
+        })
     }
 
     #[test]

@@ -8,42 +8,12 @@
 #![cfg(all(feature = "stream", feature = "sink"))]
 
 mod buggy;
+mod common;
 
 use buggy::{fanout, lazy_stream, lossy_sink, merge, stale_stream, Flavor};
+use common::{checker, proven};
 use futures_util::{stream, SinkExt, StreamExt};
-use pollcheck::{Bounds, Checker, Report, Scenario, SinkCheckExt, StreamCheckExt, ViolationKind};
-
-/// Catches the buggy flavor with `kind` and `schedule`, and passes the fixed one (as
-/// in tests/detectors.rs).
-fn proven(bounds: Bounds, scenario: fn(Flavor) -> Scenario, kind: ViolationKind, schedule: &str) -> Report {
-    let buggy = Checker::new(move || scenario(Flavor::Buggy)).bounds(bounds);
-    let buggy = if cfg!(miri) { buggy.replay(schedule) } else { buggy };
-    let report = match buggy.try_run() {
-        Ok(summary) => panic!("the buggy flavor passed {} schedules", summary.schedules()),
-        Err(report) => report,
-    };
-    println!("{report}");
-    assert_eq!(report.kind(), kind, "{report}");
-    assert_eq!(report.schedule().to_string(), schedule, "{report}");
-    let fixed = || Checker::new(move || scenario(Flavor::Fixed)).bounds(bounds);
-    if cfg!(miri) {
-        fixed().replay(schedule).run();
-        fixed().depth(2).run();
-    } else if let Err(report) = fixed().try_run() {
-        panic!("the fixed flavor failed:\n{report}");
-    }
-    report
-}
-
-/// A checker, two steps deep and one random case under miri.
-fn checker<F: Fn() -> Scenario + Send + Sync + 'static>(factory: F) -> Checker<F> {
-    let checker = Checker::new(factory);
-    if cfg!(miri) {
-        checker.depth(2).cases(1)
-    } else {
-        checker
-    }
-}
+use pollcheck::{Bounds, Checker, Scenario, SinkCheckExt, StreamCheckExt, ViolationKind};
 
 /// Explores, or under miri replays `schedule` (the minimal one the exploration finds).
 fn explore_or_replay<F: Fn() -> Scenario + Send + Sync + 'static>(checker: Checker<F>, schedule: &str) -> Checker<F> {

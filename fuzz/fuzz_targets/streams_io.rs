@@ -30,7 +30,7 @@ const ZOO: &[Entry] = &[
 ];
 
 /// Real combinators over probes: all correct.
-const REAL: &[(&str, fn() -> Scenario)] = &[
+const REAL: &[common::real::Named] = &[
     ("BufReader::lines over a reader probe", lines),
     ("write_all and close over a writer probe", write_all),
     ("forward into a sink probe", forward),

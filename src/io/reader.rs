@@ -155,7 +155,7 @@ impl Drop for ReadProbe {
 
 impl fmt::Debug for ReadProbe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReadProbe").field("created_at", &self.shared.created_at).finish_non_exhaustive()
+        self.shared.fmt_probe("ReadProbe", f)
     }
 }
 

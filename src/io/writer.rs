@@ -178,7 +178,7 @@ impl Drop for WriteProbe {
 
 impl fmt::Debug for WriteProbe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WriteProbe").field("created_at", &self.shared.created_at).finish_non_exhaustive()
+        self.shared.fmt_probe("WriteProbe", f)
     }
 }
 

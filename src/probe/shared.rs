@@ -8,6 +8,7 @@
 //! inside a checker run and is a panic outside one. A probe in [`Mode::Kit`] (the
 //! executor kit's tasks) never panics into the executor under test: it records.
 
+use std::fmt;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -138,6 +139,34 @@ impl<P> Shared<P> {
     /// Kit mode: what the probe saw so far.
     pub(crate) fn take_violations(&self) -> Vec<Violation> {
         std::mem::take(&mut self.lock().violations)
+    }
+
+    /// A handle's driver step: `update` the payload and wake, as if at `at`.
+    pub(crate) fn step(
+        self: &Arc<Self>,
+        at: &'static Location<'static>,
+        update: impl FnOnce(&mut P) + 'static,
+    ) -> impl FnOnce() + 'static
+    where
+        P: 'static,
+    {
+        let shared = Arc::clone(self);
+        move || shared.update_and_wake(at, update)
+    }
+
+    /// A probe's `Debug`: its type `name` and where it was created.
+    pub(crate) fn fmt_probe(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(name).field("created_at", &self.created_at).finish_non_exhaustive()
+    }
+
+    /// A handle's `Debug`: its type `name`, where its probe was created, its polls and
+    /// whether it was dropped.
+    pub(crate) fn fmt_handle(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(name)
+            .field("created_at", &self.created_at)
+            .field("polls", &self.polls())
+            .field("dropped", &(self.drops() > 0))
+            .finish_non_exhaustive()
     }
 
     /// "the probe created at tests/x.rs:3" (the kit names its tasks itself: "the task").
@@ -427,29 +456,5 @@ impl<P> Watcher for Watch<P> {
                 if st.polls == 1 { "" } else { "s" }
             ),
         ))
-    }
-}
-
-/// What a probe's `Drop` does: count the drop; on the first one, check that the probe
-/// did not move since its first poll (`address`: where it is now; 0 for probes that
-/// may move), release the probe's count, and report a move. A later drop only counts
-/// it: the handle keeps `shared` alive and reports the double drop.
-///
-/// # Safety
-/// Call it only from the probe's own `Drop`, with the probe's own `shared`, which
-/// nothing uses afterwards.
-pub(crate) unsafe fn drop_probe<S>(shared: &mut std::mem::ManuallyDrop<std::sync::Arc<Shared<S>>>, address: usize) {
-    if !shared.first_drop() {
-        return;
-    }
-    let moved = shared.on_drop(address);
-    // SAFETY: the first drop (counted just above) still owns the strong count the
-    // probe was created with, and by the caller's contract nothing uses `shared`
-    // after this; a later drop returned above, having only read the count.
-    unsafe { std::mem::ManuallyDrop::drop(shared) };
-    if let Some(moved) = moved {
-        if !std::thread::panicking() {
-            crate::checked::violation(crate::ViolationKind::MovedWhilePinned, moved);
-        }
     }
 }

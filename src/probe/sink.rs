@@ -2,8 +2,6 @@
 //! controls, and which reports its caller's protocol errors.
 
 use std::fmt;
-use std::marker::PhantomPinned;
-use std::mem::ManuallyDrop;
 use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -11,6 +9,7 @@ use std::task::{Context, Poll};
 
 use futures_sink::Sink;
 
+use super::leaf::Leaf;
 use super::shared::{Mode, Shared};
 use crate::{ViolationKind, WakerId};
 
@@ -70,7 +69,7 @@ pub fn probe_sink<T>() -> (SinkProbe<T>, SinkHandle<T>) {
         closed_at: None,
     });
     let handle = SinkHandle { shared: Arc::clone(&shared) };
-    (SinkProbe { shared: ManuallyDrop::new(shared), _pinned: PhantomPinned }, handle)
+    (SinkProbe { leaf: Leaf::new(shared) }, handle)
 }
 
 struct Buffer<T> {
@@ -90,23 +89,21 @@ struct Buffer<T> {
 /// The sink half of [`probe_sink`].
 #[must_use = "sinks do nothing unless polled"]
 pub struct SinkProbe<T> {
-    /// Released by the first drop only, as in [`Probe`](crate::Probe).
-    shared: ManuallyDrop<Arc<Shared<Buffer<T>>>>,
-    _pinned: PhantomPinned,
+    leaf: Leaf<Buffer<T>>,
 }
 
 impl<T: 'static> SinkProbe<T> {
     /// A call after `poll_close` returned `Ready` is the caller's protocol error.
     #[track_caller]
     fn check_open(&self, call: &str) {
-        let closed_at = self.shared.lock().payload.closed_at;
+        let closed_at = self.leaf.lock().payload.closed_at;
         if let Some(closed_at) = closed_at {
             crate::checked::violation(
                 ViolationKind::SinkProtocol,
                 format!(
                     "the sink probe created at {} returned Ready from poll_close (called from {closed_at}), \
                      and {call} was called after that, from {}",
-                    self.shared.created_at,
+                    self.leaf.created_at,
                     Location::caller()
                 ),
             );
@@ -121,8 +118,7 @@ impl<T: 'static> SinkProbe<T> {
         ready: impl FnOnce(&mut Buffer<T>) -> bool,
     ) -> Poll<Result<(), String>> {
         self.check_open(call);
-        let address = std::ptr::from_ref(self.as_ref().get_ref()).addr();
-        self.shared.poll(address, Location::caller(), cx, |b| match &b.error {
+        self.leaf.poll(self.leaf.address(), Location::caller(), cx, |b| match &b.error {
             Some(e) => Some((Err(e.clone()), false)),
             None => ready(b).then_some((Ok(()), false)),
         })
@@ -135,7 +131,7 @@ impl<T: 'static> Sink<T> for SinkProbe<T> {
     #[track_caller]
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), String>> {
         let at = Location::caller();
-        let shared = Arc::clone(&self.shared);
+        let shared = Arc::clone(&self.leaf);
         let poll = self.poll_with("poll_ready", cx, |b| b.room > 0);
         if let Poll::Ready(Ok(())) = poll {
             shared.lock().payload.ready_at = Some(at);
@@ -147,14 +143,14 @@ impl<T: 'static> Sink<T> for SinkProbe<T> {
     fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), String> {
         self.check_open("start_send");
         let at = Location::caller();
-        let mut st = self.shared.lock();
+        let mut st = self.leaf.lock();
         let b = &mut st.payload;
         if b.ready_at.take().is_none() {
             let since = match b.last_send {
                 Some(last) => format!("since the last start_send (from {last})"),
                 None => "before it".to_owned(),
             };
-            let created_at = self.shared.created_at;
+            let created_at = self.leaf.created_at;
             drop(st);
             drop(item);
             crate::checked::violation(
@@ -182,7 +178,7 @@ impl<T: 'static> Sink<T> for SinkProbe<T> {
     #[track_caller]
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), String>> {
         let at = Location::caller();
-        let shared = Arc::clone(&self.shared);
+        let shared = Arc::clone(&self.leaf);
         let poll = self.poll_with("poll_close", cx, |b| b.buffered.is_empty());
         if poll.is_ready() {
             shared.lock().payload.closed_at = Some(at);
@@ -191,17 +187,9 @@ impl<T: 'static> Sink<T> for SinkProbe<T> {
     }
 }
 
-impl<T> Drop for SinkProbe<T> {
-    fn drop(&mut self) {
-        let address = std::ptr::from_mut(self).addr();
-        // SAFETY: the probe's own drop, with its own `shared`, never used after it.
-        unsafe { super::shared::drop_probe(&mut self.shared, address) }
-    }
-}
-
 impl<T> fmt::Debug for SinkProbe<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SinkProbe").field("created_at", &self.shared.created_at).finish_non_exhaustive()
+        self.leaf.fmt_probe("SinkProbe", f)
     }
 }
 
@@ -218,11 +206,7 @@ impl<T> Clone for SinkHandle<T> {
 
 impl<T> fmt::Debug for SinkHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SinkHandle")
-            .field("created_at", &self.shared.created_at)
-            .field("polls", &self.polls())
-            .field("dropped", &self.is_dropped())
-            .finish_non_exhaustive()
+        self.shared.fmt_handle("SinkHandle", f)
     }
 }
 
@@ -283,9 +267,7 @@ impl<T: 'static> SinkHandle<T> {
     /// ```
     #[track_caller]
     pub fn accepts(&self, n: usize) -> impl FnOnce() + 'static {
-        let handle = self.clone();
-        let at = Location::caller();
-        move || handle.shared.update_and_wake(at, |b| b.room += n)
+        self.shared.step(Location::caller(), move |b| b.room += n)
     }
 
     /// A driver step that calls [`make_full`](SinkHandle::make_full).
@@ -309,9 +291,7 @@ impl<T: 'static> SinkHandle<T> {
     /// ```
     #[track_caller]
     pub fn drains(&self) -> impl FnOnce() + 'static {
-        let handle = self.clone();
-        let at = Location::caller();
-        move || handle.shared.update_and_wake(at, drain)
+        self.shared.step(Location::caller(), drain)
     }
 
     /// A driver step that calls [`fail`](SinkHandle::fail).
@@ -323,10 +303,8 @@ impl<T: 'static> SinkHandle<T> {
     /// ```
     #[track_caller]
     pub fn fails(&self, error: &str) -> impl FnOnce() + 'static {
-        let handle = self.clone();
         let error = error.to_owned();
-        let at = Location::caller();
-        move || handle.shared.update_and_wake(at, |b| b.error = Some(error))
+        self.shared.step(Location::caller(), |b| b.error = Some(error))
     }
 
     /// A driver step that wakes the sink without changing anything (a spurious wake).
@@ -338,9 +316,7 @@ impl<T: 'static> SinkHandle<T> {
     /// ```
     #[track_caller]
     pub fn wakes(&self) -> impl FnOnce() + 'static {
-        let handle = self.clone();
-        let at = Location::caller();
-        move || handle.shared.update_and_wake(at, |_| ())
+        self.shared.step(Location::caller(), |_| ())
     }
 }
 

@@ -2,8 +2,6 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::marker::PhantomPinned;
-use std::mem::ManuallyDrop;
 use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -11,6 +9,7 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
+use super::leaf::Leaf;
 use super::shared::{Mode, Shared};
 use crate::WakerId;
 
@@ -42,7 +41,7 @@ pub fn probe_stream<T>() -> (StreamProbe<T>, StreamHandle<T>) {
         ended_at: q.ended_at,
     });
     let handle = StreamHandle { shared: Arc::clone(&shared) };
-    (StreamProbe { shared: ManuallyDrop::new(shared), _pinned: PhantomPinned }, handle)
+    (StreamProbe { leaf: Leaf::new(shared) }, handle)
 }
 
 struct Queue<T> {
@@ -53,9 +52,7 @@ struct Queue<T> {
 /// The stream half of [`probe_stream`].
 #[must_use = "streams do nothing unless polled"]
 pub struct StreamProbe<T> {
-    /// Released by the first drop only, as in [`Probe`](crate::Probe).
-    shared: ManuallyDrop<Arc<Shared<Queue<T>>>>,
-    _pinned: PhantomPinned,
+    leaf: Leaf<Queue<T>>,
 }
 
 impl<T: 'static> Stream for StreamProbe<T> {
@@ -63,25 +60,16 @@ impl<T: 'static> Stream for StreamProbe<T> {
 
     #[track_caller]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let address = std::ptr::from_ref(self.as_ref().get_ref()).addr();
-        self.shared.poll(address, Location::caller(), cx, |q| match q.items.pop_front() {
+        self.leaf.poll(self.leaf.address(), Location::caller(), cx, |q| match q.items.pop_front() {
             Some(item) => Some((Some(item), false)),
             None => q.ended_at.map(|_| (None, true)),
         })
     }
 }
 
-impl<T> Drop for StreamProbe<T> {
-    fn drop(&mut self) {
-        let address = std::ptr::from_mut(self).addr();
-        // SAFETY: the probe's own drop, with its own `shared`, never used after it.
-        unsafe { super::shared::drop_probe(&mut self.shared, address) }
-    }
-}
-
 impl<T> fmt::Debug for StreamProbe<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StreamProbe").field("created_at", &self.shared.created_at).finish_non_exhaustive()
+        self.leaf.fmt_probe("StreamProbe", f)
     }
 }
 
@@ -98,11 +86,7 @@ impl<T> Clone for StreamHandle<T> {
 
 impl<T> fmt::Debug for StreamHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StreamHandle")
-            .field("created_at", &self.shared.created_at)
-            .field("polls", &self.polls())
-            .field("dropped", &self.is_dropped())
-            .finish_non_exhaustive()
+        self.shared.fmt_handle("StreamHandle", f)
     }
 }
 
@@ -129,10 +113,7 @@ impl<T: 'static> StreamHandle<T> {
     /// Ends the stream (after the queued items) and wakes it.
     #[track_caller]
     pub fn end(&self) {
-        let at = Location::caller();
-        self.shared.update_and_wake(at, |q| {
-            q.ended_at.get_or_insert(at);
-        });
+        self.ends()();
     }
 
     /// Wakes the stream without giving it anything (see [`ProbeHandle::wake`](crate::ProbeHandle::wake)).
@@ -152,21 +133,16 @@ impl<T: 'static> StreamHandle<T> {
     /// A driver step that ends the stream.
     #[track_caller]
     pub fn ends(&self) -> impl FnOnce() + 'static {
-        let handle = self.clone();
         let at = Location::caller();
-        move || {
-            handle.shared.update_and_wake(at, |q| {
-                q.ended_at.get_or_insert(at);
-            })
-        }
+        self.shared.step(at, move |q| {
+            q.ended_at.get_or_insert(at);
+        })
     }
 
     /// A driver step that wakes the stream.
     #[track_caller]
     pub fn wakes(&self) -> impl FnOnce() + 'static {
-        let handle = self.clone();
-        let at = Location::caller();
-        move || handle.shared.update_and_wake(at, |_| ())
+        self.shared.step(Location::caller(), |_| ())
     }
 }
 

@@ -1,10 +1,12 @@
 //! What the targets share: the zoo (tests/buggy, the crate's own fixed and buggy test
-//! futures) and correct primitives from futures-channel and tokio::sync, each a
-//! scenario factory; and the input format.
+//! futures) and correct primitives from futures-channel and tokio::sync (tests/real,
+//! which tests/real_crates.rs checks too), each a scenario factory; and the input
+//! format.
 #![allow(dead_code)]
 
 #[path = "../../../tests/buggy/mod.rs"]
 pub mod buggy;
+#[path = "../../../tests/real/mod.rs"]
 pub mod real;
 
 use buggy::{
