@@ -101,7 +101,7 @@ impl<'scope, 'env, J: Clone> Pool<'scope, 'env, J> {
             // does all the work anyway when nobody helps.
             (0..self.wanted)
                 .filter(|i| {
-                    let builder = thread::Builder::new().name(format!("pollcheck-explore-{}", i + 1));
+                    let builder = thread::Builder::new().name(format!("pollcheck-worker-{}", i + 1));
                     builder.spawn_scoped(self.scope, worker).is_ok()
                 })
                 .count()
