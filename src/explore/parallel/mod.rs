@@ -188,9 +188,16 @@ fn systematic_phase(
         let items = prefixes.len() as u64;
         let threads = pool.threads_for(items);
         let split = Split::new(items, threads, PREFIX_CHUNK);
-        let level = Arc::new(Level { prefixes, owned, before: summary.systematic, split, chunks: Mutex::default() });
-        Job::Level(Arc::clone(&level)).run(pool, threads, judge, config);
-        match level.outcome() {
+        let level = Level { prefixes, owned, before: summary.systematic, split, chunks: Mutex::default() };
+        // Alone, the level is one chunk, run in place.
+        let outcome = if threads > 1 {
+            let level = Arc::new(level);
+            Job::Level(Arc::clone(&level)).run(pool, threads, judge, config);
+            level.outcome()
+        } else {
+            level.expand_prefixes(judge, config, 0..items)
+        };
+        match outcome {
             Ok(next) => {
                 if owned {
                     summary.systematic += items;
