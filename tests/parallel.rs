@@ -145,3 +145,22 @@ fn a_large_check_is_shared_and_counts_the_same() {
     assert!(verdict.starts_with("passed"), "{verdict}");
     assert!(on_workers(&names), "the workers built scenarios");
 }
+
+#[test]
+fn shards_share_their_part_and_count_as_on_one_thread() {
+    let (cases, count) = if cfg!(miri) { (4, 2) } else { (6000, 3) };
+    let fixed = || notifier::scenario(Flavor::Fixed);
+    let whole = Checker::new(fixed).cases(cases).run();
+    let mut sum = (0, 0);
+    for index in 1..=count {
+        let shard = |threads| Checker::new(fixed).cases(cases).shard(index, count).threads(threads).run();
+        let (one, two) = (shard(1), shard(2));
+        assert_eq!(two, one, "shard {index}/{count}");
+        sum = (sum.0 + two.systematic, sum.1 + two.random);
+        // The notifier's bug, in whichever shard owns it: the same verdict there too.
+        let buggy = move || notifier::scenario(Flavor::Buggy);
+        let shard = |threads| verdict(Checker::new(buggy).cases(cases).shard(index, count).threads(threads).try_run());
+        assert_eq!(shard(2), shard(1), "shard {index}/{count}, buggy");
+    }
+    assert_eq!(sum, (whole.systematic, whole.random));
+}
