@@ -11,7 +11,10 @@
 //! measured, which on a loaded machine also reflects the scheduler giving two threads a
 //! larger share of the cores); CPU µs per schedule on 1 and 2 threads; and
 //! `2 × cpu(1) / cpu(2)`, the speedup two idle cores would give if the work split
-//! evenly (CPU time does not grow with the load, so this one compares across runs).
+//! evenly (CPU time does not grow with the load, so this one compares across runs);
+//! and the cores the two-thread side got (its CPU time over its wall time: near 1 when
+//! the load leaves one core, and then no wall-clock speedup is possible; a check small
+//! enough to stay on one thread also shows about 1).
 //! Scenarios and phases as in benches/schedules.rs. `PARALLEL_SECONDS` (default 1)
 //! is the time per side per round; 3 rounds, medians reported.
 
@@ -87,9 +90,9 @@ fn main() {
         [("oneshot", oneshot_receive), ("notifier", notifier_two_waiters), ("countdown", countdown_3)];
     println!(
         "| scenario | phase | schedules per run | 1 thread: schedules/s | 2 threads: schedules/s | measured speedup \
-         | CPU µs/schedule, 1 thread | CPU µs/schedule, 2 threads | 2 × cpu(1)/cpu(2) |"
+         | CPU µs/schedule, 1 thread | CPU µs/schedule, 2 threads | 2 × cpu(1)/cpu(2) | cores used, 2 threads |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (name, factory) in scenarios {
         let systematic = move |threads: usize| -> u64 {
             Checker::new(factory).cases(0).threads(threads).try_run().expect("passes").schedules()
@@ -100,20 +103,24 @@ fn main() {
         let phases: [Named<&dyn Fn(usize) -> u64>; 2] = [("systematic", &systematic), ("random", &random)];
         for (phase_name, phase) in phases {
             let per_run = phase(1);
-            let (mut rate, mut cpu) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
+            let (mut rate, mut cpu, mut cores) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()], Vec::new());
             for _round in 0..3 {
                 for (i, threads) in [1, 2].into_iter().enumerate() {
                     let side = run(phase, threads, seconds);
                     rate[i].push(side.schedules as f64 / side.wall);
                     cpu[i].push(side.cpu / side.schedules as f64 * 1e6);
+                    if threads == 2 {
+                        cores.push(side.cpu / side.wall);
+                    }
                 }
             }
             let [r1, r2] = rate.map(median);
             let [c1, c2] = cpu.map(median);
             println!(
-                "| {name} | {phase_name} | {per_run} | {r1:.0} | {r2:.0} | {} | {c1:.2} | {c2:.2} | {} |",
+                "| {name} | {phase_name} | {per_run} | {r1:.0} | {r2:.0} | {} | {c1:.2} | {c2:.2} | {} | {:.2} |",
                 ratio(r2 / r1),
-                ratio(2.0 * c1 / c2)
+                ratio(2.0 * c1 / c2),
+                median(cores)
             );
         }
     }

@@ -110,7 +110,10 @@ impl<F: Fn() -> Scenario + Sync> Checker<F> {
     /// Explores on `threads` threads (1: on the calling thread, the default). Every
     /// thread builds its own scenarios with the factory, which must therefore be
     /// `Sync`; the scenarios themselves need not be `Send`. The verdict and the
-    /// report are the same as on one thread.
+    /// report are the same as on one thread. The other threads start the first time
+    /// a level of the systematic phase, or the random phase, holds about a thousand
+    /// schedules, and stay until the check ends: a smaller check runs on the calling
+    /// thread alone.
     ///
     /// ```
     /// use futures_channel::oneshot;

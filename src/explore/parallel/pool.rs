@@ -1,0 +1,123 @@
+//! The worker threads of one check: started the first time the work is large enough to
+//! be worth them, then kept (each with its own judge, so its honest-twin cache lasts)
+//! until the check ends, waiting between jobs on a board where the exploring thread
+//! posts the next one.
+
+use std::sync::{Condvar, Mutex};
+use std::thread::{self, Scope};
+
+use crate::sync::lock;
+
+/// Where the exploring thread posts jobs and the workers wait for them.
+pub(super) struct Board<J> {
+    state: Mutex<State<J>>,
+    posted: Condvar,
+}
+
+struct State<J> {
+    /// The latest job and its number (jobs are numbered from 1).
+    job: Option<(u64, J)>,
+    closed: bool,
+}
+
+impl<J> Default for Board<J> {
+    fn default() -> Self {
+        Board { state: Mutex::new(State { job: None, closed: false }), posted: Condvar::new() }
+    }
+}
+
+impl<J> Board<J> {
+    fn close(&self) {
+        lock(&self.state).closed = true;
+        self.posted.notify_all();
+    }
+}
+
+impl<J: Clone> Board<J> {
+    fn post(&self, job: J) {
+        let mut state = lock(&self.state);
+        let number = state.job.as_ref().map_or(1, |(n, _)| n + 1);
+        state.job = Some((number, job));
+        self.posted.notify_all();
+    }
+
+    /// Waits for a job newer than job `seen` (and makes it the one seen); `None` once
+    /// the board is closed. A worker that slept through a job skips it: the exploring
+    /// thread finishes every job it posts, with or without help.
+    pub(super) fn next(&self, seen: &mut u64) -> Option<J> {
+        let mut state = lock(&self.state);
+        loop {
+            if state.closed {
+                return None;
+            }
+            if let Some((number, job)) = &state.job {
+                if number > seen {
+                    *seen = *number;
+                    return Some(job.clone());
+                }
+            }
+            state = self.posted.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// A run of at least this many items (prefixes of a level, random cases) is worth
+/// starting the workers; once they run, one of at least [`WAKE_AT`] is worth waking
+/// them. Below that, the exploring thread is faster alone. Tiny under miri, so that its
+/// few schedules still go through the workers.
+const START_AT: u64 = if cfg!(miri) { 2 } else { 1024 };
+const WAKE_AT: u64 = if cfg!(miri) { 2 } else { 256 };
+
+/// The workers, started on demand in `scope`, each running `worker`.
+pub(super) struct Pool<'scope, 'env, J> {
+    scope: &'scope Scope<'scope, 'env>,
+    board: &'env Board<J>,
+    worker: &'env (dyn Fn() + Sync),
+    /// Workers wanted, and whether they were started.
+    wanted: usize,
+    started: Option<usize>,
+}
+
+impl<'scope, 'env, J: Clone> Pool<'scope, 'env, J> {
+    /// Up to `wanted` workers, none started yet.
+    pub(super) fn new(
+        scope: &'scope Scope<'scope, 'env>,
+        board: &'env Board<J>,
+        worker: &'env (dyn Fn() + Sync),
+        wanted: usize,
+    ) -> Self {
+        Pool { scope, board, worker, wanted, started: None }
+    }
+
+    /// How many threads should share a run of `items` items, the exploring thread
+    /// included; starts the workers the first time it says more than one.
+    pub(super) fn threads_for(&mut self, items: u64) -> usize {
+        if self.wanted == 0 || items < WAKE_AT || (self.started.is_none() && items < START_AT) {
+            return 1;
+        }
+        let started = *self.started.get_or_insert_with(|| {
+            let worker = self.worker;
+            // A worker the system cannot give is one fewer: the exploring thread
+            // does all the work anyway when nobody helps.
+            (0..self.wanted)
+                .filter(|i| {
+                    let builder = thread::Builder::new().name(format!("pollcheck-worker-{}", i + 1));
+                    builder.spawn_scoped(self.scope, worker).is_ok()
+                })
+                .count()
+        });
+        1 + started
+    }
+
+    /// Has the workers help with `job` (after [`Pool::threads_for`] said so).
+    pub(super) fn post(&self, job: J) {
+        self.board.post(job);
+    }
+}
+
+impl<J> Drop for Pool<'_, '_, J> {
+    /// The check is over, or unwinding: the workers end, and the scope can join them.
+    fn drop(&mut self) {
+        self.board.close();
+    }
+}
