@@ -10,7 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::Hang;
-use crate::sync::lock;
+use crate::sync::{lock, wait_briefly};
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -21,31 +21,9 @@ static IDLE: Mutex<Vec<Sender<Job>>> = Mutex::new(Vec::new());
 const MAX_IDLE: usize = 8;
 
 /// How long a helper waits for its next job, and a caller for its result, before
-/// blocking. Waking a blocked thread costs 30 to 60 µs on an idle 2-core virtual
-/// machine (its sleeping core must be woken first), more than a whole small check;
-/// waiting this long first keeps back-to-back checks (a test suite, a benchmark) off
-/// that path. The wait yields its core to any other runnable thread, so it takes CPU
-/// only from idle cores.
+/// blocking (see [`wait_briefly`]).
 const HELPER_WAIT: Duration = Duration::from_micros(50);
 const CALLER_WAIT: Duration = Duration::from_micros(250);
-
-/// Polls `done`, yielding between rounds, until it says so or `limit` passes;
-/// returns whether it said so.
-fn wait_briefly(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    loop {
-        for _ in 0..32 {
-            if done() {
-                return true;
-            }
-            std::hint::spin_loop();
-        }
-        if start.elapsed() >= limit {
-            return false;
-        }
-        thread::yield_now();
-    }
-}
 
 /// What a helper's job delivers to the caller.
 pub(crate) enum Delivery<T> {

@@ -3,15 +3,24 @@
 //! until the check ends, waiting between jobs on a board where the exploring thread
 //! posts the next one.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::thread::{self, Scope};
+use std::time::Duration;
 
-use crate::sync::lock;
+use crate::sync::{lock, wait_briefly};
+
+/// How long an idle worker waits for the next job before blocking: about the time
+/// the exploring thread takes between two levels worth sharing.
+const WORKER_WAIT: Duration = Duration::from_micros(200);
 
 /// Where the exploring thread posts jobs and the workers wait for them.
 pub(super) struct Board<J> {
     state: Mutex<State<J>>,
     posted: Condvar,
+    /// The latest job's number, `u64::MAX` once closed: what a worker looks at before
+    /// blocking.
+    latest: AtomicU64,
 }
 
 struct State<J> {
@@ -22,13 +31,18 @@ struct State<J> {
 
 impl<J> Default for Board<J> {
     fn default() -> Self {
-        Board { state: Mutex::new(State { job: None, closed: false }), posted: Condvar::new() }
+        Board {
+            state: Mutex::new(State { job: None, closed: false }),
+            posted: Condvar::new(),
+            latest: AtomicU64::new(0),
+        }
     }
 }
 
 impl<J> Board<J> {
     fn close(&self) {
         lock(&self.state).closed = true;
+        self.latest.store(u64::MAX, Ordering::Release);
         self.posted.notify_all();
     }
 }
@@ -38,6 +52,7 @@ impl<J: Clone> Board<J> {
         let mut state = lock(&self.state);
         let number = state.job.as_ref().map_or(1, |(n, _)| n + 1);
         state.job = Some((number, job));
+        self.latest.store(number, Ordering::Release);
         self.posted.notify_all();
     }
 
@@ -45,6 +60,7 @@ impl<J: Clone> Board<J> {
     /// the board is closed. A worker that slept through a job skips it: the exploring
     /// thread finishes every job it posts, with or without help.
     pub(super) fn next(&self, seen: &mut u64) -> Option<J> {
+        wait_briefly(WORKER_WAIT, || self.latest.load(Ordering::Acquire) > *seen);
         let mut state = lock(&self.state);
         loop {
             if state.closed {

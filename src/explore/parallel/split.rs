@@ -7,8 +7,13 @@ use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Condvar, Mutex};
+use std::time::Duration;
 
-use crate::sync::lock;
+use crate::sync::{lock, wait_briefly};
+
+/// How long the exploring thread waits for the other threads' last chunks before
+/// blocking: about one chunk's run.
+const FINISH_WAIT: Duration = Duration::from_micros(200);
 
 /// Items `0..items`, shared by the threads that help with them.
 pub(super) struct Split {
@@ -96,6 +101,7 @@ impl Split {
     /// Waits until every chunk is finished (call after [`Split::help`], which hands out
     /// the rest), and passes on a panic out of one.
     pub(super) fn wait(&self) {
+        wait_briefly(FINISH_WAIT, || *lock(&self.left) == 0);
         let mut left = lock(&self.left);
         while *left > 0 {
             left = self.finished.wait(left).unwrap_or_else(|e| e.into_inner());
