@@ -12,7 +12,7 @@ use crate::liveness::isolate::{self, Delivery, Mailbox};
 use crate::liveness::{self, hang, Hang, OnHang, Phase, Session};
 use crate::report::{self, FoundBy, Report, ReportData};
 use crate::scenario::Scenario;
-use crate::schedule::{Schedule, Step};
+use crate::schedule::Schedule;
 
 /// How many schedules a shrink may run.
 /// Small under miri, where a run costs milliseconds: exploration finds schedules
@@ -362,15 +362,11 @@ fn explore(judge: &Judge<'_>, config: &Config) -> Result<Summary, Report> {
     let mut summary = Summary { systematic: 0, random: 0, runs: 0 };
     let mut found = None;
     let _ = systematic::explore(&config.bounds, config.shard, |prefix, chooser, owned| {
-        if !owned {
-            // Run only to learn its children; its owner judges it.
-            let _ = judge.run(chooser, false, false);
-            return ControlFlow::Continue(());
+        if owned {
+            summary.systematic += 1;
+            judge.set_phase(Phase::Systematic(summary.systematic));
         }
-        summary.systematic += 1;
-        judge.set_phase(Phase::Systematic(summary.systematic));
-        let capture = prefix.iter().any(|s| matches!(s, Step::SpuriousPoll(_)));
-        match judge.judge(chooser, capture) {
+        match systematic::judge_prefix(judge, prefix, chooser, owned) {
             Some(f) => {
                 found = Some((f, FoundBy::Systematic { schedules: summary.systematic }));
                 ControlFlow::Break(())

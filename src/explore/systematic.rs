@@ -6,6 +6,7 @@ use std::ops::ControlFlow;
 
 use crate::config::{Bounds, Shard};
 use crate::engine::{Chooser, Run};
+use crate::judge::{Found, Judge};
 use crate::schedule::Step;
 
 /// How many of each bounded action a schedule uses.
@@ -107,6 +108,23 @@ pub(crate) fn explore(
         level = next;
     }
     ControlFlow::Continue(())
+}
+
+/// Judges the schedule of `prefix` (run with `chooser`), or, for a prefix its shard
+/// does not own, runs it only to learn its children: its owner judges it.
+pub(crate) fn judge_prefix(
+    judge: &Judge<'_>,
+    prefix: &[Step],
+    chooser: &mut dyn Chooser,
+    owned: bool,
+) -> Option<Found> {
+    if !owned {
+        let _ = judge.run(chooser, false, false);
+        return None;
+    }
+    // Only a schedule with a spurious poll is compared with its honest twin.
+    let capture = prefix.iter().any(|s| matches!(s, Step::SpuriousPoll(_)));
+    judge.judge(chooser, capture)
 }
 
 /// A level splits between shards once it holds this many prefixes per shard.

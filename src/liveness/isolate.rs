@@ -4,7 +4,7 @@
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Sender, TryRecvError};
+use std::sync::mpsc::{self, Sender};
 use std::sync::{Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -36,24 +36,25 @@ pub(crate) enum Delivery<T> {
 /// Where the first delivery of a job waits for its caller; later ones are dropped (a
 /// stuck job that returns after its hang was delivered, a second hang).
 pub(crate) struct Mailbox<T> {
-    /// Whether anything was posted yet, and the delivery until it is taken.
-    slot: Mutex<(bool, Option<Delivery<T>>)>,
+    /// The delivery, until it is taken.
+    slot: Mutex<Option<Delivery<T>>>,
     ready: Condvar,
-    /// Set once a delivery is in `slot`: what a waiting caller looks at before blocking.
+    /// Whether anything was posted yet (set under `slot`'s lock): what a waiting
+    /// caller looks at before blocking.
     posted: AtomicBool,
 }
 
 impl<T> Default for Mailbox<T> {
     fn default() -> Self {
-        Mailbox { slot: Mutex::new((false, None)), ready: Condvar::new(), posted: AtomicBool::new(false) }
+        Mailbox { slot: Mutex::new(None), ready: Condvar::new(), posted: AtomicBool::new(false) }
     }
 }
 
 impl<T> Mailbox<T> {
     pub(crate) fn post(&self, delivery: Delivery<T>) {
         let mut slot = lock(&self.slot);
-        if !slot.0 {
-            *slot = (true, Some(delivery));
+        if !self.posted.load(Ordering::Relaxed) {
+            *slot = Some(delivery);
             self.posted.store(true, Ordering::Release);
             self.ready.notify_all();
         }
@@ -67,7 +68,7 @@ impl<T> Mailbox<T> {
         }
         let mut slot = lock(&self.slot);
         loop {
-            if let Some(delivery) = slot.1.take() {
+            if let Some(delivery) = slot.take() {
                 return Some(delivery);
             }
             slot = match deadline {
@@ -114,21 +115,10 @@ fn helper(first: Job) {
             idle.push(tx.clone());
         }
         let mut next = None;
-        let mut gone = false;
-        wait_briefly(HELPER_WAIT, || match rx.try_recv() {
-            Ok(j) => {
-                next = Some(j);
-                true
-            }
-            Err(TryRecvError::Empty) => false,
-            Err(TryRecvError::Disconnected) => {
-                gone = true;
-                true
-            }
+        wait_briefly(HELPER_WAIT, || {
+            next = rx.try_recv().ok();
+            next.is_some()
         });
-        if gone {
-            return;
-        }
         match next.map_or_else(|| rx.recv(), Ok) {
             Ok(next) => job = next,
             Err(_) => return,

@@ -136,13 +136,7 @@ impl Level {
             judge.set_phase(Phase::Systematic(self.before + index + 1));
             let mut found = None;
             let _ = systematic::expand(&config.bounds, prefix, &mut children, |chooser| {
-                if !self.owned {
-                    // Run only to learn its children; its owner judges it.
-                    let _ = judge.run(chooser, false, false);
-                    return ControlFlow::Continue(());
-                }
-                let capture = prefix.iter().any(|s| matches!(s, Step::SpuriousPoll(_)));
-                found = judge.judge(chooser, capture);
+                found = systematic::judge_prefix(judge, prefix, chooser, self.owned);
                 if found.is_some() {
                     ControlFlow::Break(())
                 } else {

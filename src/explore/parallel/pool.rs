@@ -16,43 +16,36 @@ const WORKER_WAIT: Duration = Duration::from_micros(200);
 
 /// Where the exploring thread posts jobs and the workers wait for them.
 pub(super) struct Board<J> {
-    state: Mutex<State<J>>,
+    /// The latest job.
+    job: Mutex<Option<J>>,
     posted: Condvar,
-    /// The latest job's number, `u64::MAX` once closed: what a worker looks at before
-    /// blocking.
+    /// The latest job's number (jobs are numbered from 1), `u64::MAX` once closed;
+    /// written under `job`'s lock, and read without it by a worker about to block.
     latest: AtomicU64,
 }
 
-struct State<J> {
-    /// The latest job and its number (jobs are numbered from 1).
-    job: Option<(u64, J)>,
-    closed: bool,
-}
+/// The board's number once closed.
+const CLOSED: u64 = u64::MAX;
 
 impl<J> Default for Board<J> {
     fn default() -> Self {
-        Board {
-            state: Mutex::new(State { job: None, closed: false }),
-            posted: Condvar::new(),
-            latest: AtomicU64::new(0),
-        }
+        Board { job: Mutex::new(None), posted: Condvar::new(), latest: AtomicU64::new(0) }
     }
 }
 
 impl<J> Board<J> {
     fn close(&self) {
-        lock(&self.state).closed = true;
-        self.latest.store(u64::MAX, Ordering::Release);
+        let _job = lock(&self.job);
+        self.latest.store(CLOSED, Ordering::Release);
         self.posted.notify_all();
     }
 }
 
 impl<J: Clone> Board<J> {
     fn post(&self, job: J) {
-        let mut state = lock(&self.state);
-        let number = state.job.as_ref().map_or(1, |(n, _)| n + 1);
-        state.job = Some((number, job));
-        self.latest.store(number, Ordering::Release);
+        let mut slot = lock(&self.job);
+        *slot = Some(job);
+        self.latest.fetch_add(1, Ordering::Release);
         self.posted.notify_all();
     }
 
@@ -61,18 +54,16 @@ impl<J: Clone> Board<J> {
     /// thread finishes every job it posts, with or without help.
     pub(super) fn next(&self, seen: &mut u64) -> Option<J> {
         wait_briefly(WORKER_WAIT, || self.latest.load(Ordering::Acquire) > *seen);
-        let mut state = lock(&self.state);
+        let mut job = lock(&self.job);
         loop {
-            if state.closed {
-                return None;
-            }
-            if let Some((number, job)) = &state.job {
-                if number > seen {
-                    *seen = *number;
-                    return Some(job.clone());
+            match self.latest.load(Ordering::Acquire) {
+                CLOSED => return None,
+                number if number > *seen => {
+                    *seen = number;
+                    return job.clone();
                 }
+                _ => job = self.posted.wait(job).unwrap_or_else(|e| e.into_inner()),
             }
-            state = self.posted.wait(state).unwrap_or_else(|e| e.into_inner());
         }
     }
 }
