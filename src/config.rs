@@ -73,7 +73,11 @@ pub struct Config {
     /// Seed of the random phase (`POLLCHECK_SEED`, decimal or `0x` hex).
     pub seed: u64,
     /// Consecutive self-wake-and-`Pending` polls at quiescence before a task is
-    /// reported as spinning (`POLLCHECK_SPIN_BOUND`).
+    /// reported as spinning, and `Pending` polls at quiescence of one task, with no
+    /// task finishing or dropped and no item moved in between, before a group of tasks
+    /// that keep waking each other is (`POLLCHECK_SPIN_BOUND`, 100 by default). It also
+    /// bounds every drain: a run always ends. Raise it for tasks that legitimately take
+    /// more turns than that with nothing left to happen (a `yield_now` loop, a relay).
     pub spin_bound: u32,
     /// A poll, driver step, waker call, drop or factory call that has not returned
     /// after this long is a [`Hang`](crate::ViolationKind::Hang) report

@@ -26,6 +26,9 @@ pub(crate) struct Judge<'f> {
     /// Outputs of honest twins already run (`None`: the twin failed on its own).
     /// Many spurious schedules share a twin; running it once saves most reruns.
     twins: RefCell<TwinCache>,
+    /// Tasks whose output's `Debug` text was seen to differ between two runs of one
+    /// schedule (a `HashMap`'s order, an `Instant`): never compared again this check.
+    incomparable: RefCell<Vec<usize>>,
 }
 
 /// A twin's outputs (`None`: it failed on its own), shared rather than cloned.
@@ -70,6 +73,16 @@ impl Hasher for StepHasher {
     }
 }
 
+/// Reruns of each side before a differing output counts: a `HashMap` of two entries
+/// shows the same order on all of them with odds of 2^-16, and a task found
+/// unstable once is never compared again.
+const STABLE_RUNS: usize = 8;
+
+/// The honest twin of `steps`: the same actions without the spurious polls.
+fn twin_steps(steps: &[Step]) -> Vec<Step> {
+    steps.iter().copied().filter(|s| !matches!(s, Step::SpuriousPoll(_))).collect()
+}
+
 /// Most twins remembered; past it the cache starts over, so memory stays bounded.
 const TWIN_CACHE: usize = 1 << 16;
 
@@ -82,7 +95,13 @@ pub(crate) struct Found {
 
 impl<'f> Judge<'f> {
     pub(crate) fn new(factory: Factory<'f>, spin_bound: u32, watched: Option<&Watched>) -> Self {
-        Judge { factory, spin_bound, watched: watched.cloned(), twins: RefCell::default() }
+        Judge {
+            factory,
+            spin_bound,
+            watched: watched.cloned(),
+            twins: RefCell::default(),
+            incomparable: RefCell::default(),
+        }
     }
 
     /// Tells the watchdog where the exploration is (for a hang's "found by").
@@ -176,13 +195,42 @@ impl<'f> Judge<'f> {
             Ok(outputs) => outputs?,
             Err(found) => return Some(found),
         };
-        let Some((task, detail)) = spurious_poll::different_output(&honest, &outcome.outputs) else {
+        let comparable = |t: usize| !self.incomparable.borrow().contains(&t);
+        let Some((task, detail)) = spurious_poll::different_output(&honest, &outcome.outputs, comparable) else {
             engine::recycle_trace(outcome.trace);
             return None;
         };
+        if !self.stable(task, &twin_steps(&outcome.trace), &honest, &outcome.trace, &outcome.outputs) {
+            self.incomparable.borrow_mut().push(task);
+            engine::recycle_trace(outcome.trace);
+            return None;
+        }
         Some(Found {
             violation: Violation::new(ViolationKind::SpuriousPoll, Some((task, self.type_name(task))), detail),
             schedule: outcome.trace,
+        })
+    }
+
+    /// Whether task `t`'s output is the same on every run of one schedule, honest twin
+    /// (`twin`, which gave `honest`) and spurious schedule (`spurious`, which gave `got`)
+    /// alike: only then does a difference between the two prove anything. Asked only
+    /// when they differ, so the reruns cost nothing on schedules that agree.
+    fn stable(
+        &self,
+        t: usize,
+        twin: &[Step],
+        honest: &[Option<String>],
+        spurious: &[Step],
+        got: &[Option<String>],
+    ) -> bool {
+        [(twin, honest), (spurious, got)].into_iter().all(|(steps, first)| {
+            (0..STABLE_RUNS).all(|_| {
+                self.run(&mut Replay::new(steps), true, false).is_ok_and(|again| {
+                    let same = again.violation.is_none() && again.outputs.get(t) == first.get(t);
+                    engine::recycle_trace(again.trace);
+                    same
+                })
+            })
         })
     }
 

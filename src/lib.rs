@@ -47,7 +47,7 @@
 //! | `PollAfterReady` | a [`.checked()`](FutureCheckExt::checked) future is polled after `Ready` |
 //! | `MovedWhilePinned` | a `.checked()` future moves after its first poll |
 //! | `Panic` | a poll, a driver step or a drop panicked |
-//! | `Spin` | at quiescence the task wakes itself and returns `Pending` past [`Config::spin_bound`] |
+//! | `Spin` | at quiescence the task wakes itself and returns `Pending` past [`Config::spin_bound`], or a group of tasks keeps waking each other past it without any finishing (the report names who woke whom) |
 //! | `LeakedWaker` | waker clones outlive the scenario |
 //! | `LeakedFuture` | a [`probe`] is still alive after teardown, or an executor under [`check_executor`] keeps a finished or cancelled task |
 //! | `DoubleDrop` | a [`probe`] is dropped twice |
@@ -58,7 +58,10 @@
 //!
 //! Not violations: returning `Pending` without waking while the waker is registered
 //! somewhere; deregistering a waker on drop; waking too often; a leaf future that
-//! panics when polled after `Ready`.
+//! panics when polled after `Ready`; an output whose `Debug` text differs between two
+//! runs of the same schedule (a `HashMap`'s order, an `Instant`): before a spurious
+//! schedule's output counts as different, both it and its honest twin are rerun, and a
+//! task whose output is not the same on every run is never compared again.
 //!
 //! While an abandoned task (`a0`: never polled again, never dropped) holds a wake it was
 //! not polled for, no other task is reported for a lost wakeup at quiescence or as

@@ -217,25 +217,40 @@ pub(crate) fn timeline(events: &[Event]) -> Vec<String> {
     fold_repeats(lines)
 }
 
-/// Folds runs of actions that differ only in their number (a spinning task) into
-/// their first and last line and a count.
+/// Folds runs of actions that differ only in their number (a spinning task, or a
+/// round of tasks waking each other) into their first and last round and a count.
 fn fold_repeats(lines: Vec<String>) -> Vec<String> {
+    /// Longest round folded: a livelock of up to this many actions.
+    const ROUND: usize = 4;
     let body = |l: &str| l.get(5..).map(str::to_owned);
+    let bodies: Vec<Option<String>> = lines.iter().map(|l| body(l)).collect();
+    // How many whole rounds of `k` lines repeat from `i`.
+    let rounds = |i: usize, k: usize| {
+        let mut m = 0;
+        while i + m < lines.len() && bodies[i + m].is_some() && bodies[i + m] == bodies[i + m % k] {
+            m += 1;
+        }
+        m / k
+    };
     let mut out: Vec<String> = Vec::with_capacity(lines.len());
     let mut i = 0;
     while i < lines.len() {
-        let mut j = i + 1;
-        while j < lines.len() && body(&lines[j]).is_some() && body(&lines[j]) == body(&lines[i]) {
-            j += 1;
+        match (1..=ROUND).find_map(|k| Some((k, rounds(i, k))).filter(|&(_, r)| r > 3)) {
+            Some((k, r)) => {
+                out.extend(lines[i..i + k].iter().cloned());
+                if k == 1 {
+                    out.push(format!("  ... {} more of the same", r - 2));
+                } else {
+                    out.push(format!("  ... {} more rounds of the same {k} actions", r - 2));
+                }
+                out.extend(lines[i + (r - 1) * k..i + r * k].iter().cloned());
+                i += r * k;
+            }
+            None => {
+                out.push(lines[i].clone());
+                i += 1;
+            }
         }
-        out.push(lines[i].clone());
-        if j - i > 3 {
-            out.push(format!("  ... {} more of the same", j - i - 2));
-            out.push(lines[j - 1].clone());
-        } else {
-            out.extend(lines[i + 1..j].iter().cloned());
-        }
-        i = j;
     }
     out
 }

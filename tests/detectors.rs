@@ -11,7 +11,7 @@ mod common;
 
 use buggy::{
     bad_join, countdown, double_notify, drop_under_lock, first_waker, flag, leaky, locked_wake, moving_combinator,
-    notifier, relay_notifier, second_poll, spinner, spurious, wake_before_store, Flavor,
+    notifier, ping_pong, relay_notifier, second_poll, spinner, spurious, wake_before_store, Flavor,
 };
 use std::task::{Poll, Waker};
 
@@ -63,6 +63,27 @@ fn an_output_that_counts_polls_is_spurious_poll_intolerance() {
 }
 
 #[test]
+fn an_output_that_differs_between_honest_runs_proves_nothing() {
+    // A correct future whose output is a `HashMap`: its order comes from a new
+    // `RandomState` per map, so its `Debug` text differs between any two runs.
+    let scenario = || {
+        let (tx, rx) = futures_channel::oneshot::channel::<()>();
+        let map = async move {
+            let _ = rx.await;
+            (0..16u32).map(|i| (i, i)).collect::<std::collections::HashMap<_, _>>()
+        };
+        Scenario::new().task(map).step(move || {
+            let _ = tx.send(());
+        })
+    };
+    Checker::new(scenario).replay("p0 s0 d p0").run();
+    common::checker(scenario).run();
+    // The zoo's output that counts polls is still caught (one run of a schedule gives
+    // one output, every time).
+    assert_caught(spurious::counting, ViolationKind::SpuriousPoll, "p0 s0 d p0");
+}
+
+#[test]
 fn a_cancelled_waiter_swallowing_the_notification_is_a_lost_wakeup() {
     // It takes four scheduled steps (miri's default depth is 3; it replays anyway).
     let bounds = Bounds { depth: Bounds::default().depth.max(4), ..Bounds::default() };
@@ -73,6 +94,20 @@ fn a_cancelled_waiter_swallowing_the_notification_is_a_lost_wakeup() {
 fn busy_waiting_on_a_closed_channel_is_a_spin() {
     let report = proven(Bounds::default(), spinner::scenario, ViolationKind::Spin, "d p0");
     assert!(report.violation().detail().contains("woke itself and returned Pending"), "{report}");
+}
+
+#[test]
+fn waiters_that_wake_each_other_forever_are_a_spin_of_both() {
+    let report = proven(Bounds::default(), ping_pong::scenario, ViolationKind::Spin, "p0");
+    let detail = report.violation().detail();
+    assert!(detail.contains("tasks 0 and 1 keep waking each other"), "{report}");
+    assert!(detail.contains("task 0 by task 1; task 1 by task 0"), "{report}");
+    // As first met: three steps deep, no random phase.
+    let shallow = Checker::new(|| ping_pong::scenario(Flavor::Buggy)).depth(3).cases(0).try_run();
+    assert_eq!(shallow.expect_err("the livelock passed").kind(), ViolationKind::Spin);
+    // Two tasks that take turns, each waking the other, 90 times each (under the spin
+    // bound of 100 polls in a row, each) and then finish: no finding.
+    Checker::new(|| ping_pong::relay(90)).depth(if cfg!(miri) { 2 } else { 4 }).run();
 }
 
 #[test]

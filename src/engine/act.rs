@@ -127,6 +127,7 @@ impl Run {
         Box::new(move |call| {
             let heartbeat = run.upgrade().and_then(|run| {
                 run.world.set(run.world.get() + 1);
+                run.progressed();
                 call.and(run.heartbeat.clone())
             });
             if let (Some(hb), Some(call)) = (&heartbeat, call) {
@@ -173,6 +174,7 @@ impl Run {
         // The world changes as soon as the step starts: a task polled inside a wake
         // it makes may already see its effects.
         self.world.set(self.world.get() + 1);
+        self.progressed();
         self.beat_start(Activity::Driver { index, inside });
         let result = self.guard(step);
         self.beat_end();

@@ -6,6 +6,7 @@
 //! nothing is left), so every schedule ends at quiescence and every detector applies.
 
 mod act;
+mod idle;
 mod poll;
 mod quiescence;
 mod spare;
@@ -116,6 +117,8 @@ struct Task {
     /// Trace length at the first poll of the current spin streak.
     spin_start: usize,
     output: Option<String>,
+    /// Idle polls since the run's last progress (see `idle`).
+    idle: idle::Idle,
 }
 
 impl Task {
@@ -162,6 +165,11 @@ pub(crate) struct Run {
     /// Bumped by everything that can change what a task sees: driver steps, polls,
     /// drops.
     world: Cell<u64>,
+    /// Bumped by what ends idleness: a task finishing or dropped, a driver step, an
+    /// item a stream or sink task moved.
+    progress: Cell<u64>,
+    /// `idle::Run::idle_snapshot`'s buffer.
+    idle_wakes: RefCell<Vec<u32>>,
     violation: RefCell<Option<(Violation, usize)>>,
     trace: RefCell<Vec<Step>>,
     had_spurious: Cell<bool>,
@@ -249,6 +257,7 @@ impl Run {
                 spin: 0,
                 spin_start: 0,
                 output: None,
+                idle: idle::Idle::default(),
             })
         }));
         let mut steps = spare::steps();
@@ -261,6 +270,8 @@ impl Run {
             journal,
             next_waker,
             world: Cell::new(0),
+            progress: Cell::new(0),
+            idle_wakes: RefCell::default(),
             violation: RefCell::new(None),
             trace: RefCell::new(spare_trace()),
             had_spurious: Cell::new(false),

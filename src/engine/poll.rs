@@ -54,6 +54,8 @@ impl Run {
                 PollKind::Probe => liveness::PollKind::Probe,
             },
         });
+        // With nothing left to happen, who this poll wakes is noted (see `idle`).
+        let idle_before = (!probe && !inside_wake && !self.steps_left()).then(|| self.idle_snapshot(t));
         let fired_before = reentry::steps_fired();
         let outer = crate::hooks::enter_poll(t);
         let result = self.guard(|| future.poll(&mut cx, capture));
@@ -61,6 +63,9 @@ impl Run {
         self.beat_end();
         // A stream or sink task: what this poll yielded or sent.
         let items = future.take_items();
+        if items.as_ref().is_some_and(|i| i.count > 0) {
+            self.progressed();
+        }
         // What a stream or sink task moved, as the quiescence probe tells it (formatted
         // for the probe only).
         let progressed = items.as_ref().filter(|i| probe && i.count > 0).map(|i| {
@@ -107,6 +112,8 @@ impl Run {
                 if let Some(d) = detect::spin::spinning(task.spin, self.opts.spin_bound) {
                     // Any prefix from the first spinning poll on replays the spin.
                     self.violate_at(Violation::new(ViolationKind::Spin, who, d), task.spin_start);
+                } else if let Some(before) = idle_before.filter(|_| !self.steps_left()) {
+                    self.idle_poll(t, task, before, self_woke);
                 }
                 match progressed {
                     // A stream that yields at the extra poll (a sink that accepts) could

@@ -23,6 +23,7 @@ impl Run {
     pub(super) fn drop_future_of(&self, who: Option<(usize, &'static str)>, future: Option<TaskFuture>, why: DropWhy) {
         let Some(future) = future else { return };
         let Some((t, _)) = who else { return };
+        self.progressed();
         crate::hooks::task_gone(t);
         self.beat_start(Activity::DropTask { task: t, why });
         let result = self.guard(move || drop(future));

@@ -34,6 +34,7 @@ pub mod moving_combinator;
 pub mod mutex_wake;
 pub mod noop_select;
 pub mod notifier;
+pub mod ping_pong;
 pub mod relay_notifier;
 pub mod second_poll;
 pub mod spinner;
