@@ -247,6 +247,18 @@ impl<'f> Judge<'f> {
         self.judge(&mut Replay::new(steps), capture)
     }
 
+    /// Judges a user's replayed schedule strictly: a step that is not enabled where it
+    /// comes is an error naming the step and why, whatever the run found after it.
+    pub(crate) fn judge_replay(&self, steps: &[Step]) -> Result<Option<Found>, String> {
+        let capture = steps.iter().any(|s| matches!(s, Step::SpuriousPoll(_)));
+        let mut strict = engine::StrictReplay::new(steps);
+        let found = self.judge(&mut strict, capture);
+        match strict.refused {
+            Some((at, step, why)) => Err(format!("step {} (`{step}`) cannot run there: {why}", at + 1)),
+            None => Ok(found),
+        }
+    }
+
     fn type_name(&self, task: usize) -> &'static str {
         self.scenario().ok().and_then(|s| s.tasks.get(task).map(|t| t.type_name)).unwrap_or("?")
     }

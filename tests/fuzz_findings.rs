@@ -105,12 +105,14 @@ fn first_waker_with_a_poll_inside_the_stale_wake_is_a_stale_waker() {
 /// `(1, 2)`. With `s0` the children hold #2, the armed poll never fires, and the final
 /// poll sees both ready: `(0, 1)`. The outputs differ because of where `i0` fired, not
 /// because of the spurious poll. Fixed: with a poll inside a wake armed, outputs are
-/// not compared with the twin.
+/// not compared with the twin. (Today the armed poll follows the latest waker, fires
+/// inside the second `d` and finishes the task, so the finding's last `p0` has nothing
+/// to poll; under strict replay the regression test names only what runs.)
 #[test]
 fn a_select_with_a_poll_armed_across_a_spurious_poll_is_not_spurious() {
     let bounds = Bounds { polls_inside_wake: 1, ..Bounds::default() };
     let result =
-        Checker::new(|| noop_select::scenario(Flavor::Fixed)).bounds(bounds).replay("p0 w0 i0 s0 d d p0").try_run();
+        Checker::new(|| noop_select::scenario(Flavor::Fixed)).bounds(bounds).replay("p0 w0 i0 s0 d d").try_run();
     if let Err(report) = result {
         panic!("{report}");
     }

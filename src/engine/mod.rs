@@ -10,10 +10,12 @@ mod idle;
 mod poll;
 mod quiescence;
 mod spare;
+mod strict;
 mod teardown;
 
 pub(crate) use spare::recycle_trace;
 use spare::spare_trace;
+pub(crate) use strict::StrictReplay;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

@@ -1,0 +1,76 @@
+//! Strict replay: a regression test runs what its schedule names, or says why not.
+
+use super::{Chooser, Run, State};
+use crate::reentry;
+use crate::schedule::Step;
+
+/// Plays a fixed list of steps and stops at the first one that is not enabled where
+/// it comes, noting which and why (a replayed schedule that silently skipped a step
+/// would test something else than it names).
+pub(crate) struct StrictReplay<'a> {
+    steps: &'a [Step],
+    at: usize,
+    /// The first step that could not run: its position and the reason.
+    pub(crate) refused: Option<(usize, Step, String)>,
+}
+
+impl<'a> StrictReplay<'a> {
+    pub(crate) fn new(steps: &'a [Step]) -> Self {
+        StrictReplay { steps, at: 0, refused: None }
+    }
+}
+
+impl Chooser for StrictReplay<'_> {
+    fn next(&mut self, run: &Run) -> Option<Step> {
+        let step = *self.steps.get(self.at)?;
+        if !run.enabled(step) {
+            self.refused = Some((self.at, step, run.why_not(step)));
+            return None;
+        }
+        self.at += 1;
+        Some(step)
+    }
+}
+
+impl Run {
+    /// Why `step` is not enabled now.
+    pub(super) fn why_not(&self, step: Step) -> String {
+        let no_steps = || format!("all {} driver steps have run", self.steps.borrow().len());
+        let Some(t) = step.task() else {
+            return match step {
+                Step::Driver => no_steps(),
+                Step::ShortIo if !crate::short_io::has_probes() => "no I/O probe was made in this run".into(),
+                Step::ShortIo => "a short read or write is armed already".into(),
+                _ if reentry::is_armed() => "a re-entrant action is armed already".into(),
+                _ => no_steps(),
+            };
+        };
+        let Some(cell) = self.tasks.get(t) else {
+            return format!("the scenario has {} tasks (0..{})", self.tasks.len(), self.tasks.len());
+        };
+        let Ok(task) = cell.try_borrow() else {
+            return format!("task {t} is being polled");
+        };
+        let gone = match task.state {
+            State::Ready => Some("finished"),
+            State::Cancelled => Some("was cancelled"),
+            State::Panicked => Some("panicked"),
+            _ if task.abandoned => Some("was abandoned"),
+            _ => None,
+        };
+        if let Some(gone) = gone {
+            return format!("task {t} {gone}");
+        }
+        match step {
+            Step::Poll(_) => format!("task {t} was not woken since its last poll (`s{t}` polls it anyway)"),
+            Step::SpuriousPoll(_) => format!("task {t} was woken (`p{t}` polls it)"),
+            Step::PollInsideWake(_) if reentry::is_armed() => "a re-entrant action is armed already".into(),
+            Step::PollInsideWake(_) => format!("task {t} was woken already"),
+            Step::NewWaker(_) if task.polls > 0 => format!("task {t} has a new waker already"),
+            Step::Move(_) if task.polls > 0 => {
+                format!("task {t} is not `Unpin` (only tasks added with `Scenario::unpin_task` move)")
+            }
+            _ => format!("task {t} was never polled"),
+        }
+    }
+}
