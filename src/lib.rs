@@ -54,7 +54,7 @@
 //! | `BrokenWaker` | a waker under [`check_waker`] breaks the vtable contract: `clone` takes no reference, `drop` or `wake` releases none, `wake_by_ref` releases one, a clone has another data pointer (`will_wake` false between clones) |
 //! | `Hang` | a poll, a driver step, a step inside a waker call, a drop or the factory has not returned within [`Config::poll_timeout`]: a busy loop or a deadlock, as the stuck thread's CPU time tells |
 //! | `SinkProtocol` | a `.checked_sink()` or a `probe_sink` (feature `sink`) gets `start_send` without a `Ready(Ok)` from `poll_ready` since the last `start_send`, or any call after `poll_close` returned `Ready` |
-//! | `StuckTask` (opt-in) | a task declared with [`Scenario::must_finish`] or [`Scenario::all_must_finish`] is, at quiescence, neither cancelled nor abandoned and still `Pending`, with no wake coming: the notification or permit it waited for was lost though its waker is still registered |
+//! | `StuckTask` (opt-in) | a task declared with [`Scenario::must_finish`] or [`Scenario::all_must_finish`] is, at quiescence, neither cancelled nor abandoned and still `Pending`, with no wake coming: the notification or permit it waited for was lost though its waker is still registered; or fewer than the [`Scenario::quorum`] of them finished (one notification, two waiters: either may be left waiting, one must finish) |
 //!
 //! Not violations: returning `Pending` without waking while the waker is registered
 //! somewhere; deregistering a waker on drop; waking too often; a leaf future that

@@ -37,6 +37,8 @@ pub struct Scenario {
     /// No excuse for a pending wake held by an abandoned task
     /// ([`Scenario::strict_abandonment`]).
     pub(crate) strict_abandonment: bool,
+    /// At least this many of the declared tasks must finish ([`Scenario::quorum`]).
+    pub(crate) quorum: Option<usize>,
 }
 
 thread_local! {
@@ -264,6 +266,45 @@ impl Scenario {
         self
     }
 
+    /// Declares that at least `k` of the tasks must finish, where either may rightly be
+    /// the one left waiting: with one notification and two waiters, a correct notifier
+    /// lets one of them finish, and which one depends on the schedule, so neither can
+    /// be declared with [`must_finish`](Scenario::must_finish) alone.
+    ///
+    /// The tasks counted are those declared with `must_finish` (or
+    /// [`all_must_finish`](Scenario::all_must_finish)), or every task when none is. At
+    /// quiescence, if fewer than `k` of them finished, and fewer than all of those the
+    /// schedule did not cancel or abandon, a task among them still `Pending` is a
+    /// [`StuckTask`](crate::ViolationKind::StuckTask): a cancelled task did not finish,
+    /// but it takes nothing from the others (a notifier must pass a cancelled waiter's
+    /// notification on), and an abandoned task holding a wake excuses the check, as for
+    /// `must_finish`.
+    ///
+    /// ```
+    /// use pollcheck::Scenario;
+    /// use std::sync::Arc;
+    /// use tokio::sync::Notify;
+    ///
+    /// pollcheck::check(|| {
+    ///     let notify = Arc::new(Notify::new());
+    ///     let (a, b) = (notify.clone(), notify.clone());
+    ///     Scenario::new()
+    ///         .task(async move { a.notified().await })
+    ///         .task(async move { b.notified().await })
+    ///         .quorum(1)
+    ///         .step(move || notify.notify_one())
+    /// });
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `k` is 0 (a quorum of none checks nothing).
+    pub fn quorum(mut self, k: usize) -> Self {
+        assert!(k > 0, "Scenario::quorum(0): a quorum of no task checks nothing; use 1 or more");
+        self.quorum = Some(k);
+        self
+    }
+
     /// How many tasks.
     pub fn task_count(&self) -> usize {
         self.tasks.len()
@@ -282,6 +323,7 @@ impl std::fmt::Debug for Scenario {
             .field("steps", &self.steps.iter().map(|s| s.location).collect::<Vec<_>>())
             .field("must_finish", &self.tasks.iter().map(|t| self.all_must_finish || t.must_finish).collect::<Vec<_>>())
             .field("strict_abandonment", &self.strict_abandonment)
+            .field("quorum", &self.quorum)
             .finish()
     }
 }

@@ -36,6 +36,15 @@ pub(crate) fn never_finishes(h: &WakerHistory<'_>) -> Option<String> {
     ))
 }
 
+/// Fewer than the quorum of `k` of `counted` tasks finished (`finished`; `gone`: those the
+/// schedule cancelled or abandoned), and a counted task is stuck as `stuck` says.
+pub(crate) fn short_of_quorum(k: usize, counted: usize, finished: usize, gone: &[String], stuck: &str) -> String {
+    let gone = if gone.is_empty() { String::new() } else { format!(" ({})", gone.join(", ")) };
+    format!(
+        "at least {k} of the {counted} tasks counted must finish, but {finished} did{gone}; this one is stuck: {stuck}"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -182,6 +182,8 @@ pub(crate) struct Run {
     heartbeat: Option<Arc<Heartbeat>>,
     /// `Scenario::strict_abandonment`: an abandoned task's pending wake excuses nothing.
     strict_abandonment: bool,
+    /// `Scenario::quorum`.
+    quorum: Option<usize>,
 }
 
 /// Runs `scenario` with the steps `chooser` picks, then drains, then checks.
@@ -238,7 +240,7 @@ impl Run {
         crate::hooks::set_recording(opts.record);
         let journal = if opts.record { Arc::new(Journal::new(true)) } else { Journal::off() };
         let next_waker = Cell::new(1);
-        let Scenario { tasks: mut specs, steps: mut driver, all_must_finish, strict_abandonment } = scenario;
+        let Scenario { tasks: mut specs, steps: mut driver, all_must_finish, strict_abandonment, quorum } = scenario;
         let mut tasks = spare::tasks();
         tasks.extend(specs.drain(..).map(|spec| {
             let (mut slots, mut seen) = spare::history();
@@ -282,6 +284,7 @@ impl Run {
             opts,
             heartbeat,
             strict_abandonment,
+            quorum,
         }
     }
 

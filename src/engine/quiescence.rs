@@ -107,6 +107,9 @@ impl Run {
         if wake_pending {
             return;
         }
+        if let Some(k) = self.quorum {
+            return self.check_quorum(k);
+        }
         for (t, cell) in self.tasks.iter().enumerate() {
             let task = cell.borrow();
             if !task.must_finish || task.state != State::Pending || !task.live() {
@@ -118,5 +121,36 @@ impl Run {
                 return self.violate(Violation::new(ViolationKind::StuckTask, who, d));
             }
         }
+    }
+
+    /// At least `k` of the counted tasks finished, or every one the schedule left.
+    fn check_quorum(&self, k: usize) {
+        let declared = self.tasks.iter().any(|c| c.borrow().must_finish);
+        let (mut counted, mut finished, mut left, mut stuck, mut gone) = (0, 0, 0, None, Vec::new());
+        for (t, cell) in self.tasks.iter().enumerate() {
+            let task = cell.borrow();
+            if declared && !task.must_finish {
+                continue;
+            }
+            counted += 1;
+            match task.state {
+                State::Ready => finished += 1,
+                State::Cancelled => gone.push(format!("task {t} was cancelled")),
+                _ if task.abandoned => gone.push(format!("task {t} was abandoned")),
+                _ => {}
+            }
+            if task.state == State::Ready || task.live() {
+                left += 1;
+            }
+            if stuck.is_none() && task.state == State::Pending && task.live() {
+                stuck = detect::stuck_task::never_finishes(&task.history()).map(|d| (t, task.type_name, d));
+            }
+        }
+        if finished >= k.min(left) {
+            return;
+        }
+        let Some((t, name, detail)) = stuck else { return };
+        let detail = detect::stuck_task::short_of_quorum(k.min(counted), counted, finished, &gone, &detail);
+        self.violate(Violation::new(ViolationKind::StuckTask, Some((t, name)), detail));
     }
 }

@@ -148,3 +148,14 @@ pub fn scenario(flavor: Flavor) -> Scenario {
 pub fn must_finish(flavor: Flavor) -> Scenario {
     scenario(flavor).must_finish()
 }
+
+/// Two plain waiters and one notification: either may rightly be the one left waiting.
+pub fn two_waiters(flavor: Flavor) -> Scenario {
+    let notify = Notify::new(flavor);
+    Scenario::new().task(notify.notified()).task(notify.notified()).step(move || notify.notify_one())
+}
+
+/// The same, where at least one of them must finish (a quorum of 1).
+pub fn quorum(flavor: Flavor) -> Scenario {
+    two_waiters(flavor).quorum(1)
+}
