@@ -34,6 +34,10 @@ pub struct Bounds {
     /// (`POLLCHECK_MAX_REENTRANT_DROPS`). 0 by default: see
     /// [`Step::DriverInsideDrop`](crate::Step::DriverInsideDrop).
     pub reentrant_drops: usize,
+    /// Most driver steps armed to run inside the next clone of a task's latest waker,
+    /// `k` (`POLLCHECK_MAX_REENTRANT_CLONES`). 0 by default: see
+    /// [`Step::DriverInsideClone`](crate::Step::DriverInsideClone).
+    pub reentrant_clones: usize,
     /// Most short reads or writes of I/O probes, `b` (`POLLCHECK_MAX_SHORT_IO`). 2 by
     /// default: see [`Step::ShortIo`](crate::Step::ShortIo). It costs nothing in
     /// scenarios without I/O probes, where `b` is never enabled.
@@ -52,6 +56,7 @@ impl Default for Bounds {
             reentrant: 0,
             polls_inside_wake: 0,
             reentrant_drops: 0,
+            reentrant_clones: 0,
             short_io: 2,
         }
     }
@@ -194,6 +199,7 @@ impl Config {
         read(&get, "POLLCHECK_MAX_REENTRANT", &mut b.reentrant, 0..=64)?;
         read(&get, "POLLCHECK_MAX_POLLS_INSIDE_WAKE", &mut b.polls_inside_wake, 0..=64)?;
         read(&get, "POLLCHECK_MAX_REENTRANT_DROPS", &mut b.reentrant_drops, 0..=64)?;
+        read(&get, "POLLCHECK_MAX_REENTRANT_CLONES", &mut b.reentrant_clones, 0..=64)?;
         read(&get, "POLLCHECK_MAX_SHORT_IO", &mut b.short_io, 0..=64)?;
         read(&get, "POLLCHECK_CASES", &mut c.random_cases, 0..=u64::MAX)?;
         read(&get, "POLLCHECK_RANDOM_DEPTH", &mut c.random_depth, 1..=4096)?;
@@ -310,6 +316,15 @@ mod tests {
         }
         let c = Config::from_lookup(env(&[("POLLCHECK_SHARD", " 2 / 3 ")])).unwrap();
         assert_eq!(c.shard, Shard { index: 2, count: 3 });
+    }
+
+    #[test]
+    fn reentrant_clones_are_off_unless_asked_for() {
+        assert_eq!(Config::from_lookup(env(&[])).unwrap().bounds.reentrant_clones, 0);
+        let c = Config::from_lookup(env(&[("POLLCHECK_MAX_REENTRANT_CLONES", "2")])).unwrap();
+        assert_eq!(c.bounds.reentrant_clones, 2);
+        let e = Config::from_lookup(env(&[("POLLCHECK_MAX_REENTRANT_CLONES", "-1")])).unwrap_err();
+        assert_eq!(e.var(), "POLLCHECK_MAX_REENTRANT_CLONES");
     }
 
     #[test]

@@ -51,6 +51,8 @@ pub(crate) enum WakerCall {
     Wake(u32),
     /// The drop of a retired clone of this waker (`u`).
     Drop(u32),
+    /// A clone of this waker (`k`).
+    Clone(u32),
 }
 
 /// Who chose an action.

@@ -177,7 +177,10 @@ impl<'f> Judge<'f> {
         // With a poll inside a wake or a step inside a drop armed, the spurious polls
         // move where it fires, so the twin is not the same history: compare nothing.
         if !outcome.compare_outputs
-            || outcome.trace.iter().any(|s| matches!(s, Step::PollInsideWake(_) | Step::DriverInsideDrop))
+            || outcome
+                .trace
+                .iter()
+                .any(|s| matches!(s, Step::PollInsideWake(_) | Step::DriverInsideDrop | Step::DriverInsideClone(_)))
         {
             engine::recycle_trace(outcome.trace);
             return None;

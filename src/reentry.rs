@@ -13,6 +13,9 @@
 //!   primitive that drops a replaced waker while holding its own lock meets that lock
 //!   again. Only drops of retired clones count: dropping a waker the task still uses
 //!   cannot be its last reference.
+//! - `k0` arms the next driver step to run inside the next clone of task 0's latest
+//!   waker: the moment a primitive registers it. Code that checks its state and then
+//!   registers misses a wake that lands between the two.
 
 use std::cell::RefCell;
 use std::panic::Location;
@@ -23,12 +26,15 @@ use crate::sync::Arc;
 use crate::violation::{Violation, ViolationKind};
 
 /// Which waker call an armed driver step runs inside.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub(crate) enum Trigger {
     /// A `wake` or `wake_by_ref` (`r`).
     Wake,
     /// The drop of a retired waker clone (`u`).
     RetiredDrop,
+    /// A clone of the waker whose id the cell holds: the task's latest, kept current
+    /// by the engine (`k`).
+    Clone(Rc<std::cell::Cell<u32>>),
 }
 
 /// Something waiting for a waker call to run inside.
@@ -50,7 +56,7 @@ pub(crate) enum Armed {
 thread_local! {
     static ARMED: RefCell<Option<Armed>> = const { RefCell::new(None) };
     static FIRED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-    static DROP_STEP_PANICKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static NESTED_STEP_PANICKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// False only when nothing is armed: every waker call, poll and action asks
     /// whether something is, and this plain flag (no destructor, so no lazy
     /// registration) answers the common "no" without touching `ARMED`. Set whenever
@@ -151,7 +157,7 @@ fn take_if(want: impl FnOnce(&Armed) -> bool) -> Option<Armed> {
 
 /// Called from a waker's `wake` or `wake_by_ref`.
 pub(crate) fn fire(waker: u32) {
-    let Some(armed) = take_if(|a| !matches!(a, Armed::Step { trigger: Trigger::RetiredDrop, .. })) else {
+    let Some(armed) = take_if(|a| matches!(a, Armed::Step { trigger: Trigger::Wake, .. } | Armed::Poll { .. })) else {
         return;
     };
     match armed {
@@ -197,23 +203,61 @@ fn fire_drop_armed(waker: u32, retired: impl FnOnce() -> bool) {
     let Some(Armed::Step { index, location, step, journal, .. }) = take_if(wanted) else {
         return;
     };
+    run_nested(index, location, step, &journal, WakerCall::Drop(waker), "the drop");
+}
+
+/// Called from a waker's `clone`, once the clone owns its count.
+///
+/// Never unwinds, as [`fire_drop`]: a panic of the step is caught and reported.
+#[inline]
+pub(crate) fn fire_clone(waker: u32) {
+    if maybe_armed() {
+        fire_clone_armed(waker);
+    }
+}
+
+#[inline(never)]
+fn fire_clone_armed(waker: u32) {
+    if std::thread::panicking() {
+        return;
+    }
+    let wanted = |a: &Armed| matches!(a, Armed::Step { trigger: Trigger::Clone(latest), .. } if latest.get() == waker);
+    let Some(Armed::Step { index, location, step, journal, .. }) = take_if(wanted) else {
+        return;
+    };
+    run_nested(index, location, step, &journal, WakerCall::Clone(waker), "a clone");
+}
+
+/// Runs an armed step inside the waker call `call` (`what` names it), catching and
+/// reporting its panic.
+fn run_nested(
+    index: usize,
+    location: &'static Location<'static>,
+    step: Box<dyn FnOnce(Option<WakerCall>)>,
+    journal: &Arc<Journal>,
+    call: WakerCall,
+    what: &str,
+) {
     let _ = FIRED.try_with(|f| f.set(f.get() + 1));
-    journal.record(|| Event::DriverStep { index, location, inside_waker: Some(WakerCall::Drop(waker)) });
-    if let Err(p) = crate::panic_capture::catch(move || step(Some(WakerCall::Drop(waker)))) {
-        let _ = DROP_STEP_PANICKED.try_with(|f| f.set(true));
+    journal.record(|| Event::DriverStep { index, location, inside_waker: Some(call) });
+    if let Err(p) = crate::panic_capture::catch(move || step(Some(call))) {
+        let _ = NESTED_STEP_PANICKED.try_with(|f| f.set(true));
+        let waker = match call {
+            WakerCall::Wake(w) | WakerCall::Drop(w) | WakerCall::Clone(w) => w,
+        };
         let (kind, detail) = crate::checked::take_violation().unwrap_or_else(|| {
             (
                 ViolationKind::Panic,
-                format!("driver step {index} ({location}) panicked inside the drop of waker #{waker}: {p}"),
+                format!("driver step {index} ({location}) panicked inside {what} of waker #{waker}: {p}"),
             )
         });
         crate::hooks::report(Violation::new(kind, None, detail));
     }
 }
 
-/// Whether a driver step panicked inside a waker drop since the last call (the
+/// Whether a driver step panicked inside a waker drop or clone since the last call (the
 /// panic unwound through user code, whose state may be broken).
 #[inline]
-pub(crate) fn take_drop_step_panicked() -> bool {
-    DROP_STEP_PANICKED.try_with(|f| f.replace(false)).unwrap_or(false)
+pub(crate) fn take_nested_step_panicked() -> bool {
+    NESTED_STEP_PANICKED.try_with(|f| f.replace(false)).unwrap_or(false)
 }

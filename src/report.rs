@@ -292,6 +292,9 @@ impl Line {
             Event::DriverStep { index, location, inside_waker: Some(WakerCall::Wake(w)) } => {
                 format!("inside that call on #{w}: driver step {index} ({location})")
             }
+            Event::DriverStep { index, location, inside_waker: Some(WakerCall::Clone(w)) } => {
+                format!("inside the clone of #{w}: driver step {index} ({location})")
+            }
             Event::DriverStep { index, location, inside_waker: Some(WakerCall::Drop(w)) } => {
                 format!("inside the drop of #{w}: driver step {index} ({location})")
             }
@@ -371,6 +374,7 @@ pub(crate) fn describe(step: Step) -> String {
         }
         Step::DriverInsideDrop => "arm the next driver step inside the next drop of a retired waker".into(),
         Step::ShortIo => "the next read or write of an I/O probe moves at most one byte".into(),
+        Step::DriverInsideClone(t) => format!("arm the next driver step inside the next clone of task {t}'s waker"),
     }
 }
 

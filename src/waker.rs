@@ -123,6 +123,9 @@ unsafe fn clone(data: *const ()) -> RawWaker {
     // SAFETY: as above.
     let slot = unsafe { slot(data) };
     slot.record(|| Event::Clone { waker: slot.id });
+    // A step armed to run inside this clone (`k`) runs now, as a custom waker's
+    // `clone` could run anything; the clone already owns its count.
+    reentry::fire_clone(slot.id);
     RawWaker::new(data, &VTABLE)
 }
 

@@ -10,8 +10,8 @@ mod buggy;
 mod common;
 
 use buggy::{
-    bad_join, countdown, double_notify, drop_under_lock, first_waker, flag, leaky, locked_wake, moving_combinator,
-    notifier, ping_pong, relay_notifier, second_poll, spinner, spurious, wake_before_store, Flavor,
+    bad_join, check_then_register, countdown, double_notify, drop_under_lock, first_waker, flag, leaky, locked_wake,
+    moving_combinator, notifier, ping_pong, relay_notifier, second_poll, spinner, spurious, wake_before_store, Flavor,
 };
 use std::task::{Poll, Waker};
 
@@ -45,6 +45,27 @@ fn waking_before_storing_loses_the_wakeup() {
     // Without the opt-in, the single-threaded checker cannot see this race (loom can).
     let depth = if cfg!(miri) { 2 } else { Bounds::default().depth };
     Checker::new(|| wake_before_store::scenario(Flavor::Buggy)).depth(depth).run();
+}
+
+#[test]
+fn checking_then_registering_misses_a_wake_inside_the_clone() {
+    // Steps inside a waker clone are opt-in (see `Step::DriverInsideClone`).
+    let bounds = Bounds { reentrant_clones: 1, ..Bounds::default() };
+    let report = proven(bounds, check_then_register::scenario, ViolationKind::LostWakeup, "k0 p0");
+    assert!(report.to_string().contains("inside the clone of #1: driver step 0"), "{report}");
+    // Without the opt-in no action lands between the check and the registration.
+    let depth = if cfg!(miri) { 2 } else { Bounds::default().depth };
+    Checker::new(|| check_then_register::scenario(Flavor::Buggy)).depth(depth).run();
+}
+
+#[test]
+fn cloning_the_waker_under_a_held_borrow_meets_it_inside_the_clone() {
+    let bounds = Bounds { reentrant_clones: 1, ..Bounds::default() };
+    let report =
+        common::caught(Checker::new(check_then_register::locked).bounds(bounds), ViolationKind::Panic, "k0 p0");
+    assert!(report.violation().detail().contains("panicked inside a clone of waker #1"), "{report}");
+    // The same flag passes without the opt-in.
+    common::checker(check_then_register::locked).run();
 }
 
 #[test]

@@ -79,6 +79,22 @@ impl Run {
                     trigger: Trigger::RetiredDrop,
                 });
             }
+            Step::DriverInsideClone(t) => {
+                // Arm the next step; the next clone of task t's latest waker runs it,
+                // or the next driver step does, in order.
+                let index = self.next_step.get();
+                self.next_step.set(index + 1);
+                let step = self.steps.borrow_mut()[index].take().expect("each step runs once");
+                let latest = Rc::new(std::cell::Cell::new(self.tasks[t].borrow().slots_latest_id()));
+                *self.clone_target.borrow_mut() = Some((t, Rc::clone(&latest)));
+                reentry::arm(Armed::Step {
+                    index,
+                    location: step.location,
+                    step: self.count_world(index, step.run),
+                    journal: Arc::clone(&self.journal),
+                    trigger: Trigger::Clone(latest),
+                });
+            }
             Step::PollInsideWake(t) => {
                 let run = Rc::downgrade(self);
                 reentry::arm(Armed::Poll {
@@ -106,7 +122,7 @@ impl Run {
                 }
             }
         }
-        if reentry::take_drop_step_panicked() {
+        if reentry::take_nested_step_panicked() {
             self.user_panicked.set(true);
         }
         self.check_nothing_can_wake();
@@ -134,6 +150,7 @@ impl Run {
                 let inside = match call {
                     WakerCall::Wake(waker) => Inside::Wake(waker),
                     WakerCall::Drop(waker) => Inside::Drop(waker),
+                    WakerCall::Clone(waker) => Inside::Clone(waker),
                 };
                 hb.start(Activity::Driver { index, inside });
             }

@@ -129,6 +129,11 @@ impl Task {
         WakerHistory { slots: &self.slots, seen: &self.seen, latest: self.latest }
     }
 
+    /// The id of the waker the task was last polled with (or will be first polled with).
+    fn slots_latest_id(&self) -> u32 {
+        self.slots[self.latest].id
+    }
+
     #[inline]
     fn woken(&self) -> bool {
         self.polls == 0 || self.history().latest_woken()
@@ -143,6 +148,7 @@ impl Task {
             Step::SpuriousPoll(_) => self.live() && !self.woken(),
             Step::NewWaker(_) => self.live() && self.polls > 0 && self.next == self.latest,
             Step::PollInsideWake(_) => self.live() && self.polls > 0 && !self.woken(),
+            Step::DriverInsideClone(_) => self.live(),
             Step::Cancel(_) => self.future.is_some() && matches!(self.state, State::NotStarted | State::Pending),
             Step::Abandon(_) => self.live() && self.polls > 0,
             Step::Move(_) => self.live() && self.polls > 0 && matches!(self.future, Some(TaskFuture::Movable(_))),
@@ -184,6 +190,9 @@ pub(crate) struct Run {
     strict_abandonment: bool,
     /// `Scenario::quorum`.
     quorum: Option<usize>,
+    /// The task an armed `k` step waits on, and the id of its latest waker, which the
+    /// armed step compares each clone with (kept current at each poll of the task).
+    clone_target: RefCell<Option<(usize, Rc<Cell<u32>>)>>,
 }
 
 /// Runs `scenario` with the steps `chooser` picks, then drains, then checks.
@@ -285,6 +294,7 @@ impl Run {
             heartbeat,
             strict_abandonment,
             quorum,
+            clone_target: RefCell::new(None),
         }
     }
 
@@ -317,6 +327,11 @@ impl Run {
             Step::Driver => self.steps_left(),
             Step::ReentrantDriver | Step::DriverInsideDrop => {
                 !reentry::is_armed() && self.next_step.get() < self.steps.borrow().len()
+            }
+            Step::DriverInsideClone(t) => {
+                !reentry::is_armed()
+                    && self.next_step.get() < self.steps.borrow().len()
+                    && task(t).is_some_and(|k| k.enables(step))
             }
             Step::ShortIo => crate::short_io::has_probes() && !crate::short_io::is_armed(),
             Step::PollInsideWake(t) => !reentry::is_armed() && task(t).is_some_and(|k| k.enables(step)),
@@ -357,6 +372,13 @@ impl Run {
             for (t, cell) in self.tasks.iter().enumerate() {
                 if cell.try_borrow().is_ok_and(|k| k.enables(Step::PollInsideWake(t))) {
                     out.push(Step::PollInsideWake(t));
+                }
+            }
+            if self.next_step.get() < self.steps.borrow().len() {
+                for (t, cell) in self.tasks.iter().enumerate() {
+                    if cell.try_borrow().is_ok_and(|k| k.enables(Step::DriverInsideClone(t))) {
+                        out.push(Step::DriverInsideClone(t));
+                    }
                 }
             }
         }

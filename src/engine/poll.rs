@@ -32,6 +32,11 @@ impl Run {
             self.had_spurious.set(true);
         }
         task.latest = task.next;
+        if let Some((target, latest)) = &*self.clone_target.borrow() {
+            if *target == t {
+                latest.set(task.slots[task.latest].id);
+            }
+        }
         // Every older identity is now one the task no longer uses.
         task.slots[..task.latest].iter().for_each(|s| s.retire());
         for (seen, slot) in task.seen.iter_mut().zip(&task.slots) {

@@ -64,7 +64,10 @@ impl Run {
         match step {
             Step::Poll(_) => format!("task {t} was not woken since its last poll (`s{t}` polls it anyway)"),
             Step::SpuriousPoll(_) => format!("task {t} was woken (`p{t}` polls it)"),
-            Step::PollInsideWake(_) if reentry::is_armed() => "a re-entrant action is armed already".into(),
+            Step::PollInsideWake(_) | Step::DriverInsideClone(_) if reentry::is_armed() => {
+                "a re-entrant action is armed already".into()
+            }
+            Step::DriverInsideClone(_) => no_steps(),
             Step::PollInsideWake(_) => format!("task {t} was woken already"),
             Step::NewWaker(_) if task.polls > 0 => format!("task {t} has a new waker already"),
             Step::Move(_) if task.polls > 0 => {

@@ -20,6 +20,7 @@ pub(crate) struct Usage {
     reentrant: usize,
     inside_wake: usize,
     reentrant_drops: usize,
+    reentrant_clones: usize,
     short_io: usize,
 }
 
@@ -42,6 +43,7 @@ impl Usage {
             Step::ReentrantDriver => self.reentrant += 1,
             Step::PollInsideWake(_) => self.inside_wake += 1,
             Step::DriverInsideDrop => self.reentrant_drops += 1,
+            Step::DriverInsideClone(_) => self.reentrant_clones += 1,
             Step::ShortIo => self.short_io += 1,
             Step::Poll(_) | Step::Driver => {}
         }
@@ -58,6 +60,7 @@ impl Usage {
             Step::ReentrantDriver => self.reentrant < bounds.reentrant,
             Step::PollInsideWake(_) => self.inside_wake < bounds.polls_inside_wake,
             Step::DriverInsideDrop => self.reentrant_drops < bounds.reentrant_drops,
+            Step::DriverInsideClone(_) => self.reentrant_clones < bounds.reentrant_clones,
             Step::ShortIo => self.short_io < bounds.short_io,
             Step::Poll(_) | Step::Driver => true,
         }

@@ -174,6 +174,7 @@ fn describe(activity: Activity, names: &super::Names) -> String {
                 Inside::Nothing => format!("driver step {index}{at}"),
                 Inside::Wake(w) => format!("driver step {index}{at}, run inside a wake of waker #{w}"),
                 Inside::Drop(w) => format!("driver step {index}{at}, run inside the drop of waker #{w}"),
+                Inside::Clone(w) => format!("driver step {index}{at}, run inside a clone of waker #{w}"),
             }
         }
         Activity::DropTask { task: t, why } => {

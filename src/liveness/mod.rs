@@ -44,6 +44,8 @@ pub(crate) enum Inside {
     Wake(u32),
     /// Inside the drop of a retired clone of this waker (`u`).
     Drop(u32),
+    /// Inside a clone of this waker (`k`).
+    Clone(u32),
 }
 
 /// Why a task's future is dropped.
@@ -100,6 +102,7 @@ impl Activity {
                     Inside::Nothing => (0, 0),
                     Inside::Wake(w) => (1, w),
                     Inside::Drop(w) => (2, w),
+                    Inside::Clone(w) => (3, w),
                 };
                 (3, how | u64::from(waker.min(0xffff)) << 8, index)
             }
@@ -127,6 +130,7 @@ impl Activity {
                     (0, _) => Inside::Nothing,
                     (1, w) => Inside::Wake(w),
                     (2, w) => Inside::Drop(w),
+                    (3, w) => Inside::Clone(w),
                     _ => return None,
                 },
             },
@@ -289,6 +293,7 @@ mod tests {
             Activity::Poll { task: 0, kind: PollKind::InsideWake },
             Activity::Driver { index: 7, inside: Inside::Wake(3) },
             Activity::Driver { index: 0, inside: Inside::Drop(65535) },
+            Activity::Driver { index: 1, inside: Inside::Clone(4) },
             Activity::Driver { index: 2, inside: Inside::Nothing },
             Activity::DropTask { task: 1, why: DropWhy::Teardown },
             Activity::DropDriver,

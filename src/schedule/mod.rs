@@ -22,6 +22,7 @@ use std::str::FromStr;
 /// | `m0` | [`Step::Move`] |
 /// | `i0` | [`Step::PollInsideWake`] |
 /// | `u` | [`Step::DriverInsideDrop`] |
+/// | `k0` | [`Step::DriverInsideClone`] |
 /// | `b` | [`Step::ShortIo`] |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Step {
@@ -84,6 +85,26 @@ pub enum Step {
     /// thread, where a real task's drop on another thread would just wait. Turn it on
     /// for primitives that promise to drop wakers outside their locks.
     DriverInsideDrop,
+    /// Arm the next driver step to run inside the next `clone` of the task's latest
+    /// waker on the checker's thread: the moment a primitive registers the task
+    /// (`cx.waker().clone()`). If no such clone comes before the next driver step
+    /// (`d`, or the drain's), that step runs then, in order. (`k` for "klone": `c` is
+    /// taken by cancel.)
+    ///
+    /// A waker's `clone` is arbitrary code. Code that registers, then checks its flag
+    /// sees the step's effect when it checks, and passes. Code that checks, then
+    /// registers misses the step's wake (it lands between the two, where the waker is
+    /// not stored yet) and returns `Pending` with nothing left to wake it: the
+    /// quiescence proof reports the lost wakeup. A primitive that clones the waker
+    /// while holding its own lock meets that lock again: a
+    /// [`Hang`](crate::ViolationKind::Hang) (or a panic, for a `RefCell`). A panic of
+    /// the nested step is reported as a [`Panic`](crate::ViolationKind::Panic) naming
+    /// the step and the waker, without unwinding out of the clone.
+    ///
+    /// Off by default ([`Bounds::reentrant_clones`](crate::Bounds::reentrant_clones)
+    /// is 0), like [`Step::ReentrantDriver`]: cloning a waker under a lock is legal,
+    /// and on one thread the nested step deadlocks where another thread would wait.
+    DriverInsideClone(usize),
     /// The next read or write of an I/O probe on the checker's thread (a
     /// `pollcheck::io::ReadProbe` or `WriteProbe`, feature `io` or `tokio-io`) moves at
     /// most one byte, however much it could move: a short read or write, which every
@@ -107,7 +128,8 @@ impl Step {
             | Step::Cancel(t)
             | Step::Abandon(t)
             | Step::Move(t)
-            | Step::PollInsideWake(t) => Some(t),
+            | Step::PollInsideWake(t)
+            | Step::DriverInsideClone(t) => Some(t),
             Step::Driver | Step::ReentrantDriver | Step::DriverInsideDrop | Step::ShortIo => None,
         }
     }
@@ -128,6 +150,7 @@ impl Step {
             Step::PollInsideWake(t) => (8, t),
             Step::DriverInsideDrop => (9, 0),
             Step::ShortIo => (10, 0),
+            Step::DriverInsideClone(t) => (11, t),
         };
         kind << 16 | task as u32
     }
@@ -146,6 +169,7 @@ impl Step {
             8 => Step::PollInsideWake(t),
             9 => Step::DriverInsideDrop,
             10 => Step::ShortIo,
+            11 => Step::DriverInsideClone(t),
             _ => return None,
         })
     }
@@ -165,6 +189,7 @@ impl fmt::Display for Step {
             Step::PollInsideWake(t) => write!(f, "i{t}"),
             Step::DriverInsideDrop => f.write_str("u"),
             Step::ShortIo => f.write_str("b"),
+            Step::DriverInsideClone(t) => write!(f, "k{t}"),
         }
     }
 }
@@ -209,12 +234,13 @@ impl FromStr for Step {
             'a' => task().map(Step::Abandon),
             'm' => task().map(Step::Move),
             'i' => task().map(Step::PollInsideWake),
+            'k' => task().map(Step::DriverInsideClone),
             'd' => no_task(Step::Driver),
             'r' => no_task(Step::ReentrantDriver),
             'u' => no_task(Step::DriverInsideDrop),
             'b' => no_task(Step::ShortIo),
             _ => Err(err(format!(
-                "unknown step `{kind}`: expected one of p s w c a m i (with a task number) or d r u b"
+                "unknown step `{kind}`: expected one of p s w c a m i k (with a task number) or d r u b"
             ))),
         }
     }

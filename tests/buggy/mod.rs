@@ -10,6 +10,7 @@ pub mod buffered_writer;
 pub mod busy_wait;
 #[cfg(feature = "stream")]
 pub mod chain;
+pub mod check_then_register;
 pub mod countdown;
 pub mod counted_waker;
 pub mod double_notify;

@@ -268,7 +268,7 @@ fn first_round(steps: &[Step]) -> Cursor {
 fn simpler(step: Step) -> impl Iterator<Item = Step> {
     let plain = match step {
         Step::SpuriousPoll(t) | Step::PollInsideWake(t) => Some(Step::Poll(t)),
-        Step::ReentrantDriver | Step::DriverInsideDrop => Some(Step::Driver),
+        Step::ReentrantDriver | Step::DriverInsideDrop | Step::DriverInsideClone(_) => Some(Step::Driver),
         _ => None,
     };
     let lower_tasks = step.task().unwrap_or(0);
@@ -284,6 +284,7 @@ fn with_task(step: Step, t: usize) -> Step {
         Step::Abandon(_) => Step::Abandon(t),
         Step::Move(_) => Step::Move(t),
         Step::PollInsideWake(_) => Step::PollInsideWake(t),
+        Step::DriverInsideClone(_) => Step::DriverInsideClone(t),
         Step::Driver | Step::ReentrantDriver | Step::DriverInsideDrop | Step::ShortIo => step,
     }
 }
@@ -303,6 +304,7 @@ fn rank(step: Step) -> (u8, usize) {
         Step::Move(_) => 8,
         Step::DriverInsideDrop => 9,
         Step::ShortIo => 10,
+        Step::DriverInsideClone(_) => 11,
     };
     (kind, step.task().unwrap_or(0))
 }
@@ -325,6 +327,7 @@ fn alphabet(tasks: usize) -> Vec<Step> {
             Step::Abandon(t),
             Step::Cancel(t),
             Step::Move(t),
+            Step::DriverInsideClone(t),
         ]);
     }
     steps.sort_by_key(|&s| rank(s));
