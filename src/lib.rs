@@ -74,14 +74,18 @@
 //!
 //! A schedule prints as tokens (see [`Step`]): `p0` poll task 0 (woken), `s0` poll it
 //! spuriously, `w0` give it a new waker, `d` run the next driver step, `c0` cancel it,
-//! `a0` abandon it, `m0` move it (`Unpin` tasks). Three re-entrant actions are opt-in
-//! ([`Bounds::reentrant`], [`Bounds::polls_inside_wake`], [`Bounds::reentrant_drops`]):
+//! `a0` abandon it, `m0` move it (`Unpin` tasks). Four re-entrant actions are opt-in
+//! ([`Bounds::reentrant`], [`Bounds::polls_inside_wake`], [`Bounds::reentrant_drops`],
+//! [`Bounds::reentrant_clones`]):
 //! `r` runs the next driver step with the one after it inside the next wake, `i0` polls
-//! task 0 inside the next wake of its waker, and `u` runs the next driver step inside
+//! task 0 inside the next wake of its waker, `u` runs the next driver step inside
 //! the next drop of a waker clone its task no longer uses (dropping the last reference
-//! to a task drops its future, which may touch the primitive that dropped the waker).
-//! They are off by default because waking or dropping wakers under a lock is legal and
-//! common, and on one thread the nested step or poll would deadlock on that lock.
+//! to a task drops its future, which may touch the primitive that dropped the waker),
+//! and `k0` runs the next driver step inside the next clone of task 0's latest waker
+//! (the moment of registration: check-then-register code misses that wake).
+//! They are off by default because waking, cloning or dropping wakers under a lock is
+//! legal and common, and on one thread the nested step or poll would deadlock on that
+//! lock.
 //!
 //! `b` makes the next read or write of an I/O probe (`pollcheck::io`, feature `io`)
 //! move at most one byte ([`Bounds::short_io`], 2 by default; never enabled in a

@@ -69,6 +69,17 @@ fn cloning_the_waker_under_a_held_borrow_meets_it_inside_the_clone() {
 }
 
 #[test]
+fn probes_register_outside_their_lock_so_combinators_over_them_pass_under_clones() {
+    let bounds = Bounds { reentrant_clones: 2, ..Bounds::default() };
+    common::checker(|| {
+        let ((a, ha), (b, hb)) = (pollcheck::probe::<u32>(), pollcheck::probe::<u32>());
+        Scenario::new().task(futures_util::future::join(a, b)).must_finish().step(ha.completes(1)).step(hb.completes(2))
+    })
+    .bounds(Bounds { depth: if cfg!(miri) { 2 } else { bounds.depth }, ..bounds })
+    .run();
+}
+
+#[test]
 fn completing_on_any_second_poll_is_spurious_poll_intolerance() {
     assert_caught(second_poll::scenario, ViolationKind::SpuriousPoll, "p0 s0");
 }

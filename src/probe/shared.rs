@@ -186,13 +186,16 @@ impl<P> Shared<P> {
     }
 
     /// Polls: checks the pin and the finish, then asks `take` for an output (and
-    /// whether it finishes the probe), else registers the waker.
+    /// whether it finishes the probe), else registers the waker, cloned outside the
+    /// lock (a waker's clone is arbitrary code: the checker runs driver steps inside
+    /// it, `k`), and asks `take` again, as a correct primitive checks after it
+    /// registers.
     pub(crate) fn poll<R>(
         self: &Arc<Self>,
         address: usize,
         at: &'static Location<'static>,
         cx: &mut Context<'_>,
-        take: impl FnOnce(&mut P) -> Option<(R, bool)>,
+        mut take: impl FnMut(&mut P) -> Option<(R, bool)>,
     ) -> Poll<R>
     where
         P: 'static,
@@ -217,24 +220,32 @@ impl<P> Shared<P> {
         st.polled_by =
             (self.mode == Mode::Test && hooks::active()).then(|| (hooks::current_task(), hooks::wakes_at_poll_start()));
         st.last_waker = Some(WakerId::of(cx.waker()));
-        let (old, out) = match take(&mut st.payload) {
-            Some((output, finished)) => {
-                if finished {
-                    st.finished_at = Some(at);
+        let mut fresh = None;
+        let (old, out) = loop {
+            match take(&mut st.payload) {
+                Some((output, finished)) => {
+                    if finished {
+                        st.finished_at = Some(at);
+                    }
+                    break (st.waker.take(), Poll::Ready(output));
                 }
-                (st.waker.take(), Poll::Ready(output))
-            }
-            None => {
-                let old = match &st.waker {
-                    Some(w) if w.will_wake(cx.waker()) => None,
-                    _ => st.waker.replace(cx.waker().clone()),
-                };
-                (old, Poll::Pending)
+                None if st.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) => break (None, Poll::Pending),
+                None => match fresh.take() {
+                    Some(fresh) => break (st.waker.replace(fresh), Poll::Pending),
+                    None => {
+                        drop(st);
+                        fresh = Some(cx.waker().clone());
+                        st = self.lock();
+                    }
+                },
             }
         };
+        // Unused when a step inside the clone made the probe ready.
+        let unused = fresh;
         // A waker's drop is arbitrary code (the checker runs driver steps inside it).
         drop(st);
         drop(old);
+        drop(unused);
         out
     }
 

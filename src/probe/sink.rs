@@ -115,7 +115,7 @@ impl<T: 'static> SinkProbe<T> {
         self: Pin<&mut Self>,
         call: &str,
         cx: &mut Context<'_>,
-        ready: impl FnOnce(&mut Buffer<T>) -> bool,
+        mut ready: impl FnMut(&mut Buffer<T>) -> bool,
     ) -> Poll<Result<(), String>> {
         self.check_open(call);
         self.leaf.poll(self.leaf.address(), Location::caller(), cx, |b| match &b.error {
