@@ -60,7 +60,7 @@ pub use stream::{probe_stream, StreamHandle, StreamProbe};
 /// | --- | --- |
 /// | polled again after it returned `Ready` | [`PollAfterReady`](crate::ViolationKind::PollAfterReady) |
 /// | polled or dropped at another address than its first poll | [`MovedWhilePinned`](crate::ViolationKind::MovedWhilePinned) |
-/// | woken by its handle, and no waker of the task was woken since the task's poll that last polled the probe: the combinator's child waker does not lead back to the task | [`LostWakeup`](crate::ViolationKind::LostWakeup) |
+/// | woken by its handle, and no waker of the task was woken since the task's poll that last polled the probe: the combinator's child waker does not lead back to the task (a wake inside the task's own poll, from a re-entrant step, is judged when that poll ends, and polling the probe again or dropping it within that poll counts as leading back) | [`LostWakeup`](crate::ViolationKind::LostWakeup) |
 /// | woken by its handle, the task polled since, the probe never polled again (at quiescence) | [`LostWakeup`](crate::ViolationKind::LostWakeup) |
 /// | dropped a second time | [`DoubleDrop`](crate::ViolationKind::DoubleDrop) |
 /// | still alive after the task and the driver were dropped | [`LeakedFuture`](crate::ViolationKind::LeakedFuture) |

@@ -10,6 +10,8 @@ use common::checker;
 use futures_util::future::{self, Either};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use pollcheck::{Bounds, Checker, Report, Scenario, ViolationKind};
+#[cfg(not(loom))]
+use std::sync::Arc;
 
 fn caught(scenario: fn(Flavor) -> Scenario, kind: ViolationKind) -> Report {
     let report = match checker(move || scenario(Flavor::Buggy)).try_run() {
@@ -35,6 +37,26 @@ fn a_select_that_polls_a_child_with_a_noop_waker_is_a_lost_wakeup() {
     let report = caught(noop_select::scenario, ViolationKind::LostWakeup);
     assert_eq!(report.schedule().to_string(), "p0 d", "{report}");
     assert!(report.violation().detail().contains("does not lead back to the task"), "{report}");
+}
+
+/// With `u` on too (a wake inside the task's poll is judged when that poll ends): the
+/// peek waker still leads nowhere, and the select never polls the child again in the
+/// poll that woke it.
+#[test]
+fn a_select_that_polls_a_child_with_a_noop_waker_is_caught_with_u_on() {
+    let bounds = Bounds { reentrant_drops: 1, ..Bounds::default() };
+    let report = common::caught(
+        checker(|| noop_select::scenario(Flavor::Buggy)).bounds(bounds),
+        ViolationKind::LostWakeup,
+        "p0 d",
+    );
+    assert!(report.violation().detail().contains("does not lead back to the task"), "{report}");
+    let report = common::caught(
+        checker(|| forgetful_select::scenario(Flavor::Buggy)).bounds(bounds),
+        ViolationKind::LostWakeup,
+        "p0 d p0",
+    );
+    assert!(report.violation().detail().contains("never polled the probe again"), "{report}");
 }
 
 #[test]
@@ -244,4 +266,119 @@ fn futures_util_flatten_passes() {
             .step(hi.ends())
     })
     .run();
+}
+
+/// futures-buffered 0.2.14 over probes, with `u` on (a dev-dependency only outside
+/// `--cfg loom`: its cordyceps has `cfg(loom)` code of its own).
+///
+/// Was a pollcheck false positive: `p0 w0 u s0` was reported as a lost wakeup, "the
+/// combinator's child waker does not lead back to the task". Every one of these
+/// combinators polls through a `FuturesUnorderedBounded`, whose poll first registers
+/// the task's waker in a `DiatomicWaker`; its `register` drops the waker it replaces,
+/// `u` runs the last driver step inside that drop, and the step completes a probe
+/// whose child waker finds no task waker registered at that instant. The poll then
+/// drains its ready queue and polls that probe to completion: the wake led back within
+/// the same poll, and work done within the poll needs no task wake. A probe woken inside
+/// its task's poll now counts being polled again (or dropped) before that poll ends as
+/// leading back.
+#[cfg(not(loom))]
+mod futures_buffered_tests {
+    use super::*;
+    use futures_buffered::BufferedStreamExt;
+    use pollcheck::{Probe, ProbeHandle};
+
+    /// With `u` on, and the schedule that was the false positive replayed first.
+    fn passes_with_u<F: Fn() -> Scenario + Send + Sync + 'static>(factory: F) {
+        let factory = Arc::new(factory);
+        let bounds = Bounds { reentrant_drops: 1, ..Bounds::default() };
+        let f = Arc::clone(&factory);
+        Checker::new(move || f()).bounds(bounds).replay("p0 w0 u s0").run();
+        let explore = Checker::new(move || factory()).bounds(bounds);
+        if cfg!(miri) { explore.depth(2).cases(1) } else { explore }.run();
+    }
+
+    fn probes(n: usize) -> (Vec<Probe<u32>>, Vec<ProbeHandle<u32>>) {
+        (0..n).map(|_| pollcheck::probe::<u32>()).unzip()
+    }
+
+    /// The driver wakes and then completes each probe, the last one first.
+    fn steps(mut scenario: Scenario, handles: &[ProbeHandle<u32>]) -> Scenario {
+        for (i, h) in handles.iter().enumerate().rev() {
+            scenario = scenario.step(h.wakes()).step(h.completes(i as u32));
+        }
+        scenario
+    }
+
+    #[test]
+    fn futures_unordered_bounded_passes() {
+        passes_with_u(|| {
+            let (probes, handles) = probes(2);
+            let set: futures_buffered::FuturesUnorderedBounded<_> = probes.into_iter().collect();
+            steps(Scenario::new().task(set.collect::<Vec<u32>>()), &handles)
+        });
+    }
+
+    #[test]
+    fn futures_unordered_passes() {
+        passes_with_u(|| {
+            let (probes, handles) = probes(2);
+            let set: futures_buffered::FuturesUnordered<_> = probes.into_iter().collect();
+            steps(Scenario::new().task(set.collect::<Vec<u32>>()), &handles)
+        });
+    }
+
+    #[test]
+    fn futures_ordered_passes() {
+        passes_with_u(|| {
+            let (probes, handles) = probes(2);
+            let set: futures_buffered::FuturesOrdered<_> = probes.into_iter().collect();
+            steps(Scenario::new().task(set.collect::<Vec<u32>>()), &handles)
+        });
+    }
+
+    #[test]
+    fn buffered_ordered_and_unordered_pass() {
+        passes_with_u(|| {
+            let (probes, handles) = probes(2);
+            let stream = futures_util::stream::iter(probes).buffered_ordered(2);
+            steps(Scenario::new().task(stream.collect::<Vec<u32>>()), &handles)
+        });
+        passes_with_u(|| {
+            let (probes, handles) = probes(2);
+            let stream = futures_util::stream::iter(probes).buffered_unordered(2);
+            steps(Scenario::new().task(stream.collect::<Vec<u32>>()), &handles)
+        });
+    }
+
+    #[test]
+    fn join_all_passes() {
+        passes_with_u(|| {
+            let (probes, handles) = probes(2);
+            steps(Scenario::new().task(futures_buffered::join_all(probes)), &handles)
+        });
+    }
+
+    #[cfg(feature = "stream")]
+    #[test]
+    fn merge_bounded_and_unbounded_pass() {
+        use pollcheck::StreamHandle;
+
+        fn ends(scenario: Scenario, handles: &[StreamHandle<u32>]) -> Scenario {
+            let mut scenario = scenario;
+            for (i, h) in handles.iter().enumerate().rev() {
+                scenario = scenario.step(h.yields(i as u32)).step(h.ends());
+            }
+            scenario
+        }
+        passes_with_u(|| {
+            let (streams, handles): (Vec<_>, Vec<_>) = (0..2).map(|_| pollcheck::probe_stream::<u32>()).unzip();
+            let merged: futures_buffered::MergeBounded<_> = streams.into_iter().collect();
+            ends(Scenario::new().task(merged.collect::<Vec<u32>>()), &handles)
+        });
+        passes_with_u(|| {
+            let (streams, handles): (Vec<_>, Vec<_>) = (0..2).map(|_| pollcheck::probe_stream::<u32>()).unzip();
+            let merged: futures_buffered::MergeUnbounded<_> = streams.into_iter().map(Box::pin).collect();
+            ends(Scenario::new().task(merged.collect::<Vec<u32>>()), &handles)
+        });
+    }
 }

@@ -69,6 +69,8 @@ impl Run {
         for (t, cell) in self.tasks.iter().enumerate() {
             let task = cell.borrow();
             if let Some(d) = detect::leaked_waker::still_alive(&task.history()) {
+                #[cfg(miri)]
+                crate::waker::keep_leaked(&task.slots);
                 return self.violate(Violation::new(ViolationKind::LeakedWaker, Some((t, task.type_name)), d));
             }
         }

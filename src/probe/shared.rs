@@ -297,7 +297,7 @@ impl<P> Shared<P> {
     where
         P: 'static,
     {
-        let (waker, polled_by) = {
+        let (waker, polled_by, polls_at_wake) = {
             let mut st = self.lock();
             update(&mut st.payload);
             self.watch_if_active(&mut st);
@@ -316,7 +316,7 @@ impl<P> Shared<P> {
             };
             let task = st.polled_by.map(|(t, _)| t);
             st.woken = Some(Woken { at, task, task_polls: polls_of(task) });
-            (waker, st.polled_by)
+            (waker, st.polled_by, st.polls)
         };
         waker.wake();
         let Some((task, before)) = polled_by else {
@@ -329,13 +329,22 @@ impl<P> Shared<P> {
             // The handle ran inside the task's own poll (a driver step run inside a
             // waker call there, `r` or `u`): the combinator may still pass the wake on
             // before its poll returns, as futures' `AtomicWaker` does when a wake races
-            // with `register` (it wakes the new waker as `register` ends). Judge when
-            // that poll ends.
+            // with `register` (it wakes the new waker as `register` ends), or poll
+            // the probe again itself before its poll returns, as futures-buffered's
+            // `FuturesUnorderedBounded` does: its `DiatomicWaker::register` drops the
+            // old waker (where `u` runs the step), so the child's wake finds no task
+            // waker registered, and the poll then drains its ready queue and polls the
+            // probe. Work done within the poll needs no task wake. Judge when that
+            // poll ends: led back if a waker of the task was woken, or the probe was
+            // polled again (it may have finished) or dropped since the wake.
             let shared = Arc::clone(self);
             hooks::after_poll(
                 task,
                 Box::new(move || {
-                    if hooks::wakes_on_this_thread() == before && !hooks::is_task_gone(task) {
+                    if hooks::wakes_on_this_thread() == before
+                        && !hooks::is_task_gone(task)
+                        && !shared.seen_since(polls_at_wake)
+                    {
                         shared.report_not_led_back(at);
                     }
                 }),
@@ -343,6 +352,11 @@ impl<P> Shared<P> {
         } else if hooks::wakes_on_this_thread() == before {
             self.report_not_led_back(at);
         }
+    }
+
+    /// Whether the probe was polled (polls counted past `polls`) or dropped since.
+    fn seen_since(&self, polls: u32) -> bool {
+        self.drops() > 0 || self.lock().polls > polls
     }
 
     fn report_not_led_back(&self, at: &'static Location<'static>) {
