@@ -100,7 +100,20 @@ fn copy_from_a_reader_probe_to_a_writer_probe() {
 
 #[test]
 fn bufwriter_over_a_writer_probe() {
-    passes(|| {
+    passes(bufwriter);
+}
+
+#[test]
+fn a_wake_of_the_old_waker_inside_the_poll_of_the_new_one_is_no_stale_waker() {
+    // `k0` runs a drain inside the writer probe's clone of waker #2, while it still
+    // holds #1: it wakes #1 during the poll with #2, which then registers #2. Was
+    // reported as a stale waker.
+    let bounds = pollcheck::Bounds { reentrant_clones: 1, ..pollcheck::Bounds::default() };
+    Checker::new(bufwriter).bounds(bounds).replay("d d d p0 w0 k0 s0").run();
+}
+
+fn bufwriter() -> Scenario {
+    {
         let (writer, h) = pollcheck::io::probe_writer(3);
         let mut out = futures_util::io::BufWriter::with_capacity(4, writer);
         Scenario::new()
@@ -112,7 +125,7 @@ fn bufwriter_over_a_writer_probe() {
             .step(h.drains(usize::MAX))
             .step(h.drains(usize::MAX))
             .step(h.drains(usize::MAX))
-    });
+    }
 }
 
 fn reads_only_once() -> Scenario {

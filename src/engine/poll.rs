@@ -66,6 +66,14 @@ impl Run {
         let result = self.guard(|| future.poll(&mut cx, capture));
         crate::hooks::exit_poll(t, outer);
         self.beat_end();
+        // A wake of an older waker that came while this poll ran (a primitive waking
+        // what it had registered before this poll registered the new one, from a step
+        // run inside a waker call) reached a task that was being polled: the poll
+        // itself saw that state, so it is no stale waker. A wake of the latest waker
+        // during the poll still counts: the task asked to be polled again.
+        for (seen, slot) in task.seen[..task.latest].iter_mut().zip(&task.slots) {
+            *seen = slot.wakes();
+        }
         // A stream or sink task: what this poll yielded or sent.
         let items = future.take_items();
         if items.as_ref().is_some_and(|i| i.count > 0) {
