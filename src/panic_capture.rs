@@ -24,9 +24,22 @@ impl std::fmt::Display for CaughtPanic {
 thread_local! {
     static DEPTH: Cell<u32> = const { Cell::new(0) };
     static LAST: RefCell<Option<CaughtPanic>> = const { RefCell::new(None) };
+    /// Panics that started inside [`catch`] and were not caught yet: one more while
+    /// one is unwinding is a panic in a `Drop` during unwinding, which aborts.
+    static IN_FLIGHT: Cell<u32> = const { Cell::new(0) };
+    static ABORT_TOLD: Cell<bool> = const { Cell::new(false) };
 }
 
 static HOOK: Once = Once::new();
+
+/// Renders the report so far of the run on this thread, given the two panics (set by
+/// the engine, which knows the run).
+static ABORT_REPORT: std::sync::OnceLock<fn(&CaughtPanic, &CaughtPanic) -> Option<String>> = std::sync::OnceLock::new();
+
+/// Sets what [`catch`]'s hook prints when a panic starts while another unwinds.
+pub(crate) fn on_abort(report: fn(&CaughtPanic, &CaughtPanic) -> Option<String>) {
+    let _ = ABORT_REPORT.set(report);
+}
 
 fn install_hook() {
     HOOK.call_once(|| {
@@ -38,6 +51,20 @@ fn install_hook() {
             }
             let caught =
                 CaughtPanic { message: payload_text(info.payload()), location: info.location().map(|l| l.to_string()) };
+            let unwinding = IN_FLIGHT.try_with(|n| n.replace(n.get() + 1)).unwrap_or(0) > 0;
+            if unwinding {
+                // The process aborts once this panic reaches the frame that was
+                // unwinding: the report so far goes to stderr first, once.
+                previous(info);
+                let first = LAST.try_with(|last| last.borrow().clone()).ok().flatten();
+                if !ABORT_TOLD.try_with(|t| t.replace(true)).unwrap_or(true) {
+                    let first = first.unwrap_or(CaughtPanic { message: "?".into(), location: None });
+                    if let Some(report) = ABORT_REPORT.get().and_then(|r| r(&first, &caught)) {
+                        eprintln!("{report}");
+                    }
+                }
+                return;
+            }
             let _ = LAST.try_with(|last| *last.borrow_mut() = Some(caught));
         }));
     });
@@ -47,7 +74,10 @@ fn install_hook() {
 pub(crate) fn catch<T>(f: impl FnOnce() -> T) -> Result<T, CaughtPanic> {
     install_hook();
     DEPTH.with(|d| d.set(d.get() + 1));
+    // A panic that `f` catches itself stays counted until `f` returns.
+    let in_flight = IN_FLIGHT.with(Cell::get);
     let result = panic::catch_unwind(AssertUnwindSafe(f));
+    IN_FLIGHT.with(|n| n.set(in_flight));
     DEPTH.with(|d| d.set(d.get() - 1));
     result.map_err(|payload| {
         let fallback = CaughtPanic { message: payload_text(&*payload), location: None };

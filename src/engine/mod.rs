@@ -5,6 +5,7 @@
 //! run honestly (the *drain*: poll every woken task, then run one driver step, until
 //! nothing is left), so every schedule ends at quiescence and every detector applies.
 
+mod abort;
 mod act;
 mod idle;
 mod poll;
@@ -207,6 +208,7 @@ pub(crate) fn execute(
         hb.reset();
     }
     let run = Rc::new(Run::new(scenario, opts.clone(), heartbeat));
+    abort::running(&run);
     while !run.violated() {
         let Some(step) = chooser.next(&run) else {
             break;
@@ -218,6 +220,7 @@ pub(crate) fn execute(
         run.check_quiescence();
     }
     run.teardown();
+    abort::ended();
     crate::hooks::end_run();
     run.finish()
 }
