@@ -40,19 +40,17 @@ impl Drop for Guard<'_> {
 
 /// A block whose state borrows its own `data` across two awaits, through a plain
 /// `&mut` and through a guard.
-fn self_referential() -> impl Future<Output = Vec<u32>> {
-    async {
-        let mut data = vec![1];
-        {
-            let held = &mut data;
-            YieldOnce(false).await;
-            held.push(2);
-            let guard = Guard(held);
-            YieldOnce(false).await;
-            guard.0.push(3);
-        }
-        data
+async fn self_referential() -> Vec<u32> {
+    let mut data = vec![1];
+    {
+        let held = &mut data;
+        YieldOnce(false).await;
+        held.push(2);
+        let guard = Guard(held);
+        YieldOnce(false).await;
+        guard.0.push(3);
     }
+    data
 }
 
 #[test]
