@@ -79,6 +79,14 @@ impl Summary {
 /// assert_eq!(report.kind(), ViolationKind::LostWakeup);
 /// assert_eq!(report.schedule().to_string(), "p0");
 /// ```
+///
+/// A checker runs nothing until [`run`](Checker::run) or [`try_run`](Checker::try_run):
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// pollcheck::Checker::new(pollcheck::Scenario::new).seed(7); // error: unused `Checker`
+/// ```
+#[must_use = "a Checker checks nothing until `run` or `try_run` is called"]
 pub struct Checker<F> {
     factory: F,
     config: Result<Config, ConfigError>,
@@ -101,6 +109,7 @@ impl<F: Fn() -> Scenario + Send + Sync + 'static> Checker<F> {
     /// returns is reported as a [`Hang`](crate::ViolationKind::Hang) (the stuck thread
     /// is left behind) instead of hanging the test: hence the factory's bounds. For a
     /// factory that borrows from the test or is not `Send`, see [`Checker::local`].
+    #[must_use = "a Checker checks nothing until `run` or `try_run` is called"]
     pub fn new(factory: F) -> Self {
         Checker { factory, config: Config::from_env(), replay: None, parallel: None, isolate: Some(isolated::<F>) }
     }
@@ -127,6 +136,7 @@ impl<F: Fn() -> Scenario + Sync> Checker<F> {
     /// .threads(threads)
     /// .run();
     /// ```
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn threads(mut self, threads: usize) -> Self {
         self.parallel =
             (threads > 1).then_some((threads, crate::explore::parallel::explore::<F> as ParallelExplore<F>));
@@ -156,6 +166,7 @@ impl<F: Fn() -> Scenario> Checker<F> {
     /// .run();
     /// assert!(runs.get() > 0);
     /// ```
+    #[must_use = "a Checker checks nothing until `run` or `try_run` is called"]
     pub fn local(factory: F) -> Self {
         Checker { factory, config: Config::from_env(), replay: None, parallel: None, isolate: None }
     }
@@ -168,32 +179,38 @@ impl<F: Fn() -> Scenario> Checker<F> {
     }
 
     /// Replaces the whole configuration (environment variables included).
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn config(mut self, config: Config) -> Self {
         self.config = Ok(config);
         self
     }
 
     /// The systematic phase's bounds.
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn bounds(self, bounds: Bounds) -> Self {
         self.tweak(|c| c.bounds = bounds)
     }
 
     /// The systematic phase's depth.
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn depth(self, depth: usize) -> Self {
         self.tweak(|c| c.bounds.depth = depth)
     }
 
     /// Random schedules after the systematic phase (0 for none).
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn cases(self, cases: u64) -> Self {
         self.tweak(|c| c.random_cases = cases)
     }
 
     /// The random phase's seed.
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn seed(self, seed: u64) -> Self {
         self.tweak(|c| c.seed = seed)
     }
 
     /// See [`Config::spin_bound`].
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn spin_bound(self, bound: u32) -> Self {
         self.tweak(|c| c.spin_bound = bound)
     }
@@ -213,6 +230,7 @@ impl<F: Fn() -> Scenario> Checker<F> {
     /// let parts: u64 = (1..=3).map(|i| Checker::new(factory).shard(i, 3).run().schedules()).sum();
     /// assert_eq!(parts, whole);
     /// ```
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn shard(mut self, index: u64, count: u64) -> Self {
         match crate::config::Shard::new(index, count) {
             Some(shard) => self.tweak(|c| c.shard = shard),
@@ -228,6 +246,7 @@ impl<F: Fn() -> Scenario> Checker<F> {
     }
 
     /// See [`Config::poll_timeout`].
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn poll_timeout(self, timeout: Option<Duration>) -> Self {
         self.tweak(|c| c.poll_timeout = timeout)
     }
@@ -236,6 +255,7 @@ impl<F: Fn() -> Scenario> Checker<F> {
     ///
     /// # Panics
     /// If `schedule` does not parse; the message names the bad token.
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     #[track_caller]
     pub fn replay(mut self, schedule: &str) -> Self {
         match schedule.parse::<Schedule>() {
@@ -246,6 +266,7 @@ impl<F: Fn() -> Scenario> Checker<F> {
     }
 
     /// Like [`replay`](Checker::replay) with a parsed schedule.
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn replay_schedule(mut self, schedule: Schedule) -> Self {
         self.replay = Some(schedule);
         self

@@ -175,12 +175,26 @@ impl<T: 'static> ProbeHandle<T> {
     /// A driver step that calls [`wake`](ProbeHandle::wake):
     /// `.step(h.wakes())` is `.step({ let h = h.clone(); move || h.wake() })`.
     #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn wakes(&self) -> impl FnOnce() + 'static {
         self.shared.step(Location::caller(), |_| ())
     }
 
     /// A driver step that calls [`complete`](ProbeHandle::complete) with `value`.
+    ///
+    /// It only returns the step: called on its own (inside another step, say) it
+    /// completes nothing, which is why it is `#[must_use]`:
+    ///
+    /// ```compile_fail
+    /// #![deny(unused_must_use)]
+    /// let (_probe, h) = pollcheck::probe::<u32>();
+    /// let step = move || {
+    ///     h.completes(1); // error: unused driver step (meant: `h.complete(1)`)
+    /// };
+    /// # step();
+    /// ```
     #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn completes(&self, value: T) -> impl FnOnce() + 'static {
         let handle = self.clone();
         let at = Location::caller();

@@ -315,6 +315,7 @@ impl ReadHandle {
     /// assert_eq!(h.unread(), 3);
     /// ```
     #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn sends(&self, bytes: &[u8]) -> impl FnOnce() + 'static {
         let handle = self.clone();
         let (bytes, at) = (bytes.to_vec(), Location::caller());
@@ -328,6 +329,7 @@ impl ReadHandle {
     /// h.ends()();
     /// ```
     #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn ends(&self) -> impl FnOnce() + 'static {
         let handle = self.clone();
         let at = Location::caller();
@@ -341,6 +343,7 @@ impl ReadHandle {
     /// h.fails(std::io::ErrorKind::BrokenPipe)();
     /// ```
     #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn fails(&self, kind: ErrorKind) -> impl FnOnce() + 'static {
         let handle = self.clone();
         let at = Location::caller();

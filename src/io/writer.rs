@@ -305,6 +305,7 @@ impl WriteHandle {
     /// h.drains(8)();
     /// ```
     #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn drains(&self, n: usize) -> impl FnOnce() + 'static {
         let handle = self.clone();
         let at = Location::caller();
@@ -318,6 +319,7 @@ impl WriteHandle {
     /// h.fails(std::io::ErrorKind::BrokenPipe)();
     /// ```
     #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn fails(&self, kind: ErrorKind) -> impl FnOnce() + 'static {
         let handle = self.clone();
         let at = Location::caller();

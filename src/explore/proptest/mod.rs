@@ -246,6 +246,7 @@ pub struct ProptestSummary {
 /// assert_eq!(report.kind(), ViolationKind::SpuriousPoll, "{report}");
 /// assert_eq!(report.schedule().to_string(), "p0 s0");
 /// ```
+#[must_use = "a PropChecker checks nothing until `run` or `try_run` is called"]
 pub struct PropChecker<F> {
     factory: F,
     config: Result<Config, ConfigError>,
@@ -255,23 +256,27 @@ pub struct PropChecker<F> {
 
 impl<F: Fn() -> Scenario> PropChecker<F> {
     /// A checker with the defaults and the environment variables.
+    #[must_use = "a PropChecker checks nothing until `run` or `try_run` is called"]
     pub fn new(factory: F) -> Self {
         PropChecker { factory, config: Config::from_env(), cases: None, max_len: None }
     }
 
     /// Replaces pollcheck's configuration (its `POLLCHECK_*` variables included).
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn config(mut self, config: Config) -> Self {
         self.config = Ok(config);
         self
     }
 
     /// Cases (schedules) to run (default: `PROPTEST_CASES`, or 1024; 4 under miri).
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn cases(mut self, cases: u32) -> Self {
         self.cases = Some(cases);
         self
     }
 
     /// The seed of proptest's runner (default: [`Config::seed`]).
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn seed(mut self, seed: u64) -> Self {
         if let Ok(c) = &mut self.config {
             c.seed = seed;
@@ -281,6 +286,7 @@ impl<F: Fn() -> Scenario> PropChecker<F> {
 
     /// Longest schedule generated (default: 4 per task and driver step, plus 4,
     /// between 8 and 64). See [`Schedules::max_len`].
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn max_len(mut self, max_len: usize) -> Self {
         self.max_len = Some(max_len);
         self
