@@ -90,7 +90,10 @@ impl Summary {
 pub struct Checker<F> {
     factory: F,
     config: Result<Config, ConfigError>,
-    replay: Option<Schedule>,
+    /// Set by [`Checker::depth`]: applied over the bounds whatever the order.
+    depth: Option<usize>,
+    /// The schedule to replay, or why the replay string does not parse.
+    replay: Option<Result<Schedule, String>>,
     /// Set by [`Checker::threads`], which knows the factory is `Sync`.
     parallel: Option<(usize, ParallelExplore<F>)>,
     /// Set by [`Checker::new`], which knows the factory can move to a helper thread.
@@ -111,7 +114,14 @@ impl<F: Fn() -> Scenario + Send + Sync + 'static> Checker<F> {
     /// factory that borrows from the test or is not `Send`, see [`Checker::local`].
     #[must_use = "a Checker checks nothing until `run` or `try_run` is called"]
     pub fn new(factory: F) -> Self {
-        Checker { factory, config: Config::from_env(), replay: None, parallel: None, isolate: Some(isolated::<F>) }
+        Checker {
+            factory,
+            config: Config::from_env(),
+            depth: None,
+            replay: None,
+            parallel: None,
+            isolate: Some(isolated::<F>),
+        }
     }
 }
 
@@ -168,7 +178,7 @@ impl<F: Fn() -> Scenario> Checker<F> {
     /// ```
     #[must_use = "a Checker checks nothing until `run` or `try_run` is called"]
     pub fn local(factory: F) -> Self {
-        Checker { factory, config: Config::from_env(), replay: None, parallel: None, isolate: None }
+        Checker { factory, config: Config::from_env(), depth: None, replay: None, parallel: None, isolate: None }
     }
 
     fn tweak(mut self, f: impl FnOnce(&mut Config)) -> Self {
@@ -178,23 +188,46 @@ impl<F: Fn() -> Scenario> Checker<F> {
         self
     }
 
-    /// Replaces the whole configuration (environment variables included).
+    /// Replaces the whole configuration (environment variables included), except a
+    /// [`depth`](Checker::depth) given to the builder, which applies over it.
     #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn config(mut self, config: Config) -> Self {
         self.config = Ok(config);
         self
     }
 
-    /// The systematic phase's bounds.
+    /// The systematic phase's bounds, every field included: a
+    /// [`depth`](Checker::depth) given to the builder, before or after, applies over
+    /// `bounds.depth`. Each bound must be within what its `POLLCHECK_*` variable
+    /// allows ([`Bounds`] names them: `depth` from 1 to 64, the others from 0 to 64),
+    /// else [`try_run`](Checker::try_run) returns an
+    /// [`InvalidConfig`](crate::ViolationKind::InvalidConfig) report naming the field.
     #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn bounds(self, bounds: Bounds) -> Self {
         self.tweak(|c| c.bounds = bounds)
     }
 
-    /// The systematic phase's depth.
+    /// The systematic phase's depth (most scheduled steps per schedule), from 1 to 64
+    /// as `POLLCHECK_DEPTH`. It wins over the depth of [`bounds`](Checker::bounds) and
+    /// [`config`](Checker::config) whatever the order of the calls. Outside 1..=64,
+    /// [`try_run`](Checker::try_run) returns an
+    /// [`InvalidConfig`](crate::ViolationKind::InvalidConfig) report naming
+    /// `Checker::depth`.
+    ///
+    /// ```
+    /// use pollcheck::{Bounds, Checker, Scenario, ViolationKind};
+    ///
+    /// let factory = || Scenario::new().task(std::future::ready(1));
+    /// let a = Checker::new(factory).depth(2).bounds(Bounds::default()).cases(0).run();
+    /// let b = Checker::new(factory).bounds(Bounds::default()).depth(2).cases(0).run();
+    /// assert_eq!(a, b);
+    /// let report = Checker::new(factory).depth(0).try_run().unwrap_err();
+    /// assert_eq!(report.kind(), ViolationKind::InvalidConfig);
+    /// ```
     #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
-    pub fn depth(self, depth: usize) -> Self {
-        self.tweak(|c| c.bounds.depth = depth)
+    pub fn depth(mut self, depth: usize) -> Self {
+        self.depth = Some(depth);
+        self
     }
 
     /// Random schedules after the systematic phase (0 for none).
@@ -253,22 +286,19 @@ impl<F: Fn() -> Scenario> Checker<F> {
 
     /// Runs exactly this schedule (as printed in a report) instead of exploring.
     ///
-    /// # Panics
-    /// If `schedule` does not parse; the message names the bad token.
+    /// If `schedule` does not parse, [`try_run`](Checker::try_run) returns an
+    /// [`InvalidConfig`](crate::ViolationKind::InvalidConfig) report naming the bad
+    /// token (and [`run`](Checker::run) panics with it).
     #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
-    #[track_caller]
     pub fn replay(mut self, schedule: &str) -> Self {
-        match schedule.parse::<Schedule>() {
-            Ok(s) => self.replay = Some(s),
-            Err(e) => panic!("pollcheck: cannot replay {schedule:?}: {e}"),
-        }
+        self.replay = Some(schedule.parse::<Schedule>().map_err(|e| format!("cannot replay {schedule:?}: {e}")));
         self
     }
 
     /// Like [`replay`](Checker::replay) with a parsed schedule.
     #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn replay_schedule(mut self, schedule: Schedule) -> Self {
-        self.replay = Some(schedule);
+        self.replay = Some(Ok(schedule));
         self
     }
 
@@ -283,15 +313,20 @@ impl<F: Fn() -> Scenario> Checker<F> {
 
     /// Explores; returns what was explored, or the report of the first violation.
     ///
-    /// # Panics
-    /// If a `POLLCHECK_*` environment variable is invalid; the message names it and
-    /// what it allows.
-    #[track_caller]
+    /// An invalid `POLLCHECK_*` environment variable, builder setting or replay string
+    /// checks nothing: the report is an
+    /// [`InvalidConfig`](crate::ViolationKind::InvalidConfig) whose detail names it
+    /// and what it allows.
+    ///
+    /// ```
+    /// use pollcheck::{Checker, Scenario, ViolationKind};
+    ///
+    /// let report = Checker::new(Scenario::new).replay("p0 q0").try_run().unwrap_err();
+    /// assert_eq!(report.kind(), ViolationKind::InvalidConfig);
+    /// assert!(report.violation().detail().starts_with("cannot replay \"p0 q0\": bad schedule token `q0`"));
+    /// ```
     pub fn try_run(self) -> Result<Summary, Report> {
-        let config = match &self.config {
-            Ok(c) => c.clone(),
-            Err(e) => panic!("pollcheck: {e}"),
-        };
+        let config = self.valid_config().map_err(Report::invalid_config)?;
         match (self.isolate, config.poll_timeout) {
             (Some(isolate), Some(_)) if !cfg!(miri) => isolate(self, config),
             _ => {
@@ -299,6 +334,20 @@ impl<F: Fn() -> Scenario> Checker<F> {
                 self.explore_here(&config, session.as_ref())
             }
         }
+    }
+
+    /// The configuration the builder settled on, or what is invalid in it.
+    fn valid_config(&self) -> Result<Config, String> {
+        let mut config = self.config.clone().map_err(|e| e.to_string())?;
+        if let Some(depth) = self.depth {
+            crate::config::check_depth(depth).map_err(|e| e.to_string())?;
+            config.bounds.depth = depth;
+        }
+        crate::config::check_bounds(&config.bounds).map_err(|e| e.to_string())?;
+        if let Some(Err(e)) = &self.replay {
+            return Err(e.clone());
+        }
+        Ok(config)
     }
 
     /// Explores on this thread, watched for `session`.
@@ -309,7 +358,8 @@ impl<F: Fn() -> Scenario> Checker<F> {
         liveness::watch(session, |watched| {
             let judge = Judge::new(&self.factory, config.spin_bound, watched);
             match &self.replay {
-                Some(schedule) => {
+                Some(Err(e)) => unreachable!("try_run returned the replay string's error: {e}"),
+                Some(Ok(schedule)) => {
                     judge.set_phase(Phase::Replay);
                     match judge.judge_steps(schedule.steps()) {
                         Some(found) => Err(finish(&judge, found, FoundBy::Replay, config, false)),

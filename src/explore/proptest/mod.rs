@@ -92,7 +92,7 @@ use ::proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestCaseEr
 use crate::check::finish;
 use crate::config::{Config, ConfigError};
 use crate::explore::random::Rng;
-use crate::explore::single::{env_config, judge_one};
+use crate::explore::single::judge_one;
 use crate::judge::{Found, Judge};
 use crate::liveness::{self, OnHang, Session};
 use crate::panic_capture;
@@ -194,11 +194,11 @@ pub fn try_check<F: Fn() -> Scenario>(factory: F) -> Result<ProptestSummary, Rep
 /// .unwrap();
 /// ```
 ///
-/// # Panics
-/// If a `POLLCHECK_*` environment variable is invalid.
-#[track_caller]
+/// An invalid `POLLCHECK_*` environment variable checks nothing: the report is an
+/// [`InvalidConfig`](crate::ViolationKind::InvalidConfig) whose detail names it.
 pub fn try_check_schedule<F: Fn() -> Scenario>(schedule: &Schedule, factory: F) -> Result<(), Report> {
-    judge_one(&env_config(), &factory, schedule.steps(), FoundBy::Other("a proptest schedule"), false)
+    let config = Config::from_env().map_err(|e| Report::invalid_config(e.to_string()))?;
+    judge_one(&config, &factory, schedule.steps(), FoundBy::Other("a proptest schedule"), false)
 }
 
 /// What a passing [`PropChecker`] run explored.
@@ -304,14 +304,12 @@ impl<F: Fn() -> Scenario> PropChecker<F> {
     /// Runs; returns what was explored, or the report of the first violation with its
     /// schedule shrunk by proptest.
     ///
-    /// # Panics
-    /// If a `POLLCHECK_*` environment variable is invalid.
-    #[track_caller]
+    /// An invalid `POLLCHECK_*` environment variable or bound checks nothing: the
+    /// report is an [`InvalidConfig`](crate::ViolationKind::InvalidConfig) whose detail
+    /// names it and what it allows.
     pub fn try_run(self) -> Result<ProptestSummary, Report> {
-        let config = match self.config {
-            Ok(c) => c,
-            Err(e) => panic!("pollcheck: {e}"),
-        };
+        let config = self.config.map_err(|e| Report::invalid_config(e.to_string()))?;
+        crate::config::check_bounds(&config.bounds).map_err(|e| Report::invalid_config(e.to_string()))?;
         let factory = &self.factory;
         let mut runner_config = config_for_check();
         if let Some(cases) = self.cases {
