@@ -216,7 +216,10 @@ impl Config {
 
 /// Each bound of [`Bounds`]: its name in errors, its variable, and the range both
 /// the variable and the builder allow.
-const BOUND_RANGES: [(&str, &str, fn(&Bounds) -> usize, usize, usize); 10] = [
+/// A bound's error name, variable, getter, and lowest and highest allowed value.
+type BoundRange = (&'static str, &'static str, fn(&Bounds) -> usize, usize, usize);
+
+const BOUND_RANGES: [BoundRange; 10] = [
     ("Bounds::depth", "POLLCHECK_DEPTH", |b| b.depth, 1, 64),
     ("Bounds::spurious", "POLLCHECK_MAX_SPURIOUS", |b| b.spurious, 0, 64),
     ("Bounds::new_wakers", "POLLCHECK_MAX_NEW_WAKERS", |b| b.new_wakers, 0, 64),
