@@ -49,7 +49,12 @@ pub struct Summary {
     pub systematic: u64,
     /// Schedules of the random phase.
     pub random: u64,
-    /// Every run, including honest twins of spurious schedules.
+    /// Every run of the scenario the check made, on every thread: each schedule
+    /// explored, plus the honest twins its spurious schedules were compared with (a
+    /// twin shared by several schedules runs once), the reruns of spurious schedules
+    /// to capture their outputs, and, in a [shard](Checker::shard), the schedules of
+    /// the first levels it runs without judging them. That is how many scenarios the
+    /// factory built, so at least [`schedules`](Summary::schedules) outside a shard.
     pub runs: u64,
 }
 
@@ -128,8 +133,9 @@ impl<F: Fn() -> Scenario + Send + Sync + 'static> Checker<F> {
 impl<F: Fn() -> Scenario + Sync> Checker<F> {
     /// Explores on `threads` threads (1: on the calling thread, the default). Every
     /// thread builds its own scenarios with the factory, which must therefore be
-    /// `Sync`; the scenarios themselves need not be `Send`. The verdict and the
-    /// report are the same as on one thread. The other threads start the first time
+    /// `Sync`; the scenarios themselves need not be `Send`. The verdict, the report
+    /// and the summary's schedules are the same as on one thread (its
+    /// [`runs`](Summary::runs) may be more: each thread remembers its own honest twins). The other threads start the first time
     /// a level of the systematic phase, or the random phase, holds about a thousand
     /// schedules, and stay until the check ends: a smaller check runs on the calling
     /// thread alone.
@@ -363,7 +369,7 @@ impl<F: Fn() -> Scenario> Checker<F> {
                     judge.set_phase(Phase::Replay);
                     match judge.judge_steps(schedule.steps()) {
                         Some(found) => Err(finish(&judge, found, FoundBy::Replay, config, false)),
-                        None => Ok(Summary { systematic: 0, random: 0, runs: 1 }),
+                        None => Ok(Summary { systematic: 0, random: 0, runs: judge.runs() }),
                     }
                 }
                 None => explore(&judge, config),
@@ -457,7 +463,7 @@ fn explore(judge: &Judge<'_>, config: &Config) -> Result<Summary, Report> {
             }
         }
     }
-    summary.runs = summary.systematic + summary.random;
+    summary.runs = judge.runs();
     match found {
         Some((f, by)) => Err(finish(judge, f, by, config, true)),
         None => Ok(summary),

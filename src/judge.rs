@@ -2,7 +2,7 @@
 //! compare its outputs with its honest twin's (the same schedule without the
 //! spurious polls).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::rc::Rc;
@@ -26,6 +26,8 @@ pub(crate) struct Judge<'f> {
     /// Outputs of honest twins already run (`None`: the twin failed on its own).
     /// Many spurious schedules share a twin; running it once saves most reruns.
     twins: RefCell<TwinCache>,
+    /// Runs of the scenario so far (each one scenario the factory built).
+    runs: Cell<u64>,
 }
 
 /// A twin's outputs (`None`: it failed on its own), shared rather than cloned.
@@ -82,7 +84,13 @@ pub(crate) struct Found {
 
 impl<'f> Judge<'f> {
     pub(crate) fn new(factory: Factory<'f>, spin_bound: u32, watched: Option<&Watched>) -> Self {
-        Judge { factory, spin_bound, watched: watched.cloned(), twins: RefCell::default() }
+        Judge { factory, spin_bound, watched: watched.cloned(), twins: RefCell::default(), runs: Cell::new(0) }
+    }
+
+    /// How many runs this judge made: schedules judged, reruns to capture outputs,
+    /// honest twins (see [`Summary::runs`](crate::Summary::runs)).
+    pub(crate) fn runs(&self) -> u64 {
+        self.runs.get()
     }
 
     /// Tells the watchdog where the exploration is (for a hang's "found by").
@@ -140,6 +148,7 @@ impl<'f> Judge<'f> {
         if let Some(w) = &self.watched {
             w.stop_if_abandoned();
         }
+        self.runs.set(self.runs.get() + 1);
         let opts = RunOptions { record, capture_outputs: capture, spin_bound: self.spin_bound };
         Ok(engine::execute(self.scenario()?, chooser, &opts, self.watched.as_ref()))
     }

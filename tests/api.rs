@@ -5,6 +5,8 @@ mod buggy;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use buggy::{first_waker, Flavor};
@@ -215,7 +217,38 @@ fn unpin_tasks_can_be_moved_between_polls() {
     })
     .replay("p0 m0 d p0")
     .run();
-    assert_eq!(summary.runs, 1);
+    assert_eq!((summary.schedules(), summary.runs), (0, 1));
+}
+
+/// A factory that counts the scenarios it builds: a oneshot receiver and its sender.
+fn counting_oneshot() -> (impl Fn() -> Scenario + Send + Sync + 'static, Arc<AtomicU64>) {
+    let built = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&built);
+    let factory = move || {
+        counter.fetch_add(1, Relaxed);
+        let (tx, rx) = futures_channel::oneshot::channel::<u8>();
+        Scenario::new().task(rx).step(move || {
+            let _ = tx.send(1);
+        })
+    };
+    (factory, built)
+}
+
+#[test]
+fn summary_runs_count_every_scenario_built_honest_twins_included() {
+    let (factory, built) = counting_oneshot();
+    let summary = Checker::new(factory).cases(if cfg!(miri) { 2 } else { 200 }).run();
+    assert_eq!(summary.runs, built.load(Relaxed), "{summary:?}");
+    // Spurious schedules passed, so their honest twins ran too.
+    assert!(summary.runs > summary.schedules(), "{summary:?}");
+
+    // A replay with a spurious poll runs its honest twin as well.
+    let (factory, built) = counting_oneshot();
+    let summary = Checker::new(factory).replay("p0 s0 d p0").run();
+    assert_eq!((summary.runs, built.load(Relaxed)), (2, 2));
+    let (factory, built) = counting_oneshot();
+    let summary = Checker::new(factory).replay("p0 d p0").run();
+    assert_eq!((summary.runs, built.load(Relaxed)), (1, 1));
 }
 
 /// An `Unpin` future that (wrongly) relies on its address staying put.
