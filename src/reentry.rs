@@ -40,11 +40,22 @@ pub(crate) enum Armed {
         step: Box<dyn FnOnce(Option<WakerCall>)>,
         journal: Arc<Journal>,
         trigger: Trigger,
+        /// The run that armed it: only its own wakers fire it.
+        run: u64,
     },
     /// Offered every wake (with the waker's id); `poll` polls the task and returns
     /// true only if that waker is the task's latest and the task could be polled
     /// (it is not the one being polled right now); otherwise it stays armed.
-    Poll { poll: Rc<dyn Fn(u32) -> bool> },
+    Poll { poll: Rc<dyn Fn(u32) -> bool>, run: u64 },
+}
+
+impl Armed {
+    /// The run that armed it ([`crate::hooks::run_id`]).
+    fn run(&self) -> u64 {
+        match self {
+            Armed::Step { run, .. } | Armed::Poll { run, .. } => *run,
+        }
+    }
 }
 
 thread_local! {
@@ -149,9 +160,12 @@ fn take_if(want: impl FnOnce(&Armed) -> bool) -> Option<Armed> {
         .flatten()
 }
 
-/// Called from a waker's `wake` or `wake_by_ref`.
-pub(crate) fn fire(waker: u32) {
-    let Some(armed) = take_if(|a| !matches!(a, Armed::Step { trigger: Trigger::RetiredDrop, .. })) else {
+/// Called from a waker's `wake` or `wake_by_ref` (`waker`: its id, `run`: the run
+/// that made it). A waker of another run (a clone kept from an earlier run on this
+/// thread, whose ids also start at #1) fires nothing.
+pub(crate) fn fire(waker: u32, run: u64) {
+    let wanted = |a: &Armed| a.run() == run && !matches!(a, Armed::Step { trigger: Trigger::RetiredDrop, .. });
+    let Some(armed) = take_if(wanted) else {
         return;
     };
     match armed {
@@ -160,13 +174,13 @@ pub(crate) fn fire(waker: u32) {
             journal.record(|| Event::DriverStep { index, location, inside_waker: Some(WakerCall::Wake(waker)) });
             step(Some(WakerCall::Wake(waker)));
         }
-        Armed::Poll { poll } => {
+        Armed::Poll { poll, run } => {
             if !poll(waker) {
                 let _ = ARMED.try_with(|a| {
                     let mut a = a.borrow_mut();
                     if a.is_none() {
                         now_armed();
-                        *a = Some(Armed::Poll { poll });
+                        *a = Some(Armed::Poll { poll, run });
                     }
                 });
             }
@@ -182,18 +196,19 @@ pub(crate) fn fire(waker: u32) {
 /// fires while this thread panics, and a panic of the step is caught and reported
 /// (through [`crate::hooks::report`]) as a violation naming the step and the waker.
 #[inline]
-pub(crate) fn fire_drop(waker: u32, retired: impl FnOnce() -> bool) {
+pub(crate) fn fire_drop(waker: u32, run: u64, retired: impl FnOnce() -> bool) {
     if maybe_armed() {
-        fire_drop_armed(waker, retired);
+        fire_drop_armed(waker, run, retired);
     }
 }
 
 #[inline(never)]
-fn fire_drop_armed(waker: u32, retired: impl FnOnce() -> bool) {
+fn fire_drop_armed(waker: u32, run: u64, retired: impl FnOnce() -> bool) {
     if std::thread::panicking() {
         return;
     }
-    let wanted = move |a: &Armed| matches!(a, Armed::Step { trigger: Trigger::RetiredDrop, .. }) && retired();
+    let wanted =
+        move |a: &Armed| a.run() == run && matches!(a, Armed::Step { trigger: Trigger::RetiredDrop, .. }) && retired();
     let Some(Armed::Step { index, location, step, journal, .. }) = take_if(wanted) else {
         return;
     };

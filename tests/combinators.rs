@@ -245,3 +245,29 @@ fn futures_util_flatten_passes() {
     })
     .run();
 }
+
+/// The probe's "child waker does not lead back to the task" check counts only the
+/// polled task's own wakes: another task's wake in between must not hide a
+/// combinator that polls its child with a no-op waker.
+#[test]
+fn another_tasks_wake_does_not_hide_a_child_polled_with_a_noop_waker() {
+    let report = checker(|| {
+        let (a, _ha) = pollcheck::probe::<u32>();
+        let (b, hb) = pollcheck::probe::<u32>();
+        let (c, hc) = pollcheck::probe::<u32>();
+        Scenario::new()
+            .task(noop_select::select(a, b, Flavor::Buggy))
+            .task(c)
+            // Wakes task 1 (correctly: a probe polled by the task itself).
+            .step(hc.completes(3))
+            // Wakes the no-op waker task 0's select gave its child b.
+            .step(hb.completes(2))
+    })
+    .replay("p0 p1 d d")
+    .try_run()
+    .unwrap_err();
+    assert_eq!(report.kind(), ViolationKind::LostWakeup, "{report}");
+    assert!(report.violation().detail().contains("child waker does not lead back to the task"), "{report}");
+    // Found right at the wake (the fourth action), not at quiescence.
+    assert_eq!(report.schedule().to_string(), "p0 p1 d d", "{report}");
+}

@@ -324,12 +324,12 @@ impl<P> Shared<P> {
             hooks::after_poll(
                 task,
                 Box::new(move || {
-                    if hooks::wakes_on_this_thread() == before && !hooks::is_task_gone(task) {
+                    if hooks::wakes_of(task) == before && !hooks::is_task_gone(task) {
                         shared.report_not_led_back(at);
                     }
                 }),
             );
-        } else if hooks::wakes_on_this_thread() == before {
+        } else if hooks::wakes_of(task) == before {
             self.report_not_led_back(at);
         }
     }
