@@ -20,9 +20,9 @@ mod sink;
 #[cfg(feature = "stream")]
 mod stream;
 
-#[cfg(feature = "io")]
-pub(crate) use leaf::drop_probe;
 use leaf::Leaf;
+#[cfg(feature = "io")]
+pub(crate) use leaf::{drop_probe, Hold};
 pub(crate) use shared::Mode;
 pub(crate) use shared::Shared;
 #[cfg(feature = "sink")]
@@ -70,8 +70,10 @@ pub use stream::{probe_stream, StreamHandle, StreamProbe};
 /// so that moving it is a bug: for a combinator that wants `Unpin` children, such as
 /// `futures_util::future::select`, pin it with `Box::pin(probe)`.
 ///
-/// A double drop is caught while the handle or the checker run still holds the
-/// probe's shared state (it is a use-after-free otherwise, which miri reports).
+/// A double drop is caught however many handles are left: the probe counts its drops
+/// in its own memory, and a later drop never reads the state it shares with its
+/// handles, which its first drop may have freed. (The handles see the first drop
+/// only: [`ProbeHandle::drops`].)
 #[track_caller]
 pub fn probe<T>() -> (Probe<T>, ProbeHandle<T>) {
     probe_in(Mode::Test, "probe", Location::caller())
@@ -219,7 +221,10 @@ impl<T> ProbeHandle<T> {
         self.shared.drops() > 0
     }
 
-    /// How many times the probe was dropped (more than once is a bug it reports).
+    /// Whether the probe was dropped, as a count: 0 or 1. A second drop is a bug the
+    /// probe reports itself ([`DoubleDrop`](crate::ViolationKind::DoubleDrop)) without
+    /// touching the state it shares with this handle (its first drop released its
+    /// part of that state, which may be freed by then), so the handle does not see it.
     pub fn drops(&self) -> u32 {
         self.shared.drops()
     }
