@@ -3,7 +3,10 @@
 # ClusterFuzzLite (inside its builder image, where $SRC and $OUT are set) or locally:
 #
 #   OUT=/tmp/cflite-out .clusterfuzzlite/build.sh      # from the repository root
-#   /tmp/cflite-out/correct_futures -runs=1000000 -fork=2
+#   /tmp/cflite-out/correct_futures -runs=1000000 -fork=2 -artifact_prefix=fuzz/artifacts/correct_futures/
+#
+# (libFuzzer writes crash-*, leak-* and timeout-* files to the current directory
+# unless told otherwise: `-artifact_prefix` keeps them under fuzz/artifacts/.)
 #
 # The same targets as scripts/fuzz-smoke; see fuzz/Cargo.toml for what each checks.
 if [[ -n "${SRC:-}" && -d "$SRC/pollcheck" ]]; then

@@ -49,7 +49,12 @@ pub struct Summary {
     pub systematic: u64,
     /// Schedules of the random phase.
     pub random: u64,
-    /// Every run, including honest twins of spurious schedules.
+    /// Every run of the scenario the check made, on every thread: each schedule
+    /// explored, plus the honest twins its spurious schedules were compared with (a
+    /// twin shared by several schedules runs once), the reruns of spurious schedules
+    /// to capture their outputs, and, in a [shard](Checker::shard), the schedules of
+    /// the first levels it runs without judging them. That is how many scenarios the
+    /// factory built, so at least [`schedules`](Summary::schedules) outside a shard.
     pub runs: u64,
 }
 
@@ -79,10 +84,21 @@ impl Summary {
 /// assert_eq!(report.kind(), ViolationKind::LostWakeup);
 /// assert_eq!(report.schedule().to_string(), "p0");
 /// ```
+///
+/// A checker runs nothing until [`run`](Checker::run) or [`try_run`](Checker::try_run):
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// pollcheck::Checker::new(pollcheck::Scenario::new).seed(7); // error: unused `Checker`
+/// ```
+#[must_use = "a Checker checks nothing until `run` or `try_run` is called"]
 pub struct Checker<F> {
     factory: F,
     config: Result<Config, ConfigError>,
-    replay: Option<Schedule>,
+    /// Set by [`Checker::depth`]: applied over the bounds whatever the order.
+    depth: Option<usize>,
+    /// The schedule to replay, or why the replay string does not parse.
+    replay: Option<Result<Schedule, String>>,
     /// Set by [`Checker::threads`], which knows the factory is `Sync`.
     parallel: Option<(usize, ParallelExplore<F>)>,
     /// Set by [`Checker::new`], which knows the factory can move to a helper thread.
@@ -101,16 +117,25 @@ impl<F: Fn() -> Scenario + Send + Sync + 'static> Checker<F> {
     /// returns is reported as a [`Hang`](crate::ViolationKind::Hang) (the stuck thread
     /// is left behind) instead of hanging the test: hence the factory's bounds. For a
     /// factory that borrows from the test or is not `Send`, see [`Checker::local`].
+    #[must_use = "a Checker checks nothing until `run` or `try_run` is called"]
     pub fn new(factory: F) -> Self {
-        Checker { factory, config: Config::from_env(), replay: None, parallel: None, isolate: Some(isolated::<F>) }
+        Checker {
+            factory,
+            config: Config::from_env(),
+            depth: None,
+            replay: None,
+            parallel: None,
+            isolate: Some(isolated::<F>),
+        }
     }
 }
 
 impl<F: Fn() -> Scenario + Sync> Checker<F> {
     /// Explores on `threads` threads (1: on the calling thread, the default). Every
     /// thread builds its own scenarios with the factory, which must therefore be
-    /// `Sync`; the scenarios themselves need not be `Send`. The verdict and the
-    /// report are the same as on one thread. The other threads start the first time
+    /// `Sync`; the scenarios themselves need not be `Send`. The verdict, the report
+    /// and the summary's schedules are the same as on one thread (its
+    /// [`runs`](Summary::runs) may be more: each thread remembers its own honest twins). The other threads start the first time
     /// a level of the systematic phase, or the random phase, holds about a thousand
     /// schedules, and stay until the check ends: a smaller check runs on the calling
     /// thread alone.
@@ -127,6 +152,7 @@ impl<F: Fn() -> Scenario + Sync> Checker<F> {
     /// .threads(threads)
     /// .run();
     /// ```
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn threads(mut self, threads: usize) -> Self {
         self.parallel =
             (threads > 1).then_some((threads, crate::explore::parallel::explore::<F> as ParallelExplore<F>));
@@ -156,8 +182,9 @@ impl<F: Fn() -> Scenario> Checker<F> {
     /// .run();
     /// assert!(runs.get() > 0);
     /// ```
+    #[must_use = "a Checker checks nothing until `run` or `try_run` is called"]
     pub fn local(factory: F) -> Self {
-        Checker { factory, config: Config::from_env(), replay: None, parallel: None, isolate: None }
+        Checker { factory, config: Config::from_env(), depth: None, replay: None, parallel: None, isolate: None }
     }
 
     fn tweak(mut self, f: impl FnOnce(&mut Config)) -> Self {
@@ -167,33 +194,62 @@ impl<F: Fn() -> Scenario> Checker<F> {
         self
     }
 
-    /// Replaces the whole configuration (environment variables included).
+    /// Replaces the whole configuration (environment variables included), except a
+    /// [`depth`](Checker::depth) given to the builder, which applies over it.
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn config(mut self, config: Config) -> Self {
         self.config = Ok(config);
         self
     }
 
-    /// The systematic phase's bounds.
+    /// The systematic phase's bounds, every field included: a
+    /// [`depth`](Checker::depth) given to the builder, before or after, applies over
+    /// `bounds.depth`. Each bound must be within what its `POLLCHECK_*` variable
+    /// allows ([`Bounds`] names them: `depth` from 1 to 64, the others from 0 to 64),
+    /// else [`try_run`](Checker::try_run) returns an
+    /// [`InvalidConfig`](crate::ViolationKind::InvalidConfig) report naming the field.
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn bounds(self, bounds: Bounds) -> Self {
         self.tweak(|c| c.bounds = bounds)
     }
 
-    /// The systematic phase's depth.
-    pub fn depth(self, depth: usize) -> Self {
-        self.tweak(|c| c.bounds.depth = depth)
+    /// The systematic phase's depth (most scheduled steps per schedule), from 1 to 64
+    /// as `POLLCHECK_DEPTH`. It wins over the depth of [`bounds`](Checker::bounds) and
+    /// [`config`](Checker::config) whatever the order of the calls. Outside 1..=64,
+    /// [`try_run`](Checker::try_run) returns an
+    /// [`InvalidConfig`](crate::ViolationKind::InvalidConfig) report naming
+    /// `Checker::depth`.
+    ///
+    /// ```
+    /// use pollcheck::{Bounds, Checker, Scenario, ViolationKind};
+    ///
+    /// let factory = || Scenario::new().task(std::future::ready(1));
+    /// let a = Checker::new(factory).depth(2).bounds(Bounds::default()).cases(0).run();
+    /// let b = Checker::new(factory).bounds(Bounds::default()).depth(2).cases(0).run();
+    /// assert_eq!(a, b);
+    /// let report = Checker::new(factory).depth(0).try_run().unwrap_err();
+    /// assert_eq!(report.kind(), ViolationKind::InvalidConfig);
+    /// ```
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
+    pub fn depth(mut self, depth: usize) -> Self {
+        self.depth = Some(depth);
+        self
     }
 
     /// Random schedules after the systematic phase (0 for none).
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn cases(self, cases: u64) -> Self {
         self.tweak(|c| c.random_cases = cases)
     }
 
     /// The random phase's seed.
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn seed(self, seed: u64) -> Self {
         self.tweak(|c| c.seed = seed)
     }
 
     /// See [`Config::spin_bound`].
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn spin_bound(self, bound: u32) -> Self {
         self.tweak(|c| c.spin_bound = bound)
     }
@@ -213,6 +269,7 @@ impl<F: Fn() -> Scenario> Checker<F> {
     /// let parts: u64 = (1..=3).map(|i| Checker::new(factory).shard(i, 3).run().schedules()).sum();
     /// assert_eq!(parts, whole);
     /// ```
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn shard(mut self, index: u64, count: u64) -> Self {
         match crate::config::Shard::new(index, count) {
             Some(shard) => self.tweak(|c| c.shard = shard),
@@ -228,6 +285,7 @@ impl<F: Fn() -> Scenario> Checker<F> {
     }
 
     /// See [`Config::poll_timeout`].
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn poll_timeout(self, timeout: Option<Duration>) -> Self {
         self.tweak(|c| c.poll_timeout = timeout)
     }
@@ -240,21 +298,20 @@ impl<F: Fn() -> Scenario> Checker<F> {
     /// fails the check, naming the step and why, so a regression test always runs what
     /// it names. (Schedules from proptest and fuzzers skip such steps instead.)
     ///
-    /// # Panics
-    /// If `schedule` does not parse (the message names the bad token); when run, if a
-    /// step cannot run where it comes.
-    #[track_caller]
+    /// If `schedule` does not parse, or a step cannot run where it comes,
+    /// [`try_run`](Checker::try_run) returns an
+    /// [`InvalidConfig`](crate::ViolationKind::InvalidConfig) report naming the bad
+    /// token or step (and [`run`](Checker::run) panics with it).
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn replay(mut self, schedule: &str) -> Self {
-        match schedule.parse::<Schedule>() {
-            Ok(s) => self.replay = Some(s),
-            Err(e) => panic!("pollcheck: cannot replay {schedule:?}: {e}"),
-        }
+        self.replay = Some(schedule.parse::<Schedule>().map_err(|e| format!("cannot replay {schedule:?}: {e}")));
         self
     }
 
     /// Like [`replay`](Checker::replay) with a parsed schedule.
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn replay_schedule(mut self, schedule: Schedule) -> Self {
-        self.replay = Some(schedule);
+        self.replay = Some(Ok(schedule));
         self
     }
 
@@ -269,15 +326,20 @@ impl<F: Fn() -> Scenario> Checker<F> {
 
     /// Explores; returns what was explored, or the report of the first violation.
     ///
-    /// # Panics
-    /// If a `POLLCHECK_*` environment variable is invalid; the message names it and
-    /// what it allows.
-    #[track_caller]
+    /// An invalid `POLLCHECK_*` environment variable, builder setting or replay string
+    /// checks nothing: the report is an
+    /// [`InvalidConfig`](crate::ViolationKind::InvalidConfig) whose detail names it
+    /// and what it allows.
+    ///
+    /// ```
+    /// use pollcheck::{Checker, Scenario, ViolationKind};
+    ///
+    /// let report = Checker::new(Scenario::new).replay("p0 q0").try_run().unwrap_err();
+    /// assert_eq!(report.kind(), ViolationKind::InvalidConfig);
+    /// assert!(report.violation().detail().starts_with("cannot replay \"p0 q0\": bad schedule token `q0`"));
+    /// ```
     pub fn try_run(self) -> Result<Summary, Report> {
-        let config = match &self.config {
-            Ok(c) => c.clone(),
-            Err(e) => panic!("pollcheck: {e}"),
-        };
+        let config = self.valid_config().map_err(Report::invalid_config)?;
         match (self.isolate, config.poll_timeout) {
             (Some(isolate), Some(_)) if !cfg!(miri) => isolate(self, config),
             _ => {
@@ -285,6 +347,20 @@ impl<F: Fn() -> Scenario> Checker<F> {
                 self.explore_here(&config, session.as_ref())
             }
         }
+    }
+
+    /// The configuration the builder settled on, or what is invalid in it.
+    fn valid_config(&self) -> Result<Config, String> {
+        let mut config = self.config.clone().map_err(|e| e.to_string())?;
+        if let Some(depth) = self.depth {
+            crate::config::check_depth(depth).map_err(|e| e.to_string())?;
+            config.bounds.depth = depth;
+        }
+        crate::config::check_bounds(&config.bounds).map_err(|e| e.to_string())?;
+        if let Some(Err(e)) = &self.replay {
+            return Err(e.clone());
+        }
+        Ok(config)
     }
 
     /// Explores on this thread, watched for `session`.
@@ -295,12 +371,13 @@ impl<F: Fn() -> Scenario> Checker<F> {
         liveness::watch(session, |watched| {
             let judge = Judge::new(&self.factory, config.spin_bound, watched);
             match &self.replay {
-                Some(schedule) => {
+                Some(Err(e)) => unreachable!("try_run returned the replay string's error: {e}"),
+                Some(Ok(schedule)) => {
                     judge.set_phase(Phase::Replay);
                     match judge.judge_replay(schedule.steps()) {
                         Ok(Some(found)) => Err(finish(&judge, found, FoundBy::Replay, config, false)),
-                        Ok(None) => Ok(Summary { systematic: 0, random: 0, runs: 1 }),
-                        Err(refused) => panic!("pollcheck: cannot replay \"{schedule}\": {refused}"),
+                        Ok(None) => Ok(Summary { systematic: 0, random: 0, runs: judge.runs() }),
+                        Err(refused) => Err(Report::invalid_config(format!("cannot replay \"{schedule}\": {refused}"))),
                     }
                 }
                 None => explore(&judge, config),
@@ -394,7 +471,7 @@ fn explore(judge: &Judge<'_>, config: &Config) -> Result<Summary, Report> {
             }
         }
     }
-    summary.runs = summary.systematic + summary.random;
+    summary.runs = judge.runs();
     match found {
         Some((f, by)) => Err(finish(judge, f, by, config, true)),
         None => Ok(summary),

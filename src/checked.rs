@@ -255,20 +255,32 @@ impl<F> Checked<F> {
     pub fn spurious_counts(&self) -> (u64, u64) {
         self.spurious.as_ref().map_or((0, 0), |s| (s.yields, s.extra_polls))
     }
+}
 
-    #[track_caller]
-    fn check_unmoved(&self, address: usize, action: &str) {
-        if let Some((first, polled_at)) = self.first_poll {
-            if first != address {
-                violation(
-                    ViolationKind::MovedWhilePinned,
-                    format!(
-                        "the future created at {} was first polled at {first:#x} (from {polled_at}) \
-                         and {action} at {address:#x}: it moved while pinned",
-                        self.created_at
-                    ),
-                );
-            }
+/// Panics with a [`MovedWhilePinned`](ViolationKind::MovedWhilePinned) violation if
+/// `address` is not where the wrapper was first polled.
+///
+/// It takes the two fields it reads, not `&self`: a shared reborrow of the whole
+/// wrapper would cover the pinned inner future too, and under miri's aliasing models
+/// that invalidates the borrows a self-referential future (an `async` block holding a
+/// reference across an `.await`) keeps into itself (rust-lang/rust#137750). Callers
+/// read the fields, and the address, through their `&mut`.
+#[track_caller]
+fn check_unmoved(
+    first_poll: Option<(usize, &'static Location<'static>)>,
+    created_at: &'static Location<'static>,
+    address: usize,
+    action: &str,
+) {
+    if let Some((first, polled_at)) = first_poll {
+        if first != address {
+            violation(
+                ViolationKind::MovedWhilePinned,
+                format!(
+                    "the future created at {created_at} was first polled at {first:#x} (from {polled_at}) \
+                     and {action} at {address:#x}: it moved while pinned"
+                ),
+            );
         }
     }
 }
@@ -279,12 +291,14 @@ impl<F: Future> Future for Checked<F> {
     #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: `inner` is structurally pinned: it is never moved out of `this` and
-        // `Drop` below does not move it. The address is read through this `&mut`
-        // rather than a `Pin<&Self>`, which miri's aliasing models reject for
-        // self-referential futures (rust-lang/rust#137750).
+        // `Drop` below does not move it. The address is read by casting this `&mut`
+        // to a raw pointer, and the move check reads only the fields it needs: a
+        // shared reborrow of the whole wrapper (`Pin<&Self>`, `&self`, `addr_of!`)
+        // covers the inner future, which miri's aliasing models reject for
+        // self-referential futures (rust-lang/rust#137750; tests/self_referential.rs).
         let this = unsafe { self.get_unchecked_mut() };
-        let address = std::ptr::addr_of!(*this).addr();
-        this.check_unmoved(address, "is now polled");
+        let address = std::ptr::from_mut(this).addr();
+        check_unmoved(this.first_poll, this.created_at, address, "is now polled");
         if let Some(ready_at) = this.ready_at {
             violation(
                 ViolationKind::PollAfterReady,
@@ -321,8 +335,8 @@ impl<S: futures_core::Stream> futures_core::Stream for Checked<S> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
         // SAFETY: as in `Future::poll` above: `inner` is structurally pinned.
         let this = unsafe { self.get_unchecked_mut() };
-        let address = std::ptr::addr_of!(*this).addr();
-        this.check_unmoved(address, "is now polled");
+        let address = std::ptr::from_mut(this).addr();
+        check_unmoved(this.first_poll, this.created_at, address, "is now polled");
         if let (Some(ready_at), false) = (this.ready_at, this.fused) {
             violation(
                 ViolationKind::PollAfterReady,
@@ -381,8 +395,8 @@ impl<F> Drop for Checked<F> {
         if std::thread::panicking() {
             return;
         }
-        let address = std::ptr::addr_of!(*self).addr();
-        self.check_unmoved(address, "is now dropped");
+        let address = std::ptr::from_mut(self).addr();
+        check_unmoved(self.first_poll, self.created_at, address, "is now dropped");
         if let Some(runtime) = &mut self.runtime {
             runtime.at_drop(self.created_at);
         }

@@ -90,7 +90,7 @@ impl<S> CheckedSink<S> {
         // never moved here, and the address is read through this `&mut`.
         let this = unsafe { self.get_unchecked_mut() };
         let at = Location::caller();
-        let address = std::ptr::addr_of!(*this).addr();
+        let address = std::ptr::from_mut(this).addr();
         if let Some((first, first_at)) = this.first_call {
             if first != address {
                 violation(

@@ -190,17 +190,22 @@ impl Config {
     pub(crate) fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let mut c = Config::default();
         let b = &mut c.bounds;
-        read(&get, "POLLCHECK_DEPTH", &mut b.depth, 1..=64)?;
-        read(&get, "POLLCHECK_MAX_SPURIOUS", &mut b.spurious, 0..=64)?;
-        read(&get, "POLLCHECK_MAX_NEW_WAKERS", &mut b.new_wakers, 0..=64)?;
-        read(&get, "POLLCHECK_MAX_CANCELS", &mut b.cancels, 0..=64)?;
-        read(&get, "POLLCHECK_MAX_ABANDONS", &mut b.abandons, 0..=64)?;
-        read(&get, "POLLCHECK_MAX_MOVES", &mut b.moves, 0..=64)?;
-        read(&get, "POLLCHECK_MAX_REENTRANT", &mut b.reentrant, 0..=64)?;
-        read(&get, "POLLCHECK_MAX_POLLS_INSIDE_WAKE", &mut b.polls_inside_wake, 0..=64)?;
-        read(&get, "POLLCHECK_MAX_REENTRANT_DROPS", &mut b.reentrant_drops, 0..=64)?;
-        read(&get, "POLLCHECK_MAX_REENTRANT_CLONES", &mut b.reentrant_clones, 0..=64)?;
-        read(&get, "POLLCHECK_MAX_SHORT_IO", &mut b.short_io, 0..=64)?;
+        let fields = [
+            &mut b.depth,
+            &mut b.spurious,
+            &mut b.new_wakers,
+            &mut b.cancels,
+            &mut b.abandons,
+            &mut b.moves,
+            &mut b.reentrant,
+            &mut b.polls_inside_wake,
+            &mut b.reentrant_drops,
+            &mut b.reentrant_clones,
+            &mut b.short_io,
+        ];
+        for (slot, (_, var, _, low, high)) in fields.into_iter().zip(BOUND_RANGES) {
+            read(&get, var, slot, low..=high)?;
+        }
         read(&get, "POLLCHECK_CASES", &mut c.random_cases, 0..=u64::MAX)?;
         read(&get, "POLLCHECK_RANDOM_DEPTH", &mut c.random_depth, 1..=4096)?;
         read(&get, "POLLCHECK_SEED", &mut c.seed, 0..=u64::MAX)?;
@@ -219,6 +224,52 @@ impl Config {
     }
 }
 
+/// Each bound of [`Bounds`]: its name in errors, its variable, and the range both
+/// the variable and the builder allow.
+/// A bound's error name, variable, getter, and lowest and highest allowed value.
+type BoundRange = (&'static str, &'static str, fn(&Bounds) -> usize, usize, usize);
+
+const BOUND_RANGES: [BoundRange; 11] = [
+    ("Bounds::depth", "POLLCHECK_DEPTH", |b| b.depth, 1, 64),
+    ("Bounds::spurious", "POLLCHECK_MAX_SPURIOUS", |b| b.spurious, 0, 64),
+    ("Bounds::new_wakers", "POLLCHECK_MAX_NEW_WAKERS", |b| b.new_wakers, 0, 64),
+    ("Bounds::cancels", "POLLCHECK_MAX_CANCELS", |b| b.cancels, 0, 64),
+    ("Bounds::abandons", "POLLCHECK_MAX_ABANDONS", |b| b.abandons, 0, 64),
+    ("Bounds::moves", "POLLCHECK_MAX_MOVES", |b| b.moves, 0, 64),
+    ("Bounds::reentrant", "POLLCHECK_MAX_REENTRANT", |b| b.reentrant, 0, 64),
+    ("Bounds::polls_inside_wake", "POLLCHECK_MAX_POLLS_INSIDE_WAKE", |b| b.polls_inside_wake, 0, 64),
+    ("Bounds::reentrant_drops", "POLLCHECK_MAX_REENTRANT_DROPS", |b| b.reentrant_drops, 0, 64),
+    ("Bounds::reentrant_clones", "POLLCHECK_MAX_REENTRANT_CLONES", |b| b.reentrant_clones, 0, 64),
+    ("Bounds::short_io", "POLLCHECK_MAX_SHORT_IO", |b| b.short_io, 0, 64),
+];
+
+/// What [`read`] says an integer variable allows.
+fn allowed_text(low: impl fmt::Display, high: impl fmt::Display) -> String {
+    format!("an integer from {low} to {high} (decimal or 0x hex)")
+}
+
+/// The error for a depth given to [`Checker::depth`](crate::Checker::depth) outside
+/// what `POLLCHECK_DEPTH` allows.
+pub(crate) fn check_depth(depth: usize) -> Result<(), ConfigError> {
+    let (_, _, _, low, high) = BOUND_RANGES[0];
+    if (low..=high).contains(&depth) {
+        return Ok(());
+    }
+    Err(ConfigError { var: "Checker::depth", value: depth.to_string(), expected: allowed_text(low, high) })
+}
+
+/// Checks every bound against what its `POLLCHECK_*` variable allows; the error
+/// names the field (`Bounds::depth`) and its range.
+pub(crate) fn check_bounds(bounds: &Bounds) -> Result<(), ConfigError> {
+    for (field, _, get, low, high) in BOUND_RANGES {
+        let value = get(bounds);
+        if !(low..=high).contains(&value) {
+            return Err(ConfigError { var: field, value: value.to_string(), expected: allowed_text(low, high) });
+        }
+    }
+    Ok(())
+}
+
 fn read<T>(
     get: &impl Fn(&str) -> Option<String>,
     var: &'static str,
@@ -234,7 +285,7 @@ where
         Some(hex) => u64::from_str_radix(&hex.replace('_', ""), 16),
         None => text.replace('_', "").parse::<u64>(),
     };
-    let expected = format!("an integer from {} to {} (decimal or 0x hex)", allowed.start(), allowed.end());
+    let expected = allowed_text(allowed.start(), allowed.end());
     match parsed.ok().and_then(|v| T::try_from(v).ok()) {
         Some(v) if allowed.contains(&v) => {
             *slot = v;

@@ -32,7 +32,15 @@ type AfterPoll = Box<dyn FnOnce()>;
 thread_local! {
     static REPORTED: RefCell<Vec<Violation>> = const { RefCell::new(Vec::new()) };
     static WATCHERS: RefCell<Vec<Box<dyn Watcher>>> = const { RefCell::new(Vec::new()) };
-    static WAKES: Cell<u64> = const { Cell::new(0) };
+    /// This thread's run: see [`run_id`].
+    static RUN_ID: Cell<u64> = const { Cell::new(0) };
+    /// This thread's part of every run id (its high bits), 0 until its first run.
+    static THREAD_TAG: Cell<u64> = const { Cell::new(0) };
+    /// Wakes of each task's wakers in this run, tasks 0..64, as `TASK_POLLS`.
+    static TASK_WAKES: [Cell<u64>; FEW] = const { [const { Cell::new(0) }; FEW] };
+    static TASK_WAKES_USED: Cell<usize> = const { Cell::new(0) };
+    /// Wakes of tasks `FEW..`, in this run.
+    static MORE_TASK_WAKES: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
     static ACTIVE: Cell<bool> = const { Cell::new(false) };
     static POLLS: Cell<u64> = const { Cell::new(0) };
     /// Polls of each task in this run, tasks 0..64: plain cells (no destructor, so
@@ -105,10 +113,42 @@ fn recheck_pending() {
     }
 }
 
-/// A run starts: forget what earlier runs on this thread left behind.
-pub(crate) fn begin_run() {
+/// Threads that started a run so far (each takes the next tag).
+static THREADS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Bits of a run id that count the runs of one thread.
+const RUN_BITS: u32 = 40;
+
+/// A run starts: forget what earlier runs on this thread left behind. Returns the
+/// run's id (see [`run_id`]).
+pub(crate) fn begin_run() -> u64 {
     forget_run();
     let _ = ACTIVE.try_with(|a| a.set(true));
+    let tag = THREAD_TAG
+        .try_with(|t| {
+            if t.get() == 0 {
+                t.set((THREADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1) << RUN_BITS);
+            }
+            t.get()
+        })
+        .unwrap_or(0);
+    RUN_ID
+        .try_with(|r| {
+            let next = tag | ((r.get() + 1) & ((1 << RUN_BITS) - 1));
+            r.set(next);
+            next
+        })
+        .unwrap_or(0)
+}
+
+/// The id of the run on this thread (the latest one, between runs): unique in the
+/// process (a thread's tag in the high bits, its count of runs in the low ones), never
+/// 0. Waker slots carry the id of the run that made them, so that a clone kept from an
+/// earlier run on this thread neither fires what this run armed (`r`, `i`, `u`) nor
+/// counts as a wake of this run's task that has the same number.
+#[inline]
+pub(crate) fn run_id() -> u64 {
+    RUN_ID.try_with(Cell::get).unwrap_or(0)
 }
 
 /// The run ended (after teardown): nobody listens any more.
@@ -127,6 +167,11 @@ fn forget_run() {
     let _ = TASK_POLLS.try_with(|p| p[..used].iter().for_each(|c| c.set(0)));
     if MORE_TASK_POLLS.try_with(|p| !p.borrow().is_empty()).unwrap_or(false) {
         let _ = MORE_TASK_POLLS.try_with(|p| p.borrow_mut().clear());
+    }
+    let used = TASK_WAKES_USED.try_with(|u| u.replace(0)).unwrap_or(0);
+    let _ = TASK_WAKES.try_with(|w| w[..used].iter().for_each(|c| c.set(0)));
+    if MORE_TASK_WAKES.try_with(|w| !w.borrow().is_empty()).unwrap_or(false) {
+        let _ = MORE_TASK_WAKES.try_with(|w| w.borrow_mut().clear());
     }
     let _ = POLLING.try_with(|p| p.set(None));
     if maybe_pending() {
@@ -221,16 +266,38 @@ pub(crate) fn after_teardown() -> Option<Violation> {
     ask(|w| w.after_teardown())
 }
 
-/// Counts an instrumented wake on this thread.
+/// Counts a wake of a waker of task `task` made by run `run`. Only a wake of this
+/// thread's run counts: a clone kept from an earlier run wakes no task of this one
+/// (even one with the same number), and a wake on another thread is not this
+/// thread's business.
 #[inline]
-pub(crate) fn count_wake() {
-    let _ = WAKES.try_with(|w| w.set(w.get() + 1));
+pub(crate) fn count_wake(run: u64, task: usize) {
+    if run != run_id() {
+        return;
+    }
+    if task < FEW {
+        let _ = TASK_WAKES.try_with(|w| w[task].set(w[task].get() + 1));
+        let _ = TASK_WAKES_USED.try_with(|u| u.set(u.get().max(task + 1)));
+    } else {
+        let _ = MORE_TASK_WAKES.try_with(|w| {
+            let mut w = w.borrow_mut();
+            if w.len() <= task - FEW {
+                w.resize(task - FEW + 1, 0);
+            }
+            w[task - FEW] += 1;
+        });
+    }
 }
 
-/// Instrumented wakes on this thread so far.
+/// Wakes of task `t`'s own wakers (of this run, on this thread) so far: another
+/// task's wake does not count.
 #[inline]
-pub(crate) fn wakes_on_this_thread() -> u64 {
-    WAKES.try_with(|w| w.get()).unwrap_or(0)
+pub(crate) fn wakes_of(t: usize) -> u64 {
+    if t < FEW {
+        TASK_WAKES.try_with(|w| w[t].get()).unwrap_or(0)
+    } else {
+        MORE_TASK_WAKES.try_with(|w| w.borrow().get(t - FEW).copied().unwrap_or(0)).unwrap_or(0)
+    }
 }
 
 /// The engine is about to poll task `t` on this thread.
@@ -249,7 +316,7 @@ pub(crate) fn count_poll(t: usize) {
             p[t - FEW] += 1;
         });
     }
-    let _ = WAKES_AT_POLL_START.try_with(|w| w.set(wakes_on_this_thread()));
+    let _ = WAKES_AT_POLL_START.try_with(|w| w.set(wakes_of(t)));
     let _ = CURRENT_TASK.try_with(|c| c.set(t));
 }
 
@@ -284,10 +351,10 @@ pub(crate) fn polls_on_this_thread() -> u64 {
     POLLS.try_with(Cell::get).unwrap_or(0)
 }
 
-/// [`wakes_on_this_thread`] when the engine's latest task poll started: a helper
-/// polled inside that poll compares with it to learn whether a wake reached the task
-/// since (any wake during the task's poll counts, so a combinator that skips waking a
-/// task that is already woken is not blamed).
+/// [`wakes_of`] the task when the engine's latest task poll started: a helper polled
+/// inside that poll compares with it to learn whether a wake reached that task since
+/// (any wake of its wakers during its poll counts, so a combinator that skips waking
+/// a task that is already woken is not blamed; another task's wake never counts).
 pub(crate) fn wakes_at_poll_start() -> u64 {
     WAKES_AT_POLL_START.try_with(Cell::get).unwrap_or(0)
 }

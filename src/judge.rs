@@ -2,7 +2,7 @@
 //! compare its outputs with its honest twin's (the same schedule without the
 //! spurious polls).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::rc::Rc;
@@ -29,6 +29,8 @@ pub(crate) struct Judge<'f> {
     /// Tasks whose output's `Debug` text was seen to differ between two runs of one
     /// schedule (a `HashMap`'s order, an `Instant`): never compared again this check.
     incomparable: RefCell<Vec<usize>>,
+    /// Runs of the scenario so far (each one scenario the factory built).
+    runs: Cell<u64>,
 }
 
 /// A twin's outputs (`None`: it failed on its own), shared rather than cloned.
@@ -101,7 +103,15 @@ impl<'f> Judge<'f> {
             watched: watched.cloned(),
             twins: RefCell::default(),
             incomparable: RefCell::default(),
+            runs: Cell::new(0),
         }
+    }
+
+    /// How many runs this judge made: schedules judged, reruns to capture outputs,
+    /// honest twins, reruns that check an output is stable (see
+    /// [`Summary::runs`](crate::Summary::runs)).
+    pub(crate) fn runs(&self) -> u64 {
+        self.runs.get()
     }
 
     /// Tells the watchdog where the exploration is (for a hang's "found by").
@@ -159,6 +169,7 @@ impl<'f> Judge<'f> {
         if let Some(w) = &self.watched {
             w.stop_if_abandoned();
         }
+        self.runs.set(self.runs.get() + 1);
         let opts = RunOptions { record, capture_outputs: capture, spin_bound: self.spin_bound };
         Ok(engine::execute(self.scenario()?, chooser, &opts, self.watched.as_ref()))
     }

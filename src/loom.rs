@@ -208,7 +208,7 @@ impl LoomTask {
 
     /// Polls with a fresh waker identity.
     fn poll<F: Future>(&mut self, future: std::pin::Pin<&mut F>, spurious: bool, probe: bool) -> Poll<F::Output> {
-        let slot = Slot::new(WakerSlot::fresh(self.slots.len() as u32 + 1, &self.journal));
+        let slot = Slot::new(WakerSlot::fresh(self.slots.len() as u32 + 1, crate::hooks::run_id(), 0, &self.journal));
         self.slots.push(Slot::clone(&slot));
         self.seen.push(0);
         for (seen, slot) in self.seen.iter_mut().zip(&self.slots) {

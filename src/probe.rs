@@ -20,9 +20,9 @@ mod sink;
 #[cfg(feature = "stream")]
 mod stream;
 
-#[cfg(feature = "io")]
-pub(crate) use leaf::drop_probe;
 use leaf::Leaf;
+#[cfg(feature = "io")]
+pub(crate) use leaf::{drop_probe, Hold};
 pub(crate) use shared::Mode;
 pub(crate) use shared::Shared;
 #[cfg(feature = "sink")]
@@ -70,8 +70,10 @@ pub use stream::{probe_stream, StreamHandle, StreamProbe};
 /// so that moving it is a bug: for a combinator that wants `Unpin` children, such as
 /// `futures_util::future::select`, pin it with `Box::pin(probe)`.
 ///
-/// A double drop is caught while the handle or the checker run still holds the
-/// probe's shared state (it is a use-after-free otherwise, which miri reports).
+/// A double drop is caught however many handles are left: the probe counts its drops
+/// in its own memory, and a later drop never reads the state it shares with its
+/// handles, which its first drop may have freed. (The handles see the first drop
+/// only: [`ProbeHandle::drops`].)
 #[track_caller]
 pub fn probe<T>() -> (Probe<T>, ProbeHandle<T>) {
     probe_in(Mode::Test, "probe", Location::caller())
@@ -175,12 +177,26 @@ impl<T: 'static> ProbeHandle<T> {
     /// A driver step that calls [`wake`](ProbeHandle::wake):
     /// `.step(h.wakes())` is `.step({ let h = h.clone(); move || h.wake() })`.
     #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn wakes(&self) -> impl FnOnce() + 'static {
         self.shared.step(Location::caller(), |_| ())
     }
 
     /// A driver step that calls [`complete`](ProbeHandle::complete) with `value`.
+    ///
+    /// It only returns the step: called on its own (inside another step, say) it
+    /// completes nothing, which is why it is `#[must_use]`:
+    ///
+    /// ```compile_fail
+    /// #![deny(unused_must_use)]
+    /// let (_probe, h) = pollcheck::probe::<u32>();
+    /// let step = move || {
+    ///     h.completes(1); // error: unused driver step (meant: `h.complete(1)`)
+    /// };
+    /// # step();
+    /// ```
     #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn completes(&self, value: T) -> impl FnOnce() + 'static {
         let handle = self.clone();
         let at = Location::caller();
@@ -205,7 +221,10 @@ impl<T> ProbeHandle<T> {
         self.shared.drops() > 0
     }
 
-    /// How many times the probe was dropped (more than once is a bug it reports).
+    /// Whether the probe was dropped, as a count: 0 or 1. A second drop is a bug the
+    /// probe reports itself ([`DoubleDrop`](crate::ViolationKind::DoubleDrop)) without
+    /// touching the state it shares with this handle (its first drop released its
+    /// part of that state, which may be freed by then), so the handle does not see it.
     pub fn drops(&self) -> u32 {
         self.shared.drops()
     }

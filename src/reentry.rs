@@ -46,11 +46,22 @@ pub(crate) enum Armed {
         step: Box<dyn FnOnce(Option<WakerCall>)>,
         journal: Arc<Journal>,
         trigger: Trigger,
+        /// The run that armed it: only its own wakers fire it.
+        run: u64,
     },
     /// Offered every wake (with the waker's id); `poll` polls the task and returns
     /// true only if that waker is the task's latest and the task could be polled
     /// (it is not the one being polled right now); otherwise it stays armed.
-    Poll { poll: Rc<dyn Fn(u32) -> bool> },
+    Poll { poll: Rc<dyn Fn(u32) -> bool>, run: u64 },
+}
+
+impl Armed {
+    /// The run that armed it ([`crate::hooks::run_id`]).
+    fn run(&self) -> u64 {
+        match self {
+            Armed::Step { run, .. } | Armed::Poll { run, .. } => *run,
+        }
+    }
 }
 
 thread_local! {
@@ -155,9 +166,13 @@ fn take_if(want: impl FnOnce(&Armed) -> bool) -> Option<Armed> {
         .flatten()
 }
 
-/// Called from a waker's `wake` or `wake_by_ref`.
-pub(crate) fn fire(waker: u32) {
-    let Some(armed) = take_if(|a| matches!(a, Armed::Step { trigger: Trigger::Wake, .. } | Armed::Poll { .. })) else {
+/// Called from a waker's `wake` or `wake_by_ref` (`waker`: its id, `run`: the run
+/// that made it). A waker of another run (a clone kept from an earlier run on this
+/// thread, whose ids also start at #1) fires nothing.
+pub(crate) fn fire(waker: u32, run: u64) {
+    let wanted =
+        |a: &Armed| a.run() == run && matches!(a, Armed::Step { trigger: Trigger::Wake, .. } | Armed::Poll { .. });
+    let Some(armed) = take_if(wanted) else {
         return;
     };
     match armed {
@@ -166,13 +181,13 @@ pub(crate) fn fire(waker: u32) {
             journal.record(|| Event::DriverStep { index, location, inside_waker: Some(WakerCall::Wake(waker)) });
             step(Some(WakerCall::Wake(waker)));
         }
-        Armed::Poll { poll } => {
+        Armed::Poll { poll, run } => {
             if !poll(waker) {
                 let _ = ARMED.try_with(|a| {
                     let mut a = a.borrow_mut();
                     if a.is_none() {
                         now_armed();
-                        *a = Some(Armed::Poll { poll });
+                        *a = Some(Armed::Poll { poll, run });
                     }
                 });
             }
@@ -188,18 +203,19 @@ pub(crate) fn fire(waker: u32) {
 /// fires while this thread panics, and a panic of the step is caught and reported
 /// (through [`crate::hooks::report`]) as a violation naming the step and the waker.
 #[inline]
-pub(crate) fn fire_drop(waker: u32, retired: impl FnOnce() -> bool) {
+pub(crate) fn fire_drop(waker: u32, run: u64, retired: impl FnOnce() -> bool) {
     if maybe_armed() {
-        fire_drop_armed(waker, retired);
+        fire_drop_armed(waker, run, retired);
     }
 }
 
 #[inline(never)]
-fn fire_drop_armed(waker: u32, retired: impl FnOnce() -> bool) {
+fn fire_drop_armed(waker: u32, run: u64, retired: impl FnOnce() -> bool) {
     if std::thread::panicking() {
         return;
     }
-    let wanted = move |a: &Armed| matches!(a, Armed::Step { trigger: Trigger::RetiredDrop, .. }) && retired();
+    let wanted =
+        move |a: &Armed| a.run() == run && matches!(a, Armed::Step { trigger: Trigger::RetiredDrop, .. }) && retired();
     let Some(Armed::Step { index, location, step, journal, .. }) = take_if(wanted) else {
         return;
     };
@@ -210,18 +226,20 @@ fn fire_drop_armed(waker: u32, retired: impl FnOnce() -> bool) {
 ///
 /// Never unwinds, as [`fire_drop`]: a panic of the step is caught and reported.
 #[inline]
-pub(crate) fn fire_clone(waker: u32) {
+pub(crate) fn fire_clone(waker: u32, run: u64) {
     if maybe_armed() {
-        fire_clone_armed(waker);
+        fire_clone_armed(waker, run);
     }
 }
 
 #[inline(never)]
-fn fire_clone_armed(waker: u32) {
+fn fire_clone_armed(waker: u32, run: u64) {
     if std::thread::panicking() {
         return;
     }
-    let wanted = |a: &Armed| matches!(a, Armed::Step { trigger: Trigger::Clone(latest), .. } if latest.get() == waker);
+    let wanted = |a: &Armed| {
+        a.run() == run && matches!(a, Armed::Step { trigger: Trigger::Clone(latest), .. } if latest.get() == waker)
+    };
     let Some(Armed::Step { index, location, step, journal, .. }) = take_if(wanted) else {
         return;
     };

@@ -93,6 +93,12 @@ impl Report {
         })
     }
 
+    /// The report of a check that did not run: its configuration is invalid
+    /// ([`ViolationKind::InvalidConfig`]); `detail` names what and what is allowed.
+    pub(crate) fn invalid_config(detail: impl Into<String>) -> Self {
+        Report::from_check(Violation::new(ViolationKind::InvalidConfig, None, detail), &[], "the configuration")
+    }
+
     /// The same report with `notes` printed at its end.
     pub(crate) fn with_notes(mut self, notes: Vec<String>) -> Self {
         self.0.notes = notes;
@@ -146,6 +152,9 @@ impl fmt::Display for Report {
         }
         writeln!(f)?;
         writeln!(f, "  {}", v.detail())?;
+        if v.kind() == ViolationKind::InvalidConfig {
+            return f.write_str("  nothing was checked");
+        }
         if self.is_scheduleless() {
             writeln!(f, "  what the check did:")?;
             for line in &self.0.timeline {

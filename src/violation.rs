@@ -56,6 +56,12 @@ pub enum ViolationKind {
     /// protocol by its caller: `start_send` without a `Ready(Ok)` from `poll_ready`
     /// since the last `start_send`, or any call after `poll_close` returned `Ready`.
     SinkProtocol,
+    /// Not a violation: nothing was checked, because the checker's configuration is
+    /// invalid: a `POLLCHECK_*` environment variable, a builder setting
+    /// ([`Checker::depth`](crate::Checker::depth), [`Checker::bounds`](crate::Checker::bounds),
+    /// [`Checker::shard`](crate::Checker::shard)) or a [replay](crate::Checker::replay)
+    /// string. The detail names it and what it allows.
+    InvalidConfig,
 }
 
 impl ViolationKind {
@@ -76,6 +82,7 @@ impl ViolationKind {
             ViolationKind::Hang => "hang",
             ViolationKind::StuckTask => "stuck task",
             ViolationKind::SinkProtocol => "sink protocol",
+            ViolationKind::InvalidConfig => "invalid configuration",
         }
     }
 }

@@ -22,6 +22,11 @@ pub(crate) type Slot = Arc<WakerSlot>;
 pub(crate) struct WakerSlot {
     /// Identity, unique within a run, shown as `#id` in reports.
     pub(crate) id: u32,
+    /// The run that made it ([`crate::hooks::run_id`]): ids restart at #1 every run,
+    /// so a clone kept from an earlier run is told apart by this.
+    run: u64,
+    /// The task it was made for.
+    task: usize,
     /// `wake` + `wake_by_ref` calls.
     wakes: AtomicU32,
     /// Its task no longer uses this identity: it was polled since with a newer one,
@@ -36,11 +41,13 @@ pub(crate) struct WakerSlot {
 }
 
 impl WakerSlot {
-    /// Identity `id`, never woken, used by its task.
-    pub(crate) fn fresh(id: u32, journal: &std::sync::Arc<Journal>) -> WakerSlot {
+    /// Identity `id` of run `run`, for task `task`, never woken, used by its task.
+    pub(crate) fn fresh(id: u32, run: u64, task: usize, journal: &std::sync::Arc<Journal>) -> WakerSlot {
         let recording = journal.is_recording();
         WakerSlot {
             id,
+            run,
+            task,
             wakes: AtomicU32::new(0),
             retired: AtomicBool::new(false),
             journal: recording.then(|| std::sync::Arc::clone(journal)),
@@ -70,13 +77,13 @@ impl WakerSlot {
 
     fn on_wake(&self, by_ref: bool) {
         self.wakes.fetch_add(1, SeqCst);
-        crate::hooks::count_wake();
+        crate::hooks::count_wake(self.run, self.task);
         self.record(|| Event::Wake {
             waker: self.id,
             by_ref,
             thread: Some(current_thread()).filter(|t| Some(t) != self.engine_thread.as_ref()).map(|t| format!("{t:?}")),
         });
-        reentry::fire(self.id);
+        reentry::fire(self.id, self.run);
     }
 }
 
@@ -139,7 +146,7 @@ unsafe fn clone(data: *const ()) -> RawWaker {
     slot.record(|| Event::Clone { waker: slot.id });
     // A step armed to run inside this clone (`k`) runs now, as a custom waker's
     // `clone` could run anything; the clone already owns its count.
-    reentry::fire_clone(slot.id);
+    reentry::fire_clone(slot.id, slot.run);
     RawWaker::new(data, &VTABLE)
 }
 
@@ -191,6 +198,6 @@ unsafe fn drop_inner(data: *const (), record: bool) {
         // Only a retired clone's drop may be the last reference to a task whose
         // future then runs its `Drop` (`u`, opt-in); the drop inside a consuming
         // `wake` never runs a step. The flag is read only when a step waits for it.
-        reentry::fire_drop(slot.id, || slot.retired.load(SeqCst));
+        reentry::fire_drop(slot.id, slot.run, || slot.retired.load(SeqCst));
     }
 }

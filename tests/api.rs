@@ -5,11 +5,13 @@ mod buggy;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use buggy::{first_waker, Flavor};
 use futures_test::task::noop_context;
-use pollcheck::{Checker, FoundBy, Scenario, Schedule, Step, ViolationKind};
+use pollcheck::{Bounds, Checker, Config, FoundBy, Scenario, Schedule, Step, ViolationKind};
 
 #[test]
 fn schedules_print_and_parse_back() {
@@ -40,9 +42,71 @@ fn a_bad_schedule_string_names_the_token() {
 }
 
 #[test]
-#[should_panic(expected = "pollcheck: cannot replay \"p0 q0\": bad schedule token `q0` (token 2)")]
 fn replaying_a_bad_string_is_a_clear_error() {
-    let _ = Checker::new(|| first_waker::scenario(Flavor::Fixed)).replay("p0 q0");
+    let report = Checker::new(|| first_waker::scenario(Flavor::Fixed)).replay("p0 q0").try_run().unwrap_err();
+    assert_eq!(report.kind(), ViolationKind::InvalidConfig);
+    let detail = report.violation().detail();
+    assert!(
+        detail.starts_with("cannot replay \"p0 q0\": bad schedule token `q0` (token 2): unknown step `q`"),
+        "{detail}"
+    );
+    assert_eq!(report.to_string(), format!("pollcheck: invalid configuration\n  {detail}\n  nothing was checked"));
+    // A later good replay replaces it.
+    Checker::new(|| first_waker::scenario(Flavor::Fixed)).replay("p0 q0").replay("p0").run();
+}
+
+#[test]
+#[should_panic(expected = "pollcheck: invalid configuration\n  cannot replay \"p9x\"")]
+fn running_a_bad_replay_string_panics_with_the_report() {
+    Checker::new(|| first_waker::scenario(Flavor::Fixed)).replay("p9x").run();
+}
+
+/// A scenario with enough schedules that each depth explores a different number.
+fn two_steps() -> Scenario {
+    let (tx, rx) = futures_channel::oneshot::channel::<u8>();
+    Scenario::new().task(rx).step(|| ()).step(move || {
+        let _ = tx.send(1);
+    })
+}
+
+#[test]
+fn depth_wins_over_bounds_whatever_the_order() {
+    let explored = |c: Checker<fn() -> Scenario>| c.cases(0).run().systematic;
+    let new = || Checker::new(two_steps as fn() -> Scenario);
+    let shallow = explored(new().bounds(Bounds { depth: 2, ..Bounds::default() }));
+    let deep = explored(new().bounds(Bounds { depth: 4, ..Bounds::default() }));
+    assert!(shallow < deep, "{shallow} < {deep}");
+    assert_eq!(explored(new().depth(2).bounds(Bounds { depth: 4, ..Bounds::default() })), shallow);
+    assert_eq!(explored(new().bounds(Bounds { depth: 4, ..Bounds::default() }).depth(2)), shallow);
+    assert_eq!(explored(new().depth(2).config(Config::default())), shallow);
+    assert_eq!(explored(new().depth(4).depth(2)), shallow);
+}
+
+#[test]
+fn a_depth_or_bound_out_of_range_is_an_error_naming_it() {
+    for depth in [0, 65, usize::MAX] {
+        let report = Checker::new(two_steps).depth(depth).try_run().unwrap_err();
+        assert_eq!(report.kind(), ViolationKind::InvalidConfig);
+        assert_eq!(
+            report.violation().detail(),
+            format!("Checker::depth=\"{depth}\" is not valid: expected an integer from 1 to 64 (decimal or 0x hex)")
+        );
+    }
+    let report = Checker::new(two_steps).bounds(Bounds { depth: 0, ..Bounds::default() }).try_run().unwrap_err();
+    assert_eq!(
+        report.violation().detail(),
+        "Bounds::depth=\"0\" is not valid: expected an integer from 1 to 64 (decimal or 0x hex)"
+    );
+    // A valid builder depth makes up for an invalid one in the bounds.
+    Checker::new(two_steps).bounds(Bounds { depth: 0, ..Bounds::default() }).depth(1).cases(0).run();
+    let report = Checker::new(two_steps).bounds(Bounds { spurious: 65, ..Bounds::default() }).try_run().unwrap_err();
+    assert_eq!(
+        report.violation().detail(),
+        "Bounds::spurious=\"65\" is not valid: expected an integer from 0 to 64 (decimal or 0x hex)"
+    );
+    let report = Checker::new(two_steps).shard(3, 2).try_run().unwrap_err();
+    assert_eq!(report.kind(), ViolationKind::InvalidConfig);
+    assert_eq!(report.violation().detail(), "Checker::shard=\"3/2\" is not valid: expected 1 <= index <= count");
 }
 
 #[test]
@@ -153,7 +217,38 @@ fn unpin_tasks_can_be_moved_between_polls() {
     })
     .replay("p0 m0 d p0")
     .run();
-    assert_eq!(summary.runs, 1);
+    assert_eq!((summary.schedules(), summary.runs), (0, 1));
+}
+
+/// A factory that counts the scenarios it builds: a oneshot receiver and its sender.
+fn counting_oneshot() -> (impl Fn() -> Scenario + Send + Sync + 'static, Arc<AtomicU64>) {
+    let built = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&built);
+    let factory = move || {
+        counter.fetch_add(1, Relaxed);
+        let (tx, rx) = futures_channel::oneshot::channel::<u8>();
+        Scenario::new().task(rx).step(move || {
+            let _ = tx.send(1);
+        })
+    };
+    (factory, built)
+}
+
+#[test]
+fn summary_runs_count_every_scenario_built_honest_twins_included() {
+    let (factory, built) = counting_oneshot();
+    let summary = Checker::new(factory).cases(if cfg!(miri) { 2 } else { 200 }).run();
+    assert_eq!(summary.runs, built.load(Relaxed), "{summary:?}");
+    // Spurious schedules passed, so their honest twins ran too.
+    assert!(summary.runs > summary.schedules(), "{summary:?}");
+
+    // A replay with a spurious poll runs its honest twin as well.
+    let (factory, built) = counting_oneshot();
+    let summary = Checker::new(factory).replay("p0 s0 d p0").run();
+    assert_eq!((summary.runs, built.load(Relaxed)), (2, 2));
+    let (factory, built) = counting_oneshot();
+    let summary = Checker::new(factory).replay("p0 d p0").run();
+    assert_eq!((summary.runs, built.load(Relaxed)), (1, 1));
 }
 
 /// An `Unpin` future that (wrongly) relies on its address staying put.

@@ -224,11 +224,66 @@ fn outside_the_checker_a_double_drop_panics() {
     assert!(handle.is_dropped());
     let message = panic_message(|| {
         // SAFETY: not sound in general: this is the bug under test. A probe's second
-        // drop only reads the state its handle keeps alive.
+        // drop reads only the probe's own memory, which is still there.
         unsafe { std::mem::ManuallyDrop::drop(&mut probe) };
     });
-    assert!(message.starts_with("pollcheck: double drop"), "{message}");
-    assert_eq!(handle.drops(), 2);
+    assert!(message.starts_with("pollcheck: double drop: the probe created at tests/combinators.rs"), "{message}");
+    assert!(message.ends_with("was dropped 2 times"), "{message}");
+    // The handle sees the first drop only.
+    assert_eq!(handle.drops(), 1);
+}
+
+/// With no handle left, the first drop frees the probe's shared state: the second
+/// must not read it (under miri, a use-after-free before the fix).
+#[test]
+fn a_double_drop_after_the_handle_is_gone_reads_no_freed_memory() {
+    let (probe, handle) = pollcheck::probe::<u8>();
+    drop(handle);
+    let mut probe = std::mem::ManuallyDrop::new(probe);
+    // SAFETY: dropped once, as its owner would.
+    unsafe { std::mem::ManuallyDrop::drop(&mut probe) };
+    for times in 2..4 {
+        let message = panic_message(|| {
+            // SAFETY: the bug under test, as above.
+            unsafe { std::mem::ManuallyDrop::drop(&mut probe) };
+        });
+        assert!(message.starts_with("pollcheck: double drop"), "{message}");
+        assert!(message.ends_with(&format!("was dropped {times} times")), "{message}");
+    }
+}
+
+/// Drops its child twice without ever polling it (so no checker watch holds the
+/// child's state), after its handle is gone.
+struct DropsUnpolledChildTwice(std::mem::ManuallyDrop<pollcheck::Probe<u32>>);
+
+impl std::future::Future for DropsUnpolledChildTwice {
+    type Output = ();
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        std::task::Poll::Ready(())
+    }
+}
+
+impl Drop for DropsUnpolledChildTwice {
+    fn drop(&mut self) {
+        // SAFETY: not sound: the double drop under test (the probe survives it).
+        unsafe {
+            std::mem::ManuallyDrop::drop(&mut self.0);
+            std::mem::ManuallyDrop::drop(&mut self.0);
+        }
+    }
+}
+
+#[test]
+fn inside_the_checker_a_double_drop_after_the_handle_is_gone_is_reported() {
+    let report = Checker::new(|| {
+        let (probe, _) = pollcheck::probe::<u32>();
+        Scenario::new().task(DropsUnpolledChildTwice(std::mem::ManuallyDrop::new(probe)))
+    })
+    .replay("p0")
+    .try_run()
+    .unwrap_err();
+    assert_eq!(report.kind(), ViolationKind::DoubleDrop, "{report}");
+    assert!(report.violation().detail().ends_with("was dropped 2 times"), "{report}");
 }
 
 #[test]
@@ -266,6 +321,32 @@ fn futures_util_flatten_passes() {
             .step(hi.ends())
     })
     .run();
+}
+
+/// The probe's "child waker does not lead back to the task" check counts only the
+/// polled task's own wakes: another task's wake in between must not hide a
+/// combinator that polls its child with a no-op waker.
+#[test]
+fn another_tasks_wake_does_not_hide_a_child_polled_with_a_noop_waker() {
+    let report = checker(|| {
+        let (a, _ha) = pollcheck::probe::<u32>();
+        let (b, hb) = pollcheck::probe::<u32>();
+        let (c, hc) = pollcheck::probe::<u32>();
+        Scenario::new()
+            .task(noop_select::select(a, b, Flavor::Buggy))
+            .task(c)
+            // Wakes task 1 (correctly: a probe polled by the task itself).
+            .step(hc.completes(3))
+            // Wakes the no-op waker task 0's select gave its child b.
+            .step(hb.completes(2))
+    })
+    .replay("p0 p1 d d")
+    .try_run()
+    .unwrap_err();
+    assert_eq!(report.kind(), ViolationKind::LostWakeup, "{report}");
+    assert!(report.violation().detail().contains("child waker does not lead back to the task"), "{report}");
+    // Found right at the wake (the fourth action), not at quiescence.
+    assert_eq!(report.schedule().to_string(), "p0 p1 d d", "{report}");
 }
 
 /// futures-buffered 0.2.14 over probes, with `u` on (a dev-dependency only outside

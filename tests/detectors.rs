@@ -336,3 +336,121 @@ mod io {
         assert_caught(buffered_writer::scenario, ViolationKind::LostWakeup, "b p0");
     }
 }
+
+// ---------------------------------------------------------------------------------
+// Wakers kept from an earlier run: waker ids restart at #1 every run, and a clone kept
+// past its run (in a thread-local, say) must not fire what the current run armed.
+// ---------------------------------------------------------------------------------
+
+mod earlier_run {
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+    use std::task::{Poll, Waker};
+
+    use pollcheck::{Checker, Scenario, ViolationKind};
+
+    thread_local! {
+        /// A clone of waker #1 of an earlier run on this thread.
+        static KEPT: RefCell<Option<Waker>> = const { RefCell::new(None) };
+    }
+
+    /// Runs a check on this thread whose task keeps a clone of its waker #1 in `KEPT`
+    /// past the run's end (a leaked waker, which that check reports).
+    fn keep_a_waker_of_an_earlier_run() {
+        let keeper = || {
+            Scenario::new().task(std::future::poll_fn(|cx| {
+                KEPT.with(|k| *k.borrow_mut() = Some(cx.waker().clone()));
+                Poll::Ready(())
+            }))
+        };
+        let report = Checker::local(keeper).replay("p0").try_run().unwrap_err();
+        assert_eq!(report.kind(), ViolationKind::LeakedWaker, "{report}");
+        assert!(KEPT.with(|k| k.borrow().is_some()));
+    }
+
+    fn kept() -> Option<Waker> {
+        KEPT.with(|k| k.borrow_mut().take())
+    }
+
+    /// Step 0 calls the kept waker (`call`); step 1 marks that it ran. Under `r`, step 1
+    /// is armed to run inside the next wake of a waker of this run: not inside step 0's
+    /// call of the earlier run's waker.
+    fn armed_step_scenario(call: fn(Waker)) -> Scenario {
+        let ran = Rc::new(Cell::new(false));
+        let seen = Rc::clone(&ran);
+        Scenario::new()
+            .task(std::future::ready(()))
+            .step(move || {
+                if let Some(w) = kept() {
+                    call(w);
+                }
+                assert!(!seen.get(), "the armed step ran inside a call of a waker from an earlier run");
+            })
+            .step(move || ran.set(true))
+    }
+
+    #[test]
+    fn a_wake_of_an_earlier_runs_waker_does_not_run_the_armed_step() {
+        keep_a_waker_of_an_earlier_run();
+        let summary = Checker::local(|| armed_step_scenario(Waker::wake)).replay("r").run();
+        assert_eq!(summary.runs, 1);
+        assert!(kept().is_none(), "step 0 used the kept waker");
+    }
+
+    #[test]
+    fn a_drop_of_an_earlier_runs_waker_does_not_run_the_armed_step() {
+        keep_a_waker_of_an_earlier_run();
+        // `u` arms step 0 to run inside the next drop of a retired waker clone of this
+        // run; the task's poll drops the earlier run's (retired) clone.
+        let factory = || {
+            let ran = Rc::new(Cell::new(false));
+            let seen = Rc::clone(&ran);
+            Scenario::new()
+                .task(std::future::poll_fn(move |_| {
+                    drop(kept());
+                    assert!(!seen.get(), "the armed step ran inside the drop of a waker from an earlier run");
+                    Poll::Ready(())
+                }))
+                .step(move || ran.set(true))
+        };
+        Checker::local(factory).replay("u p0").run();
+        assert!(kept().is_none(), "the task dropped the kept waker");
+    }
+
+    #[test]
+    fn a_wake_of_an_earlier_runs_waker_does_not_run_the_armed_poll() {
+        keep_a_waker_of_an_earlier_run();
+        let factory = || {
+            let polls = Rc::new(Cell::new(0));
+            let registered: Rc<RefCell<Option<Waker>>> = Rc::default();
+            let (p, r) = (Rc::clone(&polls), Rc::clone(&registered));
+            Scenario::new()
+                .task(std::future::poll_fn(move |cx| {
+                    p.set(p.get() + 1);
+                    if p.get() > 1 {
+                        return Poll::Ready(());
+                    }
+                    *r.borrow_mut() = Some(cx.waker().clone());
+                    Poll::Pending
+                }))
+                .step(move || {
+                    let before = polls.get();
+                    // Waker #1 of the earlier run: this run's task 0 was polled with
+                    // its waker #1 too.
+                    if let Some(w) = kept() {
+                        w.wake();
+                    }
+                    assert_eq!(
+                        polls.get(),
+                        before,
+                        "the armed poll ran inside the wake of a waker from an earlier run"
+                    );
+                    if let Some(w) = registered.borrow_mut().take() {
+                        w.wake();
+                    }
+                })
+        };
+        Checker::local(factory).replay("p0 i0 d").run();
+        assert!(kept().is_none(), "the step used the kept waker");
+    }
+}

@@ -14,10 +14,12 @@ use std::sync::{Arc, Mutex};
 use buggy::{bad_join, countdown, double_notify, first_waker, flag, notifier, relay_notifier, second_poll, Flavor};
 use pollcheck::{Checker, Report, Scenario, Summary};
 
-/// A verdict as text: the rendered report and how it was found, or the summary.
+/// A verdict as text: the rendered report and how it was found, or the schedules of
+/// the summary (not its runs: each thread remembers its own honest twins, so more
+/// threads may run more twins).
 fn verdict(result: Result<Summary, Report>) -> String {
     match result {
-        Ok(summary) => format!("passed: {summary:?}"),
+        Ok(summary) => format!("passed: {} systematic, {} random", summary.systematic, summary.random),
         Err(report) => format!("found by {:?}:\n{report}", report.found_by()),
     }
 }
@@ -164,4 +166,23 @@ fn shards_share_their_part_and_count_as_on_one_thread() {
         assert_eq!(shard(2), shard(1), "shard {index}/{count}, buggy");
     }
     assert_eq!(sum, (whole.systematic, whole.random));
+}
+
+/// `Summary::runs` counts every scenario built, the workers' included.
+#[test]
+fn runs_count_every_scenario_built_on_every_thread() {
+    let built = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (factory, names) = recording(|| countdown::scenario(Flavor::Fixed).task(std::future::ready(1)));
+    let counted = {
+        let built = Arc::clone(&built);
+        move || {
+            built.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            factory()
+        }
+    };
+    let depth = if cfg!(miri) { 2 } else { 5 };
+    let summary = Checker::new(counted).depth(depth).cases(if cfg!(miri) { 2 } else { 3000 }).threads(2).run();
+    assert!(on_workers(&names), "the workers built scenarios");
+    assert_eq!(summary.runs, built.load(std::sync::atomic::Ordering::Relaxed), "{summary:?}");
+    assert!(summary.runs >= summary.schedules(), "{summary:?}");
 }

@@ -52,7 +52,7 @@ mod tests {
     use crate::waker::{lend, WakerSlot};
 
     fn slot(id: u32) -> crate::waker::Slot {
-        crate::waker::Slot::new(WakerSlot::fresh(id, &Journal::off()))
+        crate::waker::Slot::new(WakerSlot::fresh(id, 0, 0, &Journal::off()))
     }
 
     #[test]

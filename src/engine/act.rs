@@ -31,7 +31,7 @@ impl Run {
                 self.poll_task(t, PollKind::Scheduled { spurious: true });
             }
             Step::NewWaker(t) => {
-                let slot = new_slot(&self.next_waker, &self.journal);
+                let slot = new_slot(&self.next_waker, self.id, t, &self.journal);
                 let id = slot.id;
                 let mut task = self.tasks[t].borrow_mut();
                 task.slots.push(slot);
@@ -54,6 +54,7 @@ impl Run {
                     step: self.count_world(armed, step.run),
                     journal: Arc::clone(&self.journal),
                     trigger: Trigger::Wake,
+                    run: self.id,
                 });
                 if two_left {
                     let step = self.steps.borrow_mut()[first].take().expect("each step runs once");
@@ -77,6 +78,7 @@ impl Run {
                     step: self.count_world(index, step.run),
                     journal: Arc::clone(&self.journal),
                     trigger: Trigger::RetiredDrop,
+                    run: self.id,
                 });
             }
             Step::DriverInsideClone(t) => {
@@ -93,6 +95,7 @@ impl Run {
                     step: self.count_world(index, step.run),
                     journal: Arc::clone(&self.journal),
                     trigger: Trigger::Clone(latest),
+                    run: self.id,
                 });
             }
             Step::PollInsideWake(t) => {
@@ -106,6 +109,7 @@ impl Run {
                             latest == Some(waker) && run.poll_task(t, PollKind::InsideWake).is_some()
                         })
                     }),
+                    run: self.id,
                 });
             }
             Step::Cancel(t) => {

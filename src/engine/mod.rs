@@ -170,6 +170,9 @@ pub(crate) struct Run {
     steps: RefCell<Vec<Option<DriverStep>>>,
     next_step: Cell<usize>,
     journal: Arc<Journal>,
+    /// This run's id ([`crate::hooks::run_id`]), carried by its waker slots and by
+    /// what it arms.
+    id: u64,
     next_waker: Cell<u32>,
     /// Bumped by everything that can change what a task sees: driver steps, polls,
     /// drops.
@@ -248,15 +251,15 @@ pub(crate) fn journal_of(scenario: Scenario, steps: &[(Step, ActionOrigin)]) -> 
 
 impl Run {
     fn new(scenario: Scenario, opts: RunOptions, heartbeat: Option<Arc<Heartbeat>>) -> Self {
-        crate::hooks::begin_run();
+        let id = crate::hooks::begin_run();
         crate::hooks::set_recording(opts.record);
         let journal = if opts.record { Arc::new(Journal::new(true)) } else { Journal::off() };
         let next_waker = Cell::new(1);
         let Scenario { tasks: mut specs, steps: mut driver, all_must_finish, strict_abandonment, quorum } = scenario;
         let mut tasks = spare::tasks();
-        tasks.extend(specs.drain(..).map(|spec| {
+        tasks.extend(specs.drain(..).enumerate().map(|(t, spec)| {
             let (mut slots, mut seen) = spare::history();
-            slots.push(new_slot(&next_waker, &journal));
+            slots.push(new_slot(&next_waker, id, t, &journal));
             seen.push(0);
             RefCell::new(Task {
                 future: Some(spec.future),
@@ -284,6 +287,7 @@ impl Run {
             steps: RefCell::new(steps),
             next_step: Cell::new(0),
             journal,
+            id,
             next_waker,
             world: Cell::new(0),
             progress: Cell::new(0),
@@ -409,10 +413,12 @@ impl Run {
     }
 }
 
-fn new_slot(next: &Cell<u32>, journal: &Arc<Journal>) -> Slot {
+/// The run's next waker identity (`#1`, `#2`... in every run), for task `task` of
+/// run `run`.
+fn new_slot(next: &Cell<u32>, run: u64, task: usize, journal: &Arc<Journal>) -> Slot {
     let id = next.get();
     next.set(id + 1);
-    spare::slot(id, journal)
+    spare::slot(id, run, task, journal)
 }
 
 impl Drop for Run {

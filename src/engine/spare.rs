@@ -78,15 +78,15 @@ pub(super) fn history() -> History {
     with_spare(|s| s.histories.pop()).flatten().unwrap_or_default()
 }
 
-/// A new waker identity `id`.
-pub(super) fn slot(id: u32, journal: &std::sync::Arc<Journal>) -> Slot {
+/// A new waker identity `id` of run `run`, for task `task`.
+pub(super) fn slot(id: u32, run: u64, task: usize, journal: &std::sync::Arc<Journal>) -> Slot {
     if let Some(mut slot) = with_spare(|s| s.slots.pop()).flatten() {
         if let Some(fresh) = Slot::get_mut(&mut slot) {
-            *fresh = WakerSlot::fresh(id, journal);
+            *fresh = WakerSlot::fresh(id, run, task, journal);
             return slot;
         }
     }
-    Slot::new(WakerSlot::fresh(id, journal))
+    Slot::new(WakerSlot::fresh(id, run, task, journal))
 }
 
 /// Takes back a finished run's tasks. Their futures are gone already (dropped or

@@ -113,11 +113,11 @@ pub fn check_executor(factory: impl Fn() -> Executor) {
 /// on the calling thread, so, as under [`Checker::local`](crate::Checker::local),
 /// pollcheck prints the report and ends the process with exit status 101.
 ///
-/// # Panics
-/// If `POLLCHECK_POLL_TIMEOUT_MS` is invalid.
-#[track_caller]
+/// An invalid `POLLCHECK_*` environment variable checks nothing: the report is an
+/// [`InvalidConfig`](ViolationKind::InvalidConfig) whose detail names it and what it
+/// allows.
 pub fn try_check_executor(factory: impl Fn() -> Executor) -> Result<(), Report> {
-    let config = crate::Config::from_env().unwrap_or_else(|e| panic!("pollcheck: {e}"));
+    let config = crate::Config::from_env().map_err(|e| Report::invalid_config(e.to_string()))?;
     let session = config.poll_timeout.map(|t| Session::new(t, config.seed, OnHang::Exit));
     liveness::watch(session.as_ref(), |watch| run_checks(&factory, watch.map(|w| &w.heartbeat)))
 }

@@ -148,11 +148,11 @@ pub fn check_schedule_with<F: Fn() -> Scenario>(config: &Config, schedule: &Sche
 /// assert_eq!(report.kind(), ViolationKind::LostWakeup);
 /// ```
 ///
-/// # Panics
-/// If a `POLLCHECK_*` environment variable is invalid.
-#[track_caller]
+/// An invalid `POLLCHECK_*` environment variable checks nothing: the report is an
+/// [`InvalidConfig`](crate::ViolationKind::InvalidConfig) whose detail names it.
 pub fn try_check_schedule<F: Fn() -> Scenario>(schedule: &Schedule, factory: F) -> std::result::Result<(), Report> {
-    try_check_schedule_with(&env_config(), schedule, factory)
+    let config = Config::from_env().map_err(|e| Report::invalid_config(e.to_string()))?;
+    try_check_schedule_with(&config, schedule, factory)
 }
 
 /// Like [`try_check_schedule`], with this configuration instead of the environment's.

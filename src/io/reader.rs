@@ -3,7 +3,6 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, ErrorKind};
-use std::mem::ManuallyDrop;
 use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -11,7 +10,7 @@ use std::task::{Context, Poll};
 
 use super::bytes;
 use crate::hooks;
-use crate::probe::{Mode, Shared};
+use crate::probe::{Hold, Mode, Shared};
 use crate::short_io;
 use crate::ViolationKind;
 
@@ -48,7 +47,7 @@ pub fn probe_reader() -> (ReadProbe, ReadHandle) {
         read: i.read,
     });
     let handle = ReadHandle { shared: Arc::clone(&shared) };
-    (ReadProbe { shared: ManuallyDrop::new(shared), buffered: Vec::new(), consumed: 0 }, handle)
+    (ReadProbe { shared: Hold::new(shared), buffered: Vec::new(), consumed: 0 }, handle)
 }
 
 struct Input {
@@ -66,7 +65,7 @@ struct Input {
 #[must_use = "readers do nothing unless read from"]
 pub struct ReadProbe {
     /// Released by the first drop only, as in [`Probe`](crate::Probe).
-    shared: ManuallyDrop<Arc<Shared<Input>>>,
+    shared: Hold<Input>,
     /// What `poll_fill_buf` took and `consume` has not consumed yet.
     buffered: Vec<u8>,
     consumed: usize,
@@ -148,7 +147,8 @@ impl ReadProbe {
 
 impl Drop for ReadProbe {
     fn drop(&mut self) {
-        // SAFETY: the probe's own drop, with its own `shared`, never used after it.
+        // SAFETY: the probe's own drop, with its own hold, which nothing but a later
+        // drop of the probe uses after it.
         unsafe { crate::probe::drop_probe(&mut self.shared, 0) }
     }
 }
@@ -315,6 +315,7 @@ impl ReadHandle {
     /// assert_eq!(h.unread(), 3);
     /// ```
     #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn sends(&self, bytes: &[u8]) -> impl FnOnce() + 'static {
         let handle = self.clone();
         let (bytes, at) = (bytes.to_vec(), Location::caller());
@@ -328,6 +329,7 @@ impl ReadHandle {
     /// h.ends()();
     /// ```
     #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn ends(&self) -> impl FnOnce() + 'static {
         let handle = self.clone();
         let at = Location::caller();
@@ -341,6 +343,7 @@ impl ReadHandle {
     /// h.fails(std::io::ErrorKind::BrokenPipe)();
     /// ```
     #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn fails(&self, kind: ErrorKind) -> impl FnOnce() + 'static {
         let handle = self.clone();
         let at = Location::caller();

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::io::{self, ErrorKind};
-use std::mem::ManuallyDrop;
 use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -10,7 +9,7 @@ use std::task::{Context, Poll};
 
 use super::bytes;
 use crate::hooks;
-use crate::probe::{Mode, Shared};
+use crate::probe::{Hold, Mode, Shared};
 use crate::short_io;
 use crate::ViolationKind;
 
@@ -55,7 +54,7 @@ pub fn probe_writer(capacity: usize) -> (WriteProbe, WriteHandle) {
         errored_at: o.errored_at,
     });
     let handle = WriteHandle { shared: Arc::clone(&shared) };
-    (WriteProbe { shared: ManuallyDrop::new(shared) }, handle)
+    (WriteProbe { shared: Hold::new(shared) }, handle)
 }
 
 struct Output {
@@ -89,7 +88,7 @@ impl Output {
 #[must_use = "writers do nothing unless written to"]
 pub struct WriteProbe {
     /// Released by the first drop only, as in [`Probe`](crate::Probe).
-    shared: ManuallyDrop<Arc<Shared<Output>>>,
+    shared: Hold<Output>,
 }
 
 #[derive(Clone, Copy)]
@@ -171,7 +170,8 @@ impl WriteProbe {
 
 impl Drop for WriteProbe {
     fn drop(&mut self) {
-        // SAFETY: the probe's own drop, with its own `shared`, never used after it.
+        // SAFETY: the probe's own drop, with its own hold, which nothing but a later
+        // drop of the probe uses after it.
         unsafe { crate::probe::drop_probe(&mut self.shared, 0) }
     }
 }
@@ -305,6 +305,7 @@ impl WriteHandle {
     /// h.drains(8)();
     /// ```
     #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn drains(&self, n: usize) -> impl FnOnce() + 'static {
         let handle = self.clone();
         let at = Location::caller();
@@ -318,6 +319,7 @@ impl WriteHandle {
     /// h.fails(std::io::ErrorKind::BrokenPipe)();
     /// ```
     #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn fails(&self, kind: ErrorKind) -> impl FnOnce() + 'static {
         let handle = self.clone();
         let at = Location::caller();

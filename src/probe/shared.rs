@@ -38,6 +38,7 @@ pub(crate) struct Shared<P> {
     /// Takes out what the payload holds for the probe (a value, queued items), to be
     /// dropped once the probe is gone.
     empty: fn(&mut P) -> P,
+    /// 1 once the probe was dropped (its later drops are counted by the probe alone).
     drops: AtomicU32,
     state: Mutex<State<P>>,
 }
@@ -341,7 +342,7 @@ impl<P> Shared<P> {
             hooks::after_poll(
                 task,
                 Box::new(move || {
-                    if hooks::wakes_on_this_thread() == before
+                    if hooks::wakes_of(task) == before
                         && !hooks::is_task_gone(task)
                         && !shared.seen_since(polls_at_wake)
                     {
@@ -349,7 +350,7 @@ impl<P> Shared<P> {
                     }
                 }),
             );
-        } else if hooks::wakes_on_this_thread() == before {
+        } else if hooks::wakes_of(task) == before {
             self.report_not_led_back(at);
         }
     }
@@ -373,18 +374,19 @@ impl<P> Shared<P> {
         ));
     }
 
-    /// Counts a drop; false when it is not the first (then it was reported).
-    pub(crate) fn first_drop(&self) -> bool {
-        let prior = self.drops.fetch_add(1, SeqCst);
-        if prior == 0 {
-            return true;
-        }
-        let detail = {
-            let st = self.lock();
-            format!("{} was dropped {} times", self.describe(&st), prior + 1)
-        };
-        self.report_outside_poll(ViolationKind::DoubleDrop, detail);
-        false
+    /// The probe's first drop happened (its later drops are counted and reported by
+    /// the probe alone: see [`super::leaf::Hold`]).
+    pub(crate) fn mark_dropped(&self) {
+        self.drops.store(1, SeqCst);
+    }
+
+    /// How messages name the probe kind ("probe", "stream probe", "task").
+    pub(crate) fn what(&self) -> &'static str {
+        self.what
+    }
+
+    pub(crate) fn mode(&self) -> Mode {
+        self.mode
     }
 
     /// The first drop, at `address`: gives the waker up and checks the pin. Returns
@@ -411,17 +413,6 @@ impl<P> Shared<P> {
                 self.lock().violations.push(Violation::new(ViolationKind::MovedWhilePinned, None, moved));
                 None
             }
-        }
-    }
-
-    /// A violation seen outside a poll: recorded (kit), reported to the checker run,
-    /// or a panic (never while unwinding).
-    fn report_outside_poll(&self, kind: ViolationKind, detail: String) {
-        match self.mode {
-            Mode::Kit => self.lock().violations.push(Violation::new(kind, None, detail)),
-            Mode::Test if hooks::active() => hooks::report(Violation::new(kind, None, detail)),
-            Mode::Test if std::thread::panicking() => {}
-            Mode::Test => crate::checked::violation(kind, detail),
         }
     }
 }

@@ -266,6 +266,7 @@ impl<T: 'static> SinkHandle<T> {
     /// # drop(step);
     /// ```
     #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn accepts(&self, n: usize) -> impl FnOnce() + 'static {
         self.shared.step(Location::caller(), move |b| b.room += n)
     }
@@ -277,6 +278,7 @@ impl<T: 'static> SinkHandle<T> {
     /// let step = h.becomes_full();
     /// # drop(step);
     /// ```
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn becomes_full(&self) -> impl FnOnce() + 'static {
         let handle = self.clone();
         move || handle.make_full()
@@ -290,6 +292,7 @@ impl<T: 'static> SinkHandle<T> {
     /// # drop(step);
     /// ```
     #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn drains(&self) -> impl FnOnce() + 'static {
         self.shared.step(Location::caller(), drain)
     }
@@ -302,6 +305,7 @@ impl<T: 'static> SinkHandle<T> {
     /// # drop(step);
     /// ```
     #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn fails(&self, error: &str) -> impl FnOnce() + 'static {
         let error = error.to_owned();
         self.shared.step(Location::caller(), |b| b.error = Some(error))
@@ -315,6 +319,7 @@ impl<T: 'static> SinkHandle<T> {
     /// # drop(step);
     /// ```
     #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn wakes(&self) -> impl FnOnce() + 'static {
         self.shared.step(Location::caller(), |_| ())
     }

@@ -124,6 +124,7 @@ impl<T: 'static> StreamHandle<T> {
 
     /// A driver step that yields `item`.
     #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn yields(&self, item: T) -> impl FnOnce() + 'static {
         let handle = self.clone();
         let at = Location::caller();
@@ -132,6 +133,7 @@ impl<T: 'static> StreamHandle<T> {
 
     /// A driver step that ends the stream.
     #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn ends(&self) -> impl FnOnce() + 'static {
         let at = Location::caller();
         self.shared.step(at, move |q| {
@@ -141,6 +143,7 @@ impl<T: 'static> StreamHandle<T> {
 
     /// A driver step that wakes the stream.
     #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn wakes(&self) -> impl FnOnce() + 'static {
         self.shared.step(Location::caller(), |_| ())
     }

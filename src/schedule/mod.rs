@@ -363,7 +363,16 @@ mod tests {
         assert_eq!(e.index(), 1);
         assert_eq!(e.to_string(), "bad schedule token `u0` (token 2): `u` takes no task number");
         let e = "x".parse::<Step>().unwrap_err();
-        assert!(e.to_string().ends_with("expected one of p s w c a m i (with a task number) or d r u b"), "{e}");
+        assert!(e.to_string().ends_with("expected one of p s w c a m i k (with a task number) or d r u b"), "{e}");
+    }
+
+    #[test]
+    fn k_parses_displays_and_encodes() {
+        let s: Schedule = "p0 k1 d".parse().unwrap();
+        assert_eq!(s.steps()[1], Step::DriverInsideClone(1));
+        assert_eq!(s.to_string(), "p0 k1 d");
+        assert_eq!(Step::from_code(Step::DriverInsideClone(3).code()), Some(Step::DriverInsideClone(3)));
+        assert!("k".parse::<Step>().unwrap_err().to_string().contains("needs a task number"));
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub(crate) fn explore<F: Fn() -> Scenario + Sync>(
     session: Option<&Arc<Session>>,
 ) -> Result<Summary, Report> {
     let board = Board::<Job>::default();
+    // Runs of the workers' judges, added as each worker ends.
+    let worker_runs = AtomicU64::new(0);
     let worker = || {
         liveness::watch(session, |watched| {
             let judge = Judge::new(factory, config.spin_bound, watched);
@@ -45,9 +47,11 @@ pub(crate) fn explore<F: Fn() -> Scenario + Sync>(
             while let Some(job) = board.next(&mut seen) {
                 job.help(&judge, config);
             }
+            worker_runs.fetch_add(judge.runs(), Relaxed);
         });
     };
-    thread::scope(|scope| {
+    // The scope joins the workers, so their runs are all counted after it.
+    let verdict = thread::scope(|scope| {
         let mut pool = Pool::new(scope, &board, &worker, threads.saturating_sub(1));
         liveness::watch(session, |watched| {
             let judge = Judge::new(factory, config.spin_bound, watched);
@@ -56,13 +60,14 @@ pub(crate) fn explore<F: Fn() -> Scenario + Sync>(
                 .or_else(|| random_phase(&judge, config, &mut pool, &mut summary));
             // The workers are done: let them end while the report is made.
             drop(pool);
-            summary.runs = summary.systematic + summary.random;
+            summary.runs = judge.runs();
             match found {
                 None => Ok(summary),
                 Some((found, by)) => Err(finish(&judge, found, by, config, true)),
             }
         })
-    })
+    });
+    verdict.map(|summary| Summary { runs: summary.runs + worker_runs.load(Relaxed), ..summary })
 }
 
 /// What the workers help with.

@@ -92,7 +92,7 @@ use ::proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestCaseEr
 use crate::check::finish;
 use crate::config::{Config, ConfigError};
 use crate::explore::random::Rng;
-use crate::explore::single::{env_config, judge_one};
+use crate::explore::single::judge_one;
 use crate::judge::{Found, Judge};
 use crate::liveness::{self, OnHang, Session};
 use crate::panic_capture;
@@ -194,11 +194,11 @@ pub fn try_check<F: Fn() -> Scenario>(factory: F) -> Result<ProptestSummary, Rep
 /// .unwrap();
 /// ```
 ///
-/// # Panics
-/// If a `POLLCHECK_*` environment variable is invalid.
-#[track_caller]
+/// An invalid `POLLCHECK_*` environment variable checks nothing: the report is an
+/// [`InvalidConfig`](crate::ViolationKind::InvalidConfig) whose detail names it.
 pub fn try_check_schedule<F: Fn() -> Scenario>(schedule: &Schedule, factory: F) -> Result<(), Report> {
-    judge_one(&env_config(), &factory, schedule.steps(), FoundBy::Other("a proptest schedule"), false)
+    let config = Config::from_env().map_err(|e| Report::invalid_config(e.to_string()))?;
+    judge_one(&config, &factory, schedule.steps(), FoundBy::Other("a proptest schedule"), false)
 }
 
 /// What a passing [`PropChecker`] run explored.
@@ -246,6 +246,7 @@ pub struct ProptestSummary {
 /// assert_eq!(report.kind(), ViolationKind::SpuriousPoll, "{report}");
 /// assert_eq!(report.schedule().to_string(), "p0 s0");
 /// ```
+#[must_use = "a PropChecker checks nothing until `run` or `try_run` is called"]
 pub struct PropChecker<F> {
     factory: F,
     config: Result<Config, ConfigError>,
@@ -255,23 +256,27 @@ pub struct PropChecker<F> {
 
 impl<F: Fn() -> Scenario> PropChecker<F> {
     /// A checker with the defaults and the environment variables.
+    #[must_use = "a PropChecker checks nothing until `run` or `try_run` is called"]
     pub fn new(factory: F) -> Self {
         PropChecker { factory, config: Config::from_env(), cases: None, max_len: None }
     }
 
     /// Replaces pollcheck's configuration (its `POLLCHECK_*` variables included).
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn config(mut self, config: Config) -> Self {
         self.config = Ok(config);
         self
     }
 
     /// Cases (schedules) to run (default: `PROPTEST_CASES`, or 1024; 4 under miri).
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn cases(mut self, cases: u32) -> Self {
         self.cases = Some(cases);
         self
     }
 
     /// The seed of proptest's runner (default: [`Config::seed`]).
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn seed(mut self, seed: u64) -> Self {
         if let Ok(c) = &mut self.config {
             c.seed = seed;
@@ -281,6 +286,7 @@ impl<F: Fn() -> Scenario> PropChecker<F> {
 
     /// Longest schedule generated (default: 4 per task and driver step, plus 4,
     /// between 8 and 64). See [`Schedules::max_len`].
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn max_len(mut self, max_len: usize) -> Self {
         self.max_len = Some(max_len);
         self
@@ -298,14 +304,12 @@ impl<F: Fn() -> Scenario> PropChecker<F> {
     /// Runs; returns what was explored, or the report of the first violation with its
     /// schedule shrunk by proptest.
     ///
-    /// # Panics
-    /// If a `POLLCHECK_*` environment variable is invalid.
-    #[track_caller]
+    /// An invalid `POLLCHECK_*` environment variable or bound checks nothing: the
+    /// report is an [`InvalidConfig`](crate::ViolationKind::InvalidConfig) whose detail
+    /// names it and what it allows.
     pub fn try_run(self) -> Result<ProptestSummary, Report> {
-        let config = match self.config {
-            Ok(c) => c,
-            Err(e) => panic!("pollcheck: {e}"),
-        };
+        let config = self.config.map_err(|e| Report::invalid_config(e.to_string()))?;
+        crate::config::check_bounds(&config.bounds).map_err(|e| Report::invalid_config(e.to_string()))?;
         let factory = &self.factory;
         let mut runner_config = config_for_check();
         if let Some(cases) = self.cases {
