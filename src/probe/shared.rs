@@ -48,6 +48,9 @@ pub(crate) struct State<P> {
     /// Address at the first poll, and where that poll came from.
     first_poll: Option<(usize, &'static Location<'static>)>,
     polls: u32,
+    /// Looks at the payload again within a poll, after cloning the waker outside the
+    /// lock (a step may have run inside that clone).
+    rechecks: u32,
     finished_at: Option<&'static Location<'static>>,
     /// The waker registered by the latest `Pending`, until a wake takes it.
     waker: Option<Waker>,
@@ -90,6 +93,7 @@ impl<P> Shared<P> {
                 payload,
                 first_poll: None,
                 polls: 0,
+                rechecks: 0,
                 finished_at: None,
                 waker: None,
                 last_waker: None,
@@ -237,6 +241,9 @@ impl<P> Shared<P> {
                         drop(st);
                         fresh = Some(cx.waker().clone());
                         st = self.lock();
+                        // What a wake inside that clone announced, this poll now sees.
+                        st.woken = None;
+                        st.rechecks += 1;
                     }
                 },
             }
@@ -317,7 +324,7 @@ impl<P> Shared<P> {
             };
             let task = st.polled_by.map(|(t, _)| t);
             st.woken = Some(Woken { at, task, task_polls: polls_of(task) });
-            (waker, st.polled_by, st.polls)
+            (waker, st.polled_by, st.polls + st.rechecks)
         };
         waker.wake();
         let Some((task, before)) = polled_by else {
@@ -357,7 +364,10 @@ impl<P> Shared<P> {
 
     /// Whether the probe was polled (polls counted past `polls`) or dropped since.
     fn seen_since(&self, polls: u32) -> bool {
-        self.drops() > 0 || self.lock().polls > polls
+        self.drops() > 0 || {
+            let st = self.lock();
+            st.polls + st.rechecks > polls
+        }
     }
 
     fn report_not_led_back(&self, at: &'static Location<'static>) {
