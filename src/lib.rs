@@ -208,6 +208,7 @@ mod judge;
 mod liveness;
 #[cfg(loom)]
 pub mod loom;
+mod model;
 mod panic_capture;
 mod probe;
 mod reentry;
@@ -217,6 +218,7 @@ mod scenario;
 mod schedule;
 mod short_io;
 mod shrink;
+mod spawn;
 #[cfg(any(feature = "stream", feature = "sink"))]
 mod stream_task;
 mod sync;
@@ -232,6 +234,7 @@ pub use checked::{Checked, FutureCheckExt};
 pub use checked_sink::{CheckedSink, SinkCheckExt};
 pub use config::{Bounds, Config, ConfigError, Shard};
 pub use executor::{check_executor, try_check_executor, Executor, ExecutorTask};
+pub use model::model;
 pub use probe::{probe, Probe, ProbeHandle, WakerId};
 #[cfg(feature = "sink")]
 pub use probe::{probe_sink, SinkHandle, SinkProbe};
@@ -240,6 +243,7 @@ pub use probe::{probe_stream, StreamHandle, StreamProbe};
 pub use report::{FoundBy, Report};
 pub use scenario::Scenario;
 pub use schedule::{ParseError, Schedule, Step, MAX_TASKS};
+pub use spawn::{spawn, spawn_cancellable, JoinHandle};
 pub use violation::{Violation, ViolationKind};
 pub use waker_check::{check_waker, try_check_waker, WakerUnderTest};
 

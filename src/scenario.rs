@@ -74,8 +74,48 @@ impl Scenario {
             type_name: std::any::type_name::<F>(),
             future: TaskFuture::Pinned(Box::pin(Captured(future))),
             must_finish: false,
+            fate: Fate::ANY,
         });
         self
+    }
+
+    /// A model's scenario: `body` is task 0, which must finish (a body still `Pending`
+    /// at quiescence is a stuck task or a lost wakeup, as the same test would hang
+    /// under any runtime) and is never cancelled or abandoned; the tasks it
+    /// [`spawn`](crate::spawn)s follow, in spawn order. [`model`](crate::model) is
+    /// `Checker::new(move || Scenario::model(body())).run()`; build the `Checker`
+    /// yourself for bounds, a seed, a replay or `try_run`, and pass the same factory
+    /// to the proptest and fuzz entry points.
+    ///
+    /// ```
+    /// use pollcheck::{Checker, Scenario};
+    ///
+    /// let summary = Checker::new(|| {
+    ///     Scenario::model(async {
+    ///         let (tx, rx) = futures_channel::oneshot::channel::<u32>();
+    ///         let rx = pollcheck::spawn(async move { rx.await.ok() });
+    ///         let _ = tx.send(1);
+    ///         rx.await
+    ///     })
+    /// })
+    /// .depth(4)
+    /// .try_run()
+    /// .unwrap();
+    /// assert!(summary.schedules() > 1);
+    /// ```
+    pub fn model<F>(body: F) -> Self
+    where
+        F: Future + 'static,
+        F::Output: Debug,
+    {
+        let mut scenario = Scenario::new();
+        scenario.tasks.push(TaskSpec {
+            type_name: std::any::type_name::<F>(),
+            future: pinned(body),
+            must_finish: true,
+            fate: Fate::KEPT,
+        });
+        scenario
     }
 
     /// Adds an `Unpin` task, which the checker may also move to a new address between
@@ -90,6 +130,7 @@ impl Scenario {
             type_name: std::any::type_name::<F>(),
             future: TaskFuture::Movable(Box::new(Captured(future))),
             must_finish: false,
+            fate: Fate::ANY,
         });
         self
     }
@@ -131,6 +172,7 @@ impl Scenario {
             type_name: std::any::type_name::<S>(),
             future: TaskFuture::Pinned(Box::pin(crate::stream_task::StreamTask::new(stream))),
             must_finish: false,
+            fate: Fate::ANY,
         });
         self
     }
@@ -163,6 +205,7 @@ impl Scenario {
             type_name: std::any::type_name::<S>(),
             future: TaskFuture::Pinned(Box::pin(crate::stream_task::SinkTask::new(sink, items))),
             must_finish: false,
+            fate: Fate::ANY,
         });
         self
     }
@@ -333,6 +376,25 @@ pub(crate) struct TaskSpec {
     pub(crate) future: TaskFuture,
     /// Declared with [`Scenario::must_finish`].
     pub(crate) must_finish: bool,
+    pub(crate) fate: Fate,
+}
+
+/// What a schedule may do to a task's life besides polling it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Fate {
+    /// `c`: dropped before it finishes.
+    pub(crate) cancel: bool,
+    /// `a`: never polled again.
+    pub(crate) abandon: bool,
+}
+
+impl Fate {
+    /// A `Scenario` task: anything.
+    pub(crate) const ANY: Fate = Fate { cancel: true, abandon: true };
+    /// A model's body, or a spawned task something may await: runs to its end.
+    pub(crate) const KEPT: Fate = Fate { cancel: false, abandon: false };
+    /// `spawn_cancellable`: may be cancelled (its handle says so), never abandoned.
+    pub(crate) const CANCELLABLE: Fate = Fate { cancel: true, abandon: false };
 }
 
 pub(crate) struct DriverStep {
@@ -400,6 +462,15 @@ pub(crate) struct Items {
 
 pub(crate) trait MovableFuture: ErasedFuture + Unpin {
     fn relocate(self: Box<Self>) -> Box<dyn MovableFuture>;
+}
+
+/// `future` as a pinned task future.
+pub(crate) fn pinned<F>(future: F) -> TaskFuture
+where
+    F: Future + 'static,
+    F::Output: Debug,
+{
+    TaskFuture::Pinned(Box::pin(Captured(future)))
 }
 
 struct Captured<F>(F);

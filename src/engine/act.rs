@@ -12,6 +12,7 @@ use crate::sync::Arc;
 
 impl Run {
     pub(super) fn act(self: &Rc<Self>, step: Step, origin: ActionOrigin) {
+        self.adopt_spawned();
         if !self.enabled(step) {
             self.journal.record(|| Event::Skipped(step, "not enabled"));
             return;
@@ -33,7 +34,8 @@ impl Run {
             Step::NewWaker(t) => {
                 let slot = new_slot(&self.next_waker, self.id, t, &self.journal);
                 let id = slot.id;
-                let mut task = self.tasks[t].borrow_mut();
+                let tasks = self.tasks();
+                let mut task = tasks[t].borrow_mut();
                 task.slots.push(slot);
                 task.seen.push(0);
                 task.next = task.slots.len() - 1;
@@ -87,7 +89,7 @@ impl Run {
                 let index = self.next_step.get();
                 self.next_step.set(index + 1);
                 let step = self.steps.borrow_mut()[index].take().expect("each step runs once");
-                let latest = Rc::new(std::cell::Cell::new(self.tasks[t].borrow().slots_latest_id()));
+                let latest = Rc::new(std::cell::Cell::new(self.tasks()[t].borrow().slots_latest_id()));
                 *self.clone_target.borrow_mut() = Some((t, Rc::clone(&latest)));
                 reentry::arm(Armed::Step {
                     index,
@@ -105,7 +107,7 @@ impl Run {
                     // it; a wake of a stale one must not.
                     poll: Rc::new(move |waker| {
                         run.upgrade().is_some_and(|run| {
-                            let latest = run.tasks[t].try_borrow().ok().map(|k| k.slots[k.latest].id);
+                            let latest = run.tasks()[t].try_borrow().ok().map(|k| k.slots[k.latest].id);
                             latest == Some(waker) && run.poll_task(t, PollKind::InsideWake).is_some()
                         })
                     }),
@@ -113,15 +115,15 @@ impl Run {
                 });
             }
             Step::Cancel(t) => {
-                let future = self.tasks[t].borrow_mut().future.take();
-                self.tasks[t].borrow_mut().state = State::Cancelled;
+                let future = self.tasks()[t].borrow_mut().future.take();
+                self.tasks()[t].borrow_mut().state = State::Cancelled;
                 self.drop_future(t, future, DropWhy::Cancelled);
                 self.world.set(self.world.get() + 1);
             }
-            Step::Abandon(t) => self.tasks[t].borrow_mut().abandoned = true,
+            Step::Abandon(t) => self.tasks()[t].borrow_mut().abandoned = true,
             Step::ShortIo => crate::short_io::arm(),
             Step::Move(t) => {
-                if let Some(f) = self.tasks[t].borrow_mut().future.as_mut() {
+                if let Some(f) = self.tasks()[t].borrow_mut().future.as_mut() {
                     f.relocate();
                 }
             }

@@ -47,7 +47,7 @@ impl Run {
     pub(super) fn idle_snapshot(&self, t: usize) -> Vec<u32> {
         let mut before = std::mem::take(&mut *self.idle_wakes.borrow_mut());
         before.clear();
-        before.extend(self.tasks.iter().enumerate().map(|(u, cell)| {
+        before.extend(self.tasks().iter().enumerate().map(|(u, cell)| {
             if u == t {
                 return 0;
             }
@@ -61,7 +61,7 @@ impl Run {
     /// reports a spin once the count passes the bound.
     pub(super) fn idle_poll(&self, t: usize, task: &mut Task, before: Vec<u32>, self_woke: bool) {
         let epoch = self.progress.get();
-        for (u, cell) in self.tasks.iter().enumerate() {
+        for (u, cell) in self.tasks().iter().enumerate() {
             if u == t || before.get(u).is_none_or(|&w| w == u32::MAX) {
                 continue;
             }
@@ -90,7 +90,7 @@ impl Run {
         loop {
             let mut grown = group;
             let mut start = idle.start;
-            for (u, cell) in self.tasks.iter().enumerate() {
+            for (u, cell) in self.tasks().iter().enumerate() {
                 if group & bit(u) == 0 {
                     continue;
                 }
@@ -116,14 +116,14 @@ impl Run {
 
     fn describe_group(&self, t: usize, idle: &Idle, group: u64) -> String {
         let tasks =
-            |mask: u64| -> Vec<usize> { (0..self.tasks.len().min(64)).filter(|&u| mask & bit(u) != 0).collect() };
+            |mask: u64| -> Vec<usize> { (0..self.tasks().len().min(64)).filter(|&u| mask & bit(u) != 0).collect() };
         let woken = tasks(group)
             .into_iter()
             .filter_map(|u| {
                 let by = if u == t {
                     idle.woken_by
                 } else {
-                    self.tasks[u]
+                    self.tasks()[u]
                         .try_borrow()
                         .map_or(0, |k| if k.idle.epoch == idle.epoch { k.idle.woken_by } else { 0 })
                 };

@@ -105,6 +105,8 @@ enum PollKind {
 struct Task {
     future: Option<TaskFuture>,
     type_name: &'static str,
+    /// Whether the schedule may cancel or abandon it.
+    fate: crate::scenario::Fate,
     state: State,
     abandoned: bool,
     /// Declared with `Scenario::must_finish` or `all_must_finish`.
@@ -125,6 +127,30 @@ struct Task {
 }
 
 impl Task {
+    fn new(spec: crate::scenario::TaskSpec, all_must_finish: bool, slot: Slot) -> Self {
+        let (mut slots, mut seen) = spare::history();
+        slots.push(slot);
+        seen.push(0);
+        Task {
+            future: Some(spec.future),
+            type_name: spec.type_name,
+            fate: spec.fate,
+            state: State::NotStarted,
+            abandoned: false,
+            must_finish: all_must_finish || spec.must_finish,
+            slots,
+            seen,
+            latest: 0,
+            next: 0,
+            polls: 0,
+            world_at_pending: 0,
+            spin: 0,
+            spin_start: 0,
+            output: None,
+            idle: idle::Idle::default(),
+        }
+    }
+
     #[inline]
     fn history(&self) -> WakerHistory<'_> {
         WakerHistory { slots: &self.slots, seen: &self.seen, latest: self.latest }
@@ -150,8 +176,10 @@ impl Task {
             Step::NewWaker(_) => self.live() && self.polls > 0 && self.next == self.latest,
             Step::PollInsideWake(_) => self.live() && self.polls > 0 && !self.woken(),
             Step::DriverInsideClone(_) => self.live(),
-            Step::Cancel(_) => self.future.is_some() && matches!(self.state, State::NotStarted | State::Pending),
-            Step::Abandon(_) => self.live() && self.polls > 0,
+            Step::Cancel(_) => {
+                self.fate.cancel && self.future.is_some() && matches!(self.state, State::NotStarted | State::Pending)
+            }
+            Step::Abandon(_) => self.fate.abandon && self.live() && self.polls > 0,
             Step::Move(_) => self.live() && self.polls > 0 && matches!(self.future, Some(TaskFuture::Movable(_))),
             Step::Driver | Step::ReentrantDriver | Step::DriverInsideDrop | Step::ShortIo => false,
         }
@@ -166,7 +194,8 @@ impl Task {
 
 /// One run in progress. Shared (`Rc`) with the closures armed inside wakers.
 pub(crate) struct Run {
-    tasks: Vec<RefCell<Task>>,
+    /// The tasks; spawned ones are added between actions (see `spawn`).
+    task_list: RefCell<Vec<RefCell<Task>>>,
     steps: RefCell<Vec<Option<DriverStep>>>,
     next_step: Cell<usize>,
     journal: Arc<Journal>,
@@ -213,6 +242,7 @@ pub(crate) fn execute(
     let run = Rc::new(Run::new(scenario, opts.clone(), heartbeat));
     abort::running(&run);
     while !run.violated() {
+        run.adopt_spawned();
         let Some(step) = chooser.next(&run) else {
             break;
         };
@@ -220,9 +250,12 @@ pub(crate) fn execute(
     }
     run.drain();
     if !run.violated() {
+        run.adopt_spawned();
         run.check_quiescence();
     }
+    run.adopt_spawned();
     run.teardown();
+    crate::spawn::close();
     abort::ended();
     crate::hooks::end_run();
     run.finish()
@@ -241,10 +274,12 @@ pub(crate) fn journal_of(scenario: Scenario, steps: &[(Step, ActionOrigin)]) -> 
         run.act(step, origin);
     }
     std::mem::forget(reentry::disarm());
-    for cell in &run.tasks {
+    for cell in run.tasks().iter() {
         std::mem::forget(cell.borrow_mut().future.take());
     }
     std::mem::forget(std::mem::take(&mut *run.steps.borrow_mut()));
+    std::mem::forget(crate::spawn::take());
+    crate::spawn::close();
     crate::hooks::end_run();
     run.journal.take()
 }
@@ -257,33 +292,17 @@ impl Run {
         let next_waker = Cell::new(1);
         let Scenario { tasks: mut specs, steps: mut driver, all_must_finish, strict_abandonment, quorum } = scenario;
         let mut tasks = spare::tasks();
-        tasks.extend(specs.drain(..).enumerate().map(|(t, spec)| {
-            let (mut slots, mut seen) = spare::history();
-            slots.push(new_slot(&next_waker, id, t, &journal));
-            seen.push(0);
-            RefCell::new(Task {
-                future: Some(spec.future),
-                type_name: spec.type_name,
-                state: State::NotStarted,
-                abandoned: false,
-                must_finish: all_must_finish || spec.must_finish,
-                slots,
-                seen,
-                latest: 0,
-                next: 0,
-                polls: 0,
-                world_at_pending: 0,
-                spin: 0,
-                spin_start: 0,
-                output: None,
-                idle: idle::Idle::default(),
-            })
-        }));
+        tasks.extend(
+            specs.drain(..).enumerate().map(|(t, spec)| {
+                RefCell::new(Task::new(spec, all_must_finish, new_slot(&next_waker, id, t, &journal)))
+            }),
+        );
+        crate::spawn::open();
         let mut steps = spare::steps();
         steps.extend(driver.drain(..).map(Some));
         Scenario::recycle(specs, driver);
         Run {
-            tasks,
+            task_list: RefCell::new(tasks),
             steps: RefCell::new(steps),
             next_step: Cell::new(0),
             journal,
@@ -302,6 +321,38 @@ impl Run {
             strict_abandonment,
             quorum,
             clone_target: RefCell::new(None),
+        }
+    }
+
+    /// The tasks (a spawned task joins the list only between actions, when no task is
+    /// borrowed).
+    #[inline]
+    fn tasks(&self) -> std::cell::Ref<'_, Vec<RefCell<Task>>> {
+        self.task_list.borrow()
+    }
+
+    /// Takes in the tasks spawned since the last call, numbered after the others.
+    /// Called between actions, where no task is borrowed.
+    #[inline]
+    fn adopt_spawned(&self) {
+        if crate::spawn::pending() {
+            self.adopt_spawned_now();
+        }
+    }
+
+    #[cold]
+    fn adopt_spawned_now(&self) {
+        let Ok(mut tasks) = self.task_list.try_borrow_mut() else {
+            return;
+        };
+        for spec in crate::spawn::take() {
+            let t = tasks.len();
+            let slot = new_slot(&self.next_waker, self.id, t, &self.journal);
+            let name = spec.type_name;
+            tasks.push(RefCell::new(Task::new(spec, false, slot)));
+            self.journal.record(|| Event::Note(format!("task {t} spawned ({name})")));
+            // A new task is progress: it may finish what the others wait for.
+            self.progressed();
         }
     }
 
@@ -329,7 +380,8 @@ impl Run {
     /// Whether `step` would do something now.
     #[inline]
     pub(crate) fn enabled(&self, step: Step) -> bool {
-        let task = |t: usize| self.tasks.get(t).and_then(|c| c.try_borrow().ok());
+        let tasks = self.tasks();
+        let task = |t: usize| tasks.get(t).and_then(|c| c.try_borrow().ok());
         match step {
             Step::Driver => self.steps_left(),
             Step::ReentrantDriver | Step::DriverInsideDrop => {
@@ -355,7 +407,7 @@ impl Run {
     pub(crate) fn enabled_steps(&self, out: &mut Vec<Step>) {
         out.clear();
         // Each task borrowed once for all its steps.
-        for (t, cell) in self.tasks.iter().enumerate() {
+        for (t, cell) in self.tasks().iter().enumerate() {
             let Ok(k) = cell.try_borrow() else { continue };
             for step in [
                 Step::Poll(t),
@@ -376,13 +428,13 @@ impl Run {
             }
         }
         if !reentry::is_armed() {
-            for (t, cell) in self.tasks.iter().enumerate() {
+            for (t, cell) in self.tasks().iter().enumerate() {
                 if cell.try_borrow().is_ok_and(|k| k.enables(Step::PollInsideWake(t))) {
                     out.push(Step::PollInsideWake(t));
                 }
             }
             if self.next_step.get() < self.steps.borrow().len() {
-                for (t, cell) in self.tasks.iter().enumerate() {
+                for (t, cell) in self.tasks().iter().enumerate() {
                     if cell.try_borrow().is_ok_and(|k| k.enables(Step::DriverInsideClone(t))) {
                         out.push(Step::DriverInsideClone(t));
                     }
@@ -423,6 +475,6 @@ fn new_slot(next: &Cell<u32>, run: u64, task: usize, journal: &Arc<Journal>) -> 
 
 impl Drop for Run {
     fn drop(&mut self) {
-        spare::recycle(std::mem::take(&mut self.tasks));
+        spare::recycle(std::mem::take(self.task_list.get_mut()));
     }
 }

@@ -18,7 +18,8 @@ impl Run {
     /// already, further up this stack, or is gone), else whether it returned `Ready`
     /// and with what (formatted when outputs are captured).
     pub(super) fn poll_task(&self, t: usize, kind: PollKind) -> Option<Poll<Option<String>>> {
-        let Ok(mut task) = self.tasks[t].try_borrow_mut() else {
+        let tasks = self.tasks();
+        let Ok(mut task) = tasks[t].try_borrow_mut() else {
             return None;
         };
         let task = &mut *task;

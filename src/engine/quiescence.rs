@@ -12,7 +12,7 @@ use crate::violation::{Violation, ViolationKind};
 impl Run {
     /// The first lost-wakeup proof (and its stale-waker special case), after every action.
     pub(super) fn check_nothing_can_wake(&self) {
-        for (t, cell) in self.tasks.iter().enumerate() {
+        for (t, cell) in self.tasks().iter().enumerate() {
             let Ok(task) = cell.try_borrow() else {
                 continue;
             };
@@ -35,8 +35,9 @@ impl Run {
 
     pub(super) fn drain(self: &Rc<Self>) {
         while !self.violated() {
+            self.adopt_spawned();
             let mut polled = false;
-            for t in 0..self.tasks.len() {
+            for t in 0..self.tasks().len() {
                 if self.violated() {
                     return;
                 }
@@ -70,14 +71,14 @@ impl Run {
         // abandonment the primitive promised to wake a task that is still polled, so
         // the excuse does not apply.
         let wake_pending = !self.strict_abandonment
-            && self.tasks.iter().any(|cell| {
+            && self.tasks().iter().any(|cell| {
                 let task = cell.borrow();
                 task.abandoned
                     && matches!(task.state, State::Pending | State::NotStarted)
                     && task.polls > 0
                     && task.history().latest_woken()
             });
-        for (t, cell) in self.tasks.iter().enumerate() {
+        for (t, cell) in self.tasks().iter().enumerate() {
             let (who, woken, stale) = {
                 let task = cell.borrow();
                 if task.state != State::Pending || !task.live() {
@@ -110,7 +111,7 @@ impl Run {
         if let Some(k) = self.quorum {
             return self.check_quorum(k);
         }
-        for (t, cell) in self.tasks.iter().enumerate() {
+        for (t, cell) in self.tasks().iter().enumerate() {
             let task = cell.borrow();
             if !task.must_finish || task.state != State::Pending || !task.live() {
                 continue;
@@ -125,9 +126,9 @@ impl Run {
 
     /// At least `k` of the counted tasks finished, or every one the schedule left.
     fn check_quorum(&self, k: usize) {
-        let declared = self.tasks.iter().any(|c| c.borrow().must_finish);
+        let declared = self.tasks().iter().any(|c| c.borrow().must_finish);
         let (mut counted, mut finished, mut left, mut stuck, mut gone) = (0, 0, 0, None, Vec::new());
-        for (t, cell) in self.tasks.iter().enumerate() {
+        for (t, cell) in self.tasks().iter().enumerate() {
             let task = cell.borrow();
             if declared && !task.must_finish {
                 continue;

@@ -45,8 +45,9 @@ impl Run {
                 _ => no_steps(),
             };
         };
-        let Some(cell) = self.tasks.get(t) else {
-            return format!("the scenario has {} tasks (0..{})", self.tasks.len(), self.tasks.len());
+        let tasks = self.tasks();
+        let Some(cell) = tasks.get(t) else {
+            return format!("the scenario has {} tasks (0..{})", self.tasks().len(), self.tasks().len());
         };
         let Ok(task) = cell.try_borrow() else {
             return format!("task {t} is being polled");

@@ -11,7 +11,8 @@ use crate::waker::Slot;
 impl Run {
     pub(super) fn drop_future(&self, t: usize, future: Option<TaskFuture>, why: DropWhy) {
         let who = {
-            let task = self.tasks[t].borrow();
+            let tasks = self.tasks();
+            let task = tasks[t].borrow();
             if future.is_some() {
                 retire_all(&task.slots);
             }
@@ -40,13 +41,13 @@ impl Run {
             // (futures-channel's receiver spins forever in `drop` after a panic in
             // mid-update), so leak the scenario rather than hang. Under miri, which
             // counts leaks as errors, drop it.
-            for cell in &self.tasks {
+            for cell in self.tasks().iter() {
                 std::mem::forget(cell.borrow_mut().future.take());
             }
             std::mem::forget(std::mem::take(&mut *self.steps.borrow_mut()));
             return;
         }
-        for (t, cell) in self.tasks.iter().enumerate() {
+        for (t, cell) in self.tasks().iter().enumerate() {
             let future = cell.borrow_mut().future.take();
             self.drop_future(t, future, DropWhy::Teardown);
         }
@@ -66,7 +67,7 @@ impl Run {
         if let Some(v) = crate::hooks::take_reported().or_else(crate::hooks::after_teardown) {
             return self.violate(v);
         }
-        for (t, cell) in self.tasks.iter().enumerate() {
+        for (t, cell) in self.tasks().iter().enumerate() {
             let task = cell.borrow();
             if let Some(d) = detect::leaked_waker::still_alive(&task.history()) {
                 #[cfg(miri)]
@@ -83,9 +84,9 @@ impl Run {
             // With several tasks, a spurious poll may legitimately let one barge in
             // on a value or a slot meant for another (async-channel does): the twin
             // is another history, so outputs are compared for one task only.
-            compare_outputs: self.tasks.len() == 1 && self.had_spurious.get() && !self.spurious_reentered.get(),
+            compare_outputs: self.tasks().len() == 1 && self.had_spurious.get() && !self.spurious_reentered.get(),
             outputs: if self.opts.capture_outputs || self.opts.record {
-                self.tasks.iter().map(|t| t.borrow_mut().output.take()).collect()
+                self.tasks().iter().map(|t| t.borrow_mut().output.take()).collect()
             } else {
                 Vec::new()
             },

@@ -1,0 +1,45 @@
+//! Models: a test written as async code, explored like a scenario.
+
+use std::fmt::Debug;
+use std::future::Future;
+
+use crate::check::Checker;
+use crate::scenario::Scenario;
+
+/// Checks an async test body under every schedule of the default exploration, and
+/// panics with the [`Report`](crate::Report) of the first violation.
+///
+/// `body` is called afresh for every schedule (as a [`Scenario`] factory is) and its
+/// future is task 0; every [`spawn`](crate::spawn) inside it, or inside a spawned
+/// task, adds a task in spawn order. The explorer chooses which woken task runs
+/// next, polls tasks spuriously, gives them new wakers, cancels those spawned with
+/// [`spawn_cancellable`](crate::spawn_cancellable), and runs the opt-in re-entrant
+/// actions, then a random phase; every detector, the shrinker, the replay string,
+/// the watchdog and `threads(n)` apply as for a `Scenario`. No driver steps are
+/// needed: synchronous progress is code in a task.
+///
+/// The body must finish: still `Pending` at quiescence, it is reported (a lost
+/// wakeup or a stuck task), as the same test would hang under any runtime.
+///
+/// ```
+/// pollcheck::model(|| async {
+///     let (tx, rx) = futures_channel::oneshot::channel::<u32>();
+///     let receiver = pollcheck::spawn(async move { rx.await.unwrap() });
+///     pollcheck::spawn(async move {
+///         let _ = tx.send(7);
+///     });
+///     assert_eq!(receiver.await, 7);
+/// });
+/// ```
+///
+/// For bounds, a seed, a replay or a `Result`, build the checker with
+/// [`Scenario::model`]: `Checker::new(|| Scenario::model(body()))`.
+#[track_caller]
+pub fn model<B, F>(body: B)
+where
+    B: Fn() -> F + Send + Sync + 'static,
+    F: Future + 'static,
+    F::Output: Debug,
+{
+    Checker::new(move || Scenario::model(body())).run();
+}

@@ -1,0 +1,237 @@
+//! `spawn` inside a check: a future becomes one more task of the run, numbered after
+//! the tasks already there in spawn order, and its [`JoinHandle`] is a future of its
+//! output. See [`model`](crate::model).
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
+
+use crate::scenario::{Fate, TaskSpec};
+
+thread_local! {
+    /// Tasks spawned during the run on this thread and not taken in by it yet
+    /// (`None`: no run is going on).
+    static SPAWNED: RefCell<Option<Vec<TaskSpec>>> = const { RefCell::new(None) };
+    /// Whether `SPAWNED` holds anything: asked between every two actions.
+    static PENDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A run starts on this thread: spawns go to it.
+pub(crate) fn open() {
+    let _ = SPAWNED.try_with(|s| *s.borrow_mut() = Some(Vec::new()));
+}
+
+/// The run ended: what it did not take in is dropped (outside the thread-local).
+pub(crate) fn close() {
+    let left = SPAWNED.try_with(|s| s.borrow_mut().take()).ok().flatten();
+    let _ = PENDING.try_with(|p| p.set(false));
+    drop(left);
+}
+
+/// Whether tasks were spawned since the last [`take`].
+#[inline]
+pub(crate) fn pending() -> bool {
+    PENDING.try_with(Cell::get).unwrap_or(false)
+}
+
+/// The tasks spawned since the last call, in spawn order.
+pub(crate) fn take() -> Vec<TaskSpec> {
+    let _ = PENDING.try_with(|p| p.set(false));
+    SPAWNED.try_with(|s| s.borrow_mut().as_mut().map(std::mem::take)).ok().flatten().unwrap_or_default()
+}
+
+/// Spawns `future` as a task of the check running on this thread, and returns a
+/// handle that is a future of its output.
+///
+/// Tasks are numbered in spawn order after the model's body (task 0), so a schedule
+/// names them (`p1`, `s2`) and replays them deterministically. The explorer polls,
+/// spuriously polls and re-wakers a spawned task like any other, but never cancels or
+/// abandons it: something may await its handle. Use [`spawn_cancellable`] for a task
+/// the explorer may also cancel.
+///
+/// ```
+/// pollcheck::model(|| async {
+///     let (tx, rx) = futures_channel::oneshot::channel::<u32>();
+///     let receiver = pollcheck::spawn(async move { rx.await.unwrap() });
+///     let _ = tx.send(7);
+///     assert_eq!(receiver.await, 7);
+/// });
+/// ```
+///
+/// # Panics
+///
+/// If no check is running on this thread (outside [`model`](crate::model) or a
+/// [`Scenario`](crate::Scenario)'s tasks).
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let name = name(Location::caller(), std::any::type_name::<F>());
+    spawn_with(future, Fate::KEPT, None, name)
+}
+
+/// Like [`spawn`], for a task the explorer may also cancel (`c1`: drop it before it
+/// finishes, as a `select!` or a timeout would). Its handle resolves to `None` then.
+///
+/// A body that awaits a cancelled task's handle gets `None`, never a panic of the
+/// test's own making; a task spawned with [`spawn`] is simply never cancelled.
+///
+/// ```
+/// pollcheck::model(|| async {
+///     let (tx, rx) = futures_channel::oneshot::channel::<u32>();
+///     let receiver = pollcheck::spawn_cancellable(async move { rx.await.ok() });
+///     let _ = tx.send(7);
+///     // Some(Some(7)), or None when the explorer cancelled the receiver.
+///     assert!(matches!(receiver.await, Some(Some(7)) | None));
+/// });
+/// ```
+///
+/// # Panics
+///
+/// As [`spawn`].
+#[track_caller]
+pub fn spawn_cancellable<F>(future: F) -> JoinHandle<Option<F::Output>>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let name = name(Location::caller(), std::any::type_name::<F>());
+    spawn_with(async move { Some(future.await) }, Fate::CANCELLABLE, Some(None), name)
+}
+
+fn spawn_with<F>(future: F, fate: Fate, on_cancel: Option<F::Output>, name: &'static str) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let join = Rc::new(RefCell::new(Join { output: None, waker: None, on_cancel }));
+    let task = Spawned { future: Box::pin(future), join: Some(Rc::clone(&join)) };
+    let spec = TaskSpec { type_name: name, future: crate::scenario::pinned(task), must_finish: false, fate };
+    let mut spec = Some(spec);
+    let _ = SPAWNED.try_with(|s| {
+        if let Some(list) = s.borrow_mut().as_mut() {
+            list.extend(spec.take());
+        }
+    });
+    if let Some(spec) = spec {
+        drop(spec);
+        panic!(
+            "pollcheck::spawn ({name}): no check is running on this thread; spawn from inside \
+             `pollcheck::model` (or a task of a `Scenario`)"
+        );
+    }
+    let _ = PENDING.try_with(|p| p.set(true));
+    JoinHandle { join }
+}
+
+/// A spawned task's name in reports: where it was spawned, and its type. Interned:
+/// one string per spawn site and type, for the whole process.
+fn name(at: &'static Location<'static>, type_name: &'static str) -> &'static str {
+    static NAMES: Mutex<Option<HashMap<(usize, &'static str), &'static str>>> = Mutex::new(None);
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    let key = (std::ptr::from_ref(at) as usize, type_name);
+    names
+        .get_or_insert_with(HashMap::new)
+        .entry(key)
+        .or_insert_with(|| Box::leak(format!("spawned at {at}: {type_name}").into_boxed_str()))
+}
+
+struct Join<T> {
+    output: Option<T>,
+    waker: Option<Waker>,
+    /// What the handle resolves to if the task is dropped before it finishes.
+    on_cancel: Option<T>,
+}
+
+/// The task itself: runs the future and hands its output to the handle.
+struct Spawned<F: Future> {
+    future: Pin<Box<F>>,
+    /// Until the output or the cancellation is handed over.
+    join: Option<Rc<RefCell<Join<F::Output>>>>,
+}
+
+impl<F: Future> Spawned<F> {
+    fn hand_over(&mut self, output: Option<F::Output>) {
+        let Some(join) = self.join.take() else { return };
+        let waker = {
+            let mut j = join.borrow_mut();
+            j.output = output.or_else(|| j.on_cancel.take());
+            j.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+impl<F: Future> Future for Spawned<F> {
+    type Output = Finished;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Finished> {
+        // `Spawned` is `Unpin` (the future is boxed).
+        match self.future.as_mut().poll(cx) {
+            Poll::Ready(output) => {
+                self.hand_over(Some(output));
+                Poll::Ready(Finished)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<F: Future> Drop for Spawned<F> {
+    fn drop(&mut self) {
+        self.hand_over(None);
+    }
+}
+
+/// A spawned task's output, as its task's output in reports (the value goes to the
+/// [`JoinHandle`]).
+pub(crate) struct Finished;
+
+impl fmt::Debug for Finished {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("output handed to its JoinHandle")
+    }
+}
+
+/// A future of a spawned task's output (see [`spawn`]). Dropping it detaches the task,
+/// which still runs.
+pub struct JoinHandle<T> {
+    join: Rc<RefCell<Join<T>>>,
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        // Register, then look: a waker's clone is arbitrary code (the checker runs
+        // driver steps inside it), so it is made outside the borrow.
+        let waker = cx.waker().clone();
+        let mut j = self.join.borrow_mut();
+        if let Some(output) = j.output.take() {
+            drop(j);
+            drop(waker);
+            return Poll::Ready(output);
+        }
+        let old = j.waker.replace(waker);
+        drop(j);
+        drop(old);
+        Poll::Pending
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let finished = self.join.try_borrow().map(|j| j.output.is_some());
+        f.debug_struct("JoinHandle").field("finished", &finished.ok()).finish()
+    }
+}

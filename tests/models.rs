@@ -1,0 +1,347 @@
+//! Models: the zoo's bugs written as async tests with `spawn` (caught with the same
+//! kind, the fixed twin passes), and real crates as models (no false positive).
+
+mod buggy;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use buggy::{first_waker, flag, notifier, relay_notifier, spinner, Flavor};
+use futures_util::future::{select, Either};
+use pollcheck::{Checker, Report, Scenario, ViolationKind};
+
+/// A model checker (shallower under miri, where every run is slow).
+fn model<B, F>(body: B) -> Checker<impl Fn() -> Scenario + Send + Sync + 'static>
+where
+    B: Fn() -> F + Send + Sync + 'static,
+    F: Future + 'static,
+    F::Output: std::fmt::Debug,
+{
+    let checker = Checker::new(move || Scenario::model(body()));
+    if cfg!(miri) {
+        checker.depth(3).cases(1)
+    } else {
+        checker
+    }
+}
+
+/// The buggy model is caught with `kind`, the fixed one passes.
+fn proven<F>(body: fn(Flavor) -> F, kind: ViolationKind) -> Report
+where
+    F: Future + 'static,
+    F::Output: std::fmt::Debug,
+{
+    let report = model(move || body(Flavor::Buggy)).try_run().expect_err("the buggy model passed");
+    println!("{report}");
+    assert_eq!(report.kind(), kind, "{report}");
+    if let Err(report) = model(move || body(Flavor::Fixed)).try_run() {
+        panic!("the fixed model failed:\n{report}");
+    }
+    report
+}
+
+/// A receiver and a task that sends to it.
+async fn first_waker_model(flavor: Flavor) -> u32 {
+    let (tx, rx) = first_waker::channel(flavor);
+    pollcheck::spawn(async move { tx.send(7) });
+    rx.await
+}
+
+#[test]
+fn a_receiver_that_keeps_its_first_waker_is_a_stale_waker() {
+    let report = proven(first_waker_model, ViolationKind::StaleWaker);
+    assert_eq!(report.violation().task(), Some(0), "{report}");
+}
+
+async fn flag_model(flavor: Flavor) {
+    let (flag, wait) = buggy::flag::Flag::new(flavor);
+    pollcheck::spawn(async move { flag.set() });
+    wait.await
+}
+
+#[test]
+fn a_flag_that_drops_the_waker_is_a_lost_wakeup() {
+    let _ = flag::scenario; // the same primitive as the scenario zoo's
+    proven(flag_model, ViolationKind::LostWakeup);
+}
+
+/// Two waiters (the first one cancellable), one notification: whichever finishes
+/// first ends the test, unless it was the cancelled one, whose notification must then
+/// reach the other.
+async fn notifier_model(flavor: Flavor) {
+    let notify = notifier::Notify::new(flavor);
+    let a = pollcheck::spawn_cancellable(notify.notified());
+    let b = pollcheck::spawn(notify.notified());
+    pollcheck::spawn(async move { notify.notify_one() });
+    if let Either::Left((None, b)) = select(a, b).await {
+        b.await;
+    }
+}
+
+#[test]
+fn a_cancelled_waiter_swallowing_the_notification_is_caught_in_a_model() {
+    proven(notifier_model, ViolationKind::LostWakeup);
+}
+
+async fn relay_model(flavor: Flavor) {
+    let notify = relay_notifier::Notify::new(flavor);
+    let a = pollcheck::spawn_cancellable(notify.notified());
+    let b = pollcheck::spawn(notify.notified());
+    pollcheck::spawn(async move { notify.notify_one() });
+    if let Either::Left((None, b)) = select(a, b).await {
+        b.await;
+    }
+}
+
+#[test]
+fn a_cancelled_waiter_hiding_the_notification_strands_the_body() {
+    // The other waiter keeps its waker registered and an extra poll returns Pending:
+    // only the body's obligation to finish shows it.
+    proven(relay_model, ViolationKind::StuckTask);
+}
+
+async fn spinner_model(flavor: Flavor) -> Option<u32> {
+    let (rx, close) = spinner::parts(flavor);
+    pollcheck::spawn(async move { close() });
+    rx.await
+}
+
+#[test]
+fn busy_waiting_on_a_closed_channel_is_a_spin_in_a_model() {
+    proven(spinner_model, ViolationKind::Spin);
+}
+
+#[test]
+fn the_body_must_finish() {
+    // A body that waits for something nobody sends hangs under any runtime.
+    let report = model(|| async {
+        let (_tx, rx) = futures_channel::oneshot::channel::<u32>();
+        rx.await
+    })
+    .try_run()
+    .expect_err("a body that never finishes");
+    assert_eq!(report.kind(), ViolationKind::StuckTask, "{report}");
+    assert_eq!(report.violation().task(), Some(0), "{report}");
+}
+
+#[test]
+fn a_spawned_task_is_named_by_where_it_was_spawned() {
+    let report = model(|| first_waker_model(Flavor::Buggy)).replay("p0 w0 s0 p1").try_run().unwrap_err();
+    let text = report.to_string();
+    assert!(text.contains("task 1 spawned (spawned at tests/models.rs:"), "{text}");
+}
+
+#[test]
+fn spawn_outside_a_check_is_a_clear_panic() {
+    let err = std::panic::catch_unwind(|| pollcheck::spawn(async {})).unwrap_err();
+    let text = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(text.contains("no check is running on this thread"), "{text}");
+}
+
+#[test]
+fn a_cancelled_task_resolves_its_handle_to_none() {
+    // Only spawn_cancellable tasks are cancelled; the body sees `None`, not a panic.
+    model(|| async {
+        let (tx, rx) = futures_channel::oneshot::channel::<u32>();
+        let h = pollcheck::spawn_cancellable(async move { rx.await.ok() });
+        pollcheck::spawn(async move {
+            let _ = tx.send(1);
+        });
+        matches!(h.await, None | Some(Some(1)))
+    })
+    .replay("p0 c1")
+    .run();
+}
+
+// ---------------------------------------------------------------------------------
+// Real crates as models: no false positives.
+// ---------------------------------------------------------------------------------
+
+fn passes<B, F>(body: B)
+where
+    B: Fn() -> F + Send + Sync + 'static,
+    F: Future + 'static,
+    F::Output: std::fmt::Debug,
+{
+    match model(body).try_run() {
+        Ok(summary) => println!("{} schedules", summary.schedules()),
+        Err(report) => panic!("{report}"),
+    }
+}
+
+#[test]
+fn futures_oneshot_model() {
+    passes(|| async {
+        let (tx, rx) = futures_channel::oneshot::channel::<u32>();
+        pollcheck::spawn(async move {
+            let _ = tx.send(7);
+        });
+        rx.await.ok()
+    });
+}
+
+#[test]
+fn futures_mpsc_model() {
+    use futures_util::{SinkExt, StreamExt};
+    passes(|| async {
+        let (mut tx, rx) = futures_channel::mpsc::channel::<u32>(1);
+        let received = pollcheck::spawn(rx.collect::<Vec<u32>>());
+        for v in 0..3 {
+            let _ = tx.send(v).await;
+        }
+        drop(tx);
+        received.await
+    });
+}
+
+#[test]
+fn tokio_oneshot_model() {
+    passes(|| async {
+        let (tx, rx) = tokio::sync::oneshot::channel::<u32>();
+        pollcheck::spawn(async move {
+            let _ = tx.send(7);
+        });
+        rx.await.ok()
+    });
+}
+
+#[test]
+fn tokio_notify_model() {
+    passes(|| async {
+        let notify = Arc::new(tokio::sync::Notify::new());
+        let waiter = pollcheck::spawn({
+            let notify = notify.clone();
+            async move { notify.notified().await }
+        });
+        pollcheck::spawn(async move { notify.notify_one() });
+        waiter.await
+    });
+}
+
+#[test]
+fn tokio_semaphore_model() {
+    passes(|| async {
+        let sem = Arc::new(tokio::sync::Semaphore::new(1));
+        let acquirer = |sem: Arc<tokio::sync::Semaphore>| async move { sem.acquire().await.is_ok() };
+        let a = pollcheck::spawn(acquirer(sem.clone()));
+        let b = pollcheck::spawn(acquirer(sem.clone()));
+        (a.await, b.await)
+    });
+}
+
+#[test]
+fn tokio_mutex_model() {
+    passes(|| async {
+        let lock = Arc::new(tokio::sync::Mutex::new(0u32));
+        let adder = |lock: Arc<tokio::sync::Mutex<u32>>| async move {
+            let mut guard = lock.lock().await;
+            *guard += 1;
+        };
+        let a = pollcheck::spawn(adder(lock.clone()));
+        let b = pollcheck::spawn(adder(lock.clone()));
+        a.await;
+        b.await;
+        let total = *lock.lock().await;
+        total
+    });
+}
+
+#[test]
+fn tokio_mpsc_model() {
+    passes(|| async {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<u32>(1);
+        pollcheck::spawn(async move {
+            for v in 0..2 {
+                let _ = tx.send(v).await;
+            }
+        });
+        let mut got = Vec::new();
+        while let Some(v) = rx.recv().await {
+            got.push(v);
+        }
+        got
+    });
+}
+
+#[test]
+fn async_channel_model() {
+    passes(|| async {
+        let (tx, rx) = async_channel::bounded::<u32>(1);
+        let received = pollcheck::spawn(async move {
+            let mut got = Vec::new();
+            while let Ok(v) = rx.recv().await {
+                got.push(v);
+            }
+            got
+        });
+        for v in 0..2 {
+            let _ = tx.send(v).await;
+        }
+        drop(tx);
+        received.await
+    });
+}
+
+#[test]
+fn event_listener_model() {
+    passes(|| async {
+        let event = Arc::new(event_listener::Event::new());
+        let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let waiter = pollcheck::spawn({
+            let (event, flag) = (event.clone(), flag.clone());
+            async move {
+                use std::sync::atomic::Ordering::SeqCst;
+                loop {
+                    if flag.load(SeqCst) {
+                        return;
+                    }
+                    let listener = event.listen();
+                    if flag.load(SeqCst) {
+                        return;
+                    }
+                    listener.await;
+                }
+            }
+        });
+        pollcheck::spawn(async move {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            event.notify(1);
+        });
+        waiter.await
+    });
+}
+
+#[test]
+fn flume_model() {
+    passes(|| async {
+        let (tx, rx) = flume::bounded::<u32>(1);
+        let received = pollcheck::spawn(async move {
+            let mut got = Vec::new();
+            while let Ok(v) = rx.recv_async().await {
+                got.push(v);
+            }
+            got
+        });
+        for v in 0..2 {
+            let _ = tx.send_async(v).await;
+        }
+        drop(tx);
+        received.await
+    });
+}
+
+#[test]
+fn async_lock_mutex_model() {
+    passes(|| async {
+        let lock = Arc::new(async_lock::Mutex::new(0u32));
+        let adder = |lock: Arc<async_lock::Mutex<u32>>| async move {
+            *lock.lock().await += 1;
+        };
+        let a = pollcheck::spawn(adder(lock.clone()));
+        let b = pollcheck::spawn(adder(lock.clone()));
+        a.await;
+        b.await;
+        let total = *lock.lock().await;
+        total
+    });
+}
