@@ -3,7 +3,9 @@
 use std::fmt::Debug;
 use std::future::Future;
 
+#[cfg(not(loom))]
 use crate::check::Checker;
+#[cfg(not(loom))]
 use crate::scenario::Scenario;
 
 /// Checks an async test body under every schedule of the default exploration, and
@@ -34,6 +36,16 @@ use crate::scenario::Scenario;
 ///
 /// For bounds, a seed, a replay or a `Result`, build the checker with
 /// [`Scenario::model`]: `Checker::new(|| Scenario::model(body()))`.
+///
+/// # The same model under loom
+///
+/// Built with `RUSTFLAGS="--cfg loom"`, `model` runs the body inside
+/// [`pollcheck::loom::model`](crate::loom::model) instead, with every spawned task on
+/// a loom thread of its own, polled through pollcheck's instrumented
+/// [`block_on`](crate::loom::block_on): a lost wakeup or a stale waker across threads
+/// is an ordinary panic with a report. One test file, both engines (spawned futures
+/// must then be `Send`).
+#[cfg(not(loom))]
 #[track_caller]
 pub fn model<B, F>(body: B)
 where
@@ -42,4 +54,19 @@ where
     F::Output: Debug,
 {
     Checker::new(move || Scenario::model(body())).run();
+}
+
+/// [`model`] under `--cfg loom`: every interleaving of the body's thread and the
+/// spawned tasks' threads, within loom's bounds.
+#[cfg(loom)]
+#[track_caller]
+pub fn model<B, F>(body: B)
+where
+    B: Fn() -> F + Send + Sync + 'static,
+    F: Future + 'static,
+    F::Output: Debug,
+{
+    crate::loom::model(move || {
+        crate::loom::block_on(body());
+    });
 }

@@ -68,6 +68,11 @@ pub(crate) fn take() -> Vec<TaskSpec> {
 ///
 /// If no check is running on this thread (outside [`model`](crate::model) or a
 /// [`Scenario`](crate::Scenario)'s tasks).
+///
+/// Built with `--cfg loom`, inside [`model`](crate::model) the task runs on a loom
+/// thread of its own (hence `Send` there), polled by pollcheck's instrumented
+/// [`block_on`](crate::loom::block_on).
+#[cfg(not(loom))]
 #[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
@@ -76,6 +81,27 @@ where
 {
     let name = name(Location::caller(), std::any::type_name::<F>());
     spawn_with(future, Fate::KEPT, None, name)
+}
+
+/// [`spawn`] under `--cfg loom`: on a loom thread when no engine run is going on.
+#[cfg(loom)]
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    if !running() {
+        return JoinHandle::thread(crate::loom::spawn(move || crate::loom::block_on(future)));
+    }
+    let name = name(Location::caller(), std::any::type_name::<F>());
+    spawn_with(future, Fate::KEPT, None, name)
+}
+
+/// Whether an engine run is going on on this thread.
+#[cfg(loom)]
+fn running() -> bool {
+    SPAWNED.try_with(|s| s.borrow().is_some()).unwrap_or(false)
 }
 
 /// Like [`spawn`], for a task the explorer may also cancel (`c1`: drop it before it
@@ -97,12 +123,28 @@ where
 /// # Panics
 ///
 /// As [`spawn`].
+#[cfg(not(loom))]
 #[track_caller]
 pub fn spawn_cancellable<F>(future: F) -> JoinHandle<Option<F::Output>>
 where
     F: Future + 'static,
     F::Output: 'static,
 {
+    let name = name(Location::caller(), std::any::type_name::<F>());
+    spawn_with(async move { Some(future.await) }, Fate::CANCELLABLE, Some(None), name)
+}
+
+/// [`spawn_cancellable`] under `--cfg loom` (a loom thread is never cancelled).
+#[cfg(loom)]
+#[track_caller]
+pub fn spawn_cancellable<F>(future: F) -> JoinHandle<Option<F::Output>>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    if !running() {
+        return JoinHandle::thread(crate::loom::spawn(move || Some(crate::loom::block_on(future))));
+    }
     let name = name(Location::caller(), std::any::type_name::<F>());
     spawn_with(async move { Some(future.await) }, Fate::CANCELLABLE, Some(None), name)
 }
@@ -129,7 +171,7 @@ where
         );
     }
     let _ = PENDING.try_with(|p| p.set(true));
-    JoinHandle { join }
+    JoinHandle { inner: Inner::Task(join) }
 }
 
 /// A spawned task's name in reports: where it was spawned, and its type. Interned:
@@ -206,17 +248,45 @@ impl fmt::Debug for Finished {
 /// A future of a spawned task's output (see [`spawn`]). Dropping it detaches the task,
 /// which still runs.
 pub struct JoinHandle<T> {
-    join: Rc<RefCell<Join<T>>>,
+    inner: Inner<T>,
 }
+
+enum Inner<T> {
+    /// A task of the engine's run.
+    Task(Rc<RefCell<Join<T>>>),
+    /// A loom thread (`--cfg loom`, inside `model`).
+    #[cfg(loom)]
+    Thread(Option<loom::thread::JoinHandle<T>>),
+}
+
+#[cfg(loom)]
+impl<T> JoinHandle<T> {
+    fn thread(handle: loom::thread::JoinHandle<T>) -> Self {
+        JoinHandle { inner: Inner::Thread(Some(handle)) }
+    }
+}
+
+impl<T> Unpin for JoinHandle<T> {}
 
 impl<T> Future for JoinHandle<T> {
     type Output = T;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+    // One arm without `--cfg loom`.
+    #[allow(clippy::infallible_destructuring_match)]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let join = match &mut self.inner {
+            Inner::Task(join) => join,
+            // A blocking join: loom runs the other threads meanwhile.
+            #[cfg(loom)]
+            Inner::Thread(handle) => {
+                let handle = handle.take().expect("a JoinHandle polled after it returned Ready");
+                return Poll::Ready(handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+            }
+        };
         // Register, then look: a waker's clone is arbitrary code (the checker runs
         // driver steps inside it), so it is made outside the borrow.
         let waker = cx.waker().clone();
-        let mut j = self.join.borrow_mut();
+        let mut j = join.borrow_mut();
         if let Some(output) = j.output.take() {
             drop(j);
             drop(waker);
@@ -231,7 +301,13 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let finished = self.join.try_borrow().map(|j| j.output.is_some());
-        f.debug_struct("JoinHandle").field("finished", &finished.ok()).finish()
+        match &self.inner {
+            Inner::Task(join) => {
+                let finished = join.try_borrow().map(|j| j.output.is_some());
+                f.debug_struct("JoinHandle").field("finished", &finished.ok()).finish()
+            }
+            #[cfg(loom)]
+            Inner::Thread(_) => f.debug_struct("JoinHandle").field("thread", &true).finish(),
+        }
     }
 }

@@ -1,5 +1,8 @@
 //! Models: the zoo's bugs written as async tests with `spawn` (caught with the same
 //! kind, the fixed twin passes), and real crates as models (no false positive).
+//! Under `--cfg loom` models run on loom threads, which need `Send` futures: these
+//! single-threaded ones are for the engine (tests/loom_models.rs runs both).
+#![cfg(not(loom))]
 
 mod buggy;
 
@@ -263,6 +266,8 @@ fn tokio_mpsc_model() {
     });
 }
 
+// Outside `--cfg loom` builds, as its dev-dependency is.
+#[cfg(not(loom))]
 #[test]
 fn async_channel_model() {
     passes(|| async {
@@ -282,6 +287,8 @@ fn async_channel_model() {
     });
 }
 
+// Outside `--cfg loom` builds, as its dev-dependency is.
+#[cfg(not(loom))]
 #[test]
 fn event_listener_model() {
     passes(|| async {
@@ -311,6 +318,8 @@ fn event_listener_model() {
     });
 }
 
+// Outside `--cfg loom` builds, as its dev-dependency is.
+#[cfg(not(loom))]
 #[test]
 fn flume_model() {
     passes(|| async {
@@ -330,6 +339,8 @@ fn flume_model() {
     });
 }
 
+// Outside `--cfg loom` builds, as its dev-dependency is.
+#[cfg(not(loom))]
 #[test]
 fn async_lock_mutex_model() {
     passes(|| async {

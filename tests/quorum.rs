@@ -59,6 +59,8 @@ fn tokio_notify_one_notification_two_waiters() {
     });
 }
 
+// Outside `--cfg loom` builds, as its dev-dependency is.
+#[cfg(not(loom))]
 #[test]
 fn event_listener_one_notification_two_listeners() {
     // Listeners made before the driver runs: a notification reaches only listeners
@@ -72,6 +74,8 @@ fn event_listener_one_notification_two_listeners() {
     });
 }
 
+// Outside `--cfg loom` builds, as its dev-dependency is.
+#[cfg(not(loom))]
 #[test]
 fn flume_one_message_two_receivers() {
     passes(|| {
