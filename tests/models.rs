@@ -28,15 +28,23 @@ where
     }
 }
 
-/// The buggy model is caught with `kind`, the fixed one passes.
-fn proven<F>(body: fn(Flavor) -> F, kind: ViolationKind) -> Report
+/// The buggy model is caught with `kind` and the minimal `schedule`, the fixed one
+/// passes. Under miri the buggy model replays `schedule` and the fixed one replays it
+/// and explores (shallower), as tests/common/mod.rs does for scenarios.
+fn proven<F>(body: fn(Flavor) -> F, kind: ViolationKind, schedule: &str) -> Report
 where
     F: Future + 'static,
     F::Output: std::fmt::Debug,
 {
-    let report = model(move || body(Flavor::Buggy)).try_run().expect_err("the buggy model passed");
+    let buggy = model(move || body(Flavor::Buggy));
+    let buggy = if cfg!(miri) { buggy.replay(schedule) } else { buggy };
+    let report = buggy.try_run().expect_err("the buggy model passed");
     println!("{report}");
     assert_eq!(report.kind(), kind, "{report}");
+    assert_eq!(report.schedule().to_string(), schedule, "{report}");
+    if cfg!(miri) {
+        model(move || body(Flavor::Fixed)).replay(schedule).run();
+    }
     if let Err(report) = model(move || body(Flavor::Fixed)).try_run() {
         panic!("the fixed model failed:\n{report}");
     }
@@ -52,7 +60,7 @@ async fn first_waker_model(flavor: Flavor) -> u32 {
 
 #[test]
 fn a_receiver_that_keeps_its_first_waker_is_a_stale_waker() {
-    let report = proven(first_waker_model, ViolationKind::StaleWaker);
+    let report = proven(first_waker_model, ViolationKind::StaleWaker, "p0 w0 s0 p1");
     assert_eq!(report.violation().task(), Some(0), "{report}");
 }
 
@@ -65,7 +73,7 @@ async fn flag_model(flavor: Flavor) {
 #[test]
 fn a_flag_that_drops_the_waker_is_a_lost_wakeup() {
     let _ = flag::scenario; // the same primitive as the scenario zoo's
-    proven(flag_model, ViolationKind::LostWakeup);
+    proven(flag_model, ViolationKind::LostWakeup, "p0");
 }
 
 /// Two waiters (the first one cancellable), one notification: whichever finishes
@@ -83,7 +91,7 @@ async fn notifier_model(flavor: Flavor) {
 
 #[test]
 fn a_cancelled_waiter_swallowing_the_notification_is_caught_in_a_model() {
-    proven(notifier_model, ViolationKind::LostWakeup);
+    proven(notifier_model, ViolationKind::LostWakeup, "p0 p1 p2 p3 c1 p0");
 }
 
 async fn relay_model(flavor: Flavor) {
@@ -100,7 +108,7 @@ async fn relay_model(flavor: Flavor) {
 fn a_cancelled_waiter_hiding_the_notification_strands_the_body() {
     // The other waiter keeps its waker registered and an extra poll returns Pending:
     // only the body's obligation to finish shows it.
-    proven(relay_model, ViolationKind::StuckTask);
+    proven(relay_model, ViolationKind::StuckTask, "p0 p1 p2 p3 c1 p0");
 }
 
 async fn spinner_model(flavor: Flavor) -> Option<u32> {
@@ -111,7 +119,7 @@ async fn spinner_model(flavor: Flavor) -> Option<u32> {
 
 #[test]
 fn busy_waiting_on_a_closed_channel_is_a_spin_in_a_model() {
-    proven(spinner_model, ViolationKind::Spin);
+    proven(spinner_model, ViolationKind::Spin, "p0");
 }
 
 #[test]
