@@ -235,6 +235,19 @@ pub use checked_sink::{CheckedSink, SinkCheckExt};
 pub use config::{Bounds, Config, ConfigError, Shard};
 pub use executor::{check_executor, try_check_executor, Executor, ExecutorTask};
 pub use model::model;
+/// `#[pollcheck::test]` (feature `macros`): `async fn name() { .. }` becomes a `#[test]`
+/// that runs the body as a [`model`]; arguments are the [`Checker`] builder's setters.
+///
+/// ```
+/// #[pollcheck::test(depth = 5)]
+/// async fn receiver_gets_the_value() {
+///     let (tx, rx) = futures_channel::oneshot::channel::<u32>();
+///     pollcheck::spawn(async move { let _ = tx.send(7); });
+///     assert_eq!(rx.await, Ok(7));
+/// }
+/// ```
+#[cfg(feature = "macros")]
+pub use pollcheck_macros::test;
 pub use probe::{probe, Probe, ProbeHandle, WakerId};
 #[cfg(feature = "sink")]
 pub use probe::{probe_sink, SinkHandle, SinkProbe};
