@@ -364,3 +364,30 @@ fn async_lock_mutex_model() {
         total
     });
 }
+
+// ---------------------------------------------------------------------------------
+// proptest and fuzz entry points take a model as they take a scenario factory.
+// ---------------------------------------------------------------------------------
+
+#[cfg(feature = "proptest")]
+#[test]
+fn proptest_finds_a_model_bug_and_passes_its_fix() {
+    let cases = if cfg!(miri) { 4 } else { 64 };
+    let report = pollcheck::proptest::PropChecker::new(|| Scenario::model(first_waker_model(Flavor::Buggy)))
+        .cases(cases)
+        .try_run()
+        .expect_err("proptest missed the stale waker");
+    assert_eq!(report.kind(), ViolationKind::StaleWaker, "{report}");
+    pollcheck::proptest::PropChecker::new(|| Scenario::model(first_waker_model(Flavor::Fixed))).cases(cases).run();
+}
+
+#[cfg(feature = "arbitrary")]
+#[test]
+fn a_fuzzer_schedule_runs_a_model() {
+    let schedule: pollcheck::Schedule = "p0 w0 s0 p1".parse().unwrap();
+    let report =
+        pollcheck::arbitrary::try_check_schedule(&schedule, || Scenario::model(first_waker_model(Flavor::Buggy)))
+            .expect_err("the stale waker");
+    assert_eq!(report.kind(), ViolationKind::StaleWaker, "{report}");
+    pollcheck::arbitrary::check_schedule(&schedule, || Scenario::model(first_waker_model(Flavor::Fixed)));
+}
