@@ -110,6 +110,12 @@ fn main() {
             scenario: buggy::notifier::scenario,
         },
         Exhibit {
+            title: "The same notifier, tested as a model (async code with pollcheck::spawn)",
+            story: "Two spawned waiters, one notify_one, the first waiter cancellable: no driver steps, the body must finish.",
+            bounds: Bounds::default(),
+            scenario: |flavor| Scenario::model(buggy::models::notifier(flavor)),
+        },
+        Exhibit {
             title: "A busy-waiting receiver that ignores a closed channel",
             story: "Self-waking is legal; doing it forever starves a single-threaded executor.",
             bounds: Bounds::default(),

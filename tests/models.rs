@@ -9,7 +9,7 @@ mod buggy;
 use std::future::Future;
 use std::sync::Arc;
 
-use buggy::{first_waker, flag, notifier, relay_notifier, spinner, Flavor};
+use buggy::{first_waker, flag, relay_notifier, spinner, Flavor};
 use futures_util::future::{select, Either};
 use pollcheck::{Checker, Report, Scenario, ViolationKind};
 
@@ -76,22 +76,9 @@ fn a_flag_that_drops_the_waker_is_a_lost_wakeup() {
     proven(flag_model, ViolationKind::LostWakeup, "p0");
 }
 
-/// Two waiters (the first one cancellable), one notification: whichever finishes
-/// first ends the test, unless it was the cancelled one, whose notification must then
-/// reach the other.
-async fn notifier_model(flavor: Flavor) {
-    let notify = notifier::Notify::new(flavor);
-    let a = pollcheck::spawn_cancellable(notify.notified());
-    let b = pollcheck::spawn(notify.notified());
-    pollcheck::spawn(async move { notify.notify_one() });
-    if let Either::Left((None, b)) = select(a, b).await {
-        b.await;
-    }
-}
-
 #[test]
 fn a_cancelled_waiter_swallowing_the_notification_is_caught_in_a_model() {
-    proven(notifier_model, ViolationKind::LostWakeup, "p0 p1 p2 p3 c1 p0");
+    proven(buggy::models::notifier, ViolationKind::LostWakeup, "p0 p1 p2 p3 c1 p0");
 }
 
 async fn relay_model(flavor: Flavor) {
@@ -139,7 +126,7 @@ fn the_body_must_finish() {
 fn a_spawned_task_is_named_by_where_it_was_spawned() {
     let report = model(|| first_waker_model(Flavor::Buggy)).replay("p0 w0 s0 p1").try_run().unwrap_err();
     let text = report.to_string();
-    assert!(text.contains("task 1 spawned (spawned at tests/models.rs:"), "{text}");
+    assert!(text.contains("new task 1: spawned at tests/models.rs:"), "{text}");
 }
 
 #[test]

@@ -31,6 +31,7 @@ pub mod locked_wake;
 pub mod lossy_sink;
 #[cfg(feature = "stream")]
 pub mod merge;
+pub mod models;
 pub mod moving_combinator;
 pub mod mutex_wake;
 pub mod noop_select;
