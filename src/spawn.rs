@@ -177,6 +177,21 @@ where
 /// A spawned task's name in reports: where it was spawned, and its type. Interned:
 /// one string per spawn site and type, for the whole process.
 fn name(at: &'static Location<'static>, type_name: &'static str) -> &'static str {
+    thread_local! {
+        /// This thread's names so far: a test spawns from a few sites, every run.
+        static SEEN: RefCell<Vec<(usize, usize, &'static str)>> = const { RefCell::new(Vec::new()) };
+    }
+    let key = (std::ptr::from_ref(at) as usize, type_name.as_ptr() as usize);
+    if let Some(name) = SEEN.try_with(|s| s.borrow().iter().find(|e| (e.0, e.1) == key).map(|e| e.2)).ok().flatten()
+    {
+        return name;
+    }
+    let name = intern(at, type_name);
+    let _ = SEEN.try_with(|s| s.borrow_mut().push((key.0, key.1, name)));
+    name
+}
+
+fn intern(at: &'static Location<'static>, type_name: &'static str) -> &'static str {
     static NAMES: Mutex<Option<HashMap<(usize, &'static str), &'static str>>> = Mutex::new(None);
     let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
     let key = (std::ptr::from_ref(at) as usize, type_name);

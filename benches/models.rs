@@ -1,0 +1,48 @@
+//! A model against the equivalent `Scenario`: the zoo's fixed notifier with two
+//! waiters and one notification, as a scenario (two tasks and a driver step) and as a
+//! model (a body, two spawned waiters and a spawned notifier task). Schedules per
+//! second of the systematic phase (`.cases(0)`, default bounds), one thread, default
+//! watchdog: the counter is the schedules each check explored, so divan's `item/s`
+//! compares the time per schedule.
+//!
+//! ```sh
+//! cargo bench --bench models
+//! ```
+
+use divan::counter::ItemsCount;
+use divan::Bencher;
+use pollcheck::{Checker, Scenario};
+
+#[path = "../tests/buggy/mod.rs"]
+mod buggy;
+
+use buggy::{notifier, Flavor};
+
+fn main() {
+    divan::main();
+}
+
+fn scenario() -> Scenario {
+    notifier::scenario(Flavor::Fixed)
+}
+
+fn model() -> Scenario {
+    Scenario::model(buggy::models::notifier(Flavor::Fixed))
+}
+
+fn bench(bencher: Bencher, factory: fn() -> Scenario) {
+    let schedules = Checker::new(factory).cases(0).try_run().expect("passes").schedules();
+    bencher
+        .counter(ItemsCount::new(schedules))
+        .bench(|| Checker::new(factory).cases(0).try_run().expect("passes"));
+}
+
+#[divan::bench(sample_count = 20)]
+fn notifier_scenario(bencher: Bencher) {
+    bench(bencher, scenario);
+}
+
+#[divan::bench(sample_count = 20)]
+fn notifier_model(bencher: Bencher) {
+    bench(bencher, model);
+}
