@@ -32,9 +32,7 @@ fn model() -> Scenario {
 
 fn bench(bencher: Bencher, factory: fn() -> Scenario) {
     let schedules = Checker::new(factory).cases(0).try_run().expect("passes").schedules();
-    bencher
-        .counter(ItemsCount::new(schedules))
-        .bench(|| Checker::new(factory).cases(0).try_run().expect("passes"));
+    bencher.counter(ItemsCount::new(schedules)).bench(|| Checker::new(factory).cases(0).try_run().expect("passes"));
 }
 
 #[divan::bench(sample_count = 20)]

@@ -182,8 +182,7 @@ fn name(at: &'static Location<'static>, type_name: &'static str) -> &'static str
         static SEEN: RefCell<Vec<(usize, usize, &'static str)>> = const { RefCell::new(Vec::new()) };
     }
     let key = (std::ptr::from_ref(at) as usize, type_name.as_ptr() as usize);
-    if let Some(name) = SEEN.try_with(|s| s.borrow().iter().find(|e| (e.0, e.1) == key).map(|e| e.2)).ok().flatten()
-    {
+    if let Some(name) = SEEN.try_with(|s| s.borrow().iter().find(|e| (e.0, e.1) == key).map(|e| e.2)).ok().flatten() {
         return name;
     }
     let name = intern(at, type_name);

@@ -109,6 +109,18 @@ fn busy_waiting_on_a_closed_channel_is_a_spin_in_a_model() {
     proven(spinner_model, ViolationKind::Spin, "p0");
 }
 
+#[cfg(feature = "stream")]
+#[test]
+fn a_stream_that_stops_registering_is_a_lost_wakeup_in_a_model() {
+    proven(buggy::models::lazy_stream, ViolationKind::LostWakeup, "p0 p1 p0");
+}
+
+#[cfg(feature = "sink")]
+#[test]
+fn a_sink_that_drops_what_it_accepted_strands_the_body() {
+    proven(buggy::models::lossy_sink, ViolationKind::StuckTask, "p0 p1");
+}
+
 #[test]
 fn the_body_must_finish() {
     // A body that waits for something nobody sends hangs under any runtime.

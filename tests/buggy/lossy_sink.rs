@@ -90,6 +90,12 @@ impl Stream for Receiver {
     }
 }
 
+/// The sending and the receiving side.
+pub fn channel(flavor: Flavor) -> (Sender, Receiver) {
+    let state = Rc::new(RefCell::new(State::default()));
+    (Sender { state: state.clone(), flavor }, Receiver(state))
+}
+
 /// The channel never closes: the receiver takes the three items it is sent.
 pub fn scenario(flavor: Flavor) -> Scenario {
     let state = Rc::new(RefCell::new(State::default()));
