@@ -15,6 +15,24 @@
 //!
 //! # Writing a test
 //!
+//! Write it as async code: [`model`] runs an async body under every schedule, the
+//! body as task 0 and every [`spawn`] as one more task, in spawn order.
+//!
+//! ```
+//! pollcheck::model(|| async {
+//!     let (tx, rx) = futures_channel::oneshot::channel::<u32>();
+//!     let receiver = pollcheck::spawn(async move { rx.await.ok() });
+//!     pollcheck::spawn(async move {
+//!         let _ = tx.send(7);
+//!     });
+//!     assert_eq!(receiver.await, Some(7));
+//! });
+//! ```
+//!
+//! For finer control, cut the test into a [`Scenario`]: the futures under test as
+//! tasks, and the other side as synchronous driver steps run between polls, where
+//! the opt-in re-entrant actions can also run them inside waker calls.
+//!
 //! Give [`check`] a factory that builds a [`Scenario`]: the futures under test
 //! (tasks) and the driver steps that make progress for them (the other side of your
 //! channel, lock or timer). pollcheck runs every schedule of polls, spurious polls,
