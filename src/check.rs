@@ -248,6 +248,13 @@ impl<F: Fn() -> Scenario> Checker<F> {
         self.tweak(|c| c.seed = seed)
     }
 
+    /// Allows one opt-in re-entrant action per schedule (see [`Mode`](crate::Mode)),
+    /// on top of the other bounds.
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
+    pub fn mode(self, mode: crate::config::Mode) -> Self {
+        self.tweak(|c| c.bounds = c.bounds.with_mode(mode))
+    }
+
     /// See [`Config::spin_bound`].
     #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn spin_bound(self, bound: u32) -> Self {

@@ -44,6 +44,59 @@ pub struct Bounds {
     pub short_io: usize,
 }
 
+/// An opt-in re-entrant mode, settable per check ([`Checker::mode`](crate::Checker::mode),
+/// [`Bounds::with_mode`]), so one test file can run a scenario in every mode.
+///
+/// ```
+/// use pollcheck::{Checker, Mode, Scenario};
+///
+/// for mode in Mode::ALL {
+///     Checker::new(|| {
+///         let (tx, rx) = futures_channel::oneshot::channel::<u32>();
+///         Scenario::new().task(rx).step(move || drop(tx.send(1)))
+///     })
+///     .mode(mode)
+///     .run();
+/// }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Mode {
+    /// No re-entrant action: the defaults.
+    Default,
+    /// `r`: a driver step inside the next wake ([`Bounds::reentrant`]).
+    ReentrantWakes,
+    /// `i`: a poll inside the next wake of the task's waker ([`Bounds::polls_inside_wake`]).
+    PollsInsideWake,
+    /// `u`: a driver step inside the next drop of a retired waker ([`Bounds::reentrant_drops`]).
+    ReentrantDrops,
+    /// `k`: a driver step inside the next clone of the task's waker
+    /// ([`Bounds::reentrant_clones`]).
+    ReentrantClones,
+}
+
+impl Mode {
+    /// Every mode, the default first.
+    pub const ALL: [Mode; 5] =
+        [Mode::Default, Mode::ReentrantWakes, Mode::PollsInsideWake, Mode::ReentrantDrops, Mode::ReentrantClones];
+}
+
+impl Bounds {
+    /// These bounds with `mode`'s action allowed once per schedule (`Mode::Default`
+    /// changes nothing).
+    #[must_use]
+    pub fn with_mode(mut self, mode: Mode) -> Bounds {
+        match mode {
+            Mode::Default => {}
+            Mode::ReentrantWakes => self.reentrant = self.reentrant.max(1),
+            Mode::PollsInsideWake => self.polls_inside_wake = self.polls_inside_wake.max(1),
+            Mode::ReentrantDrops => self.reentrant_drops = self.reentrant_drops.max(1),
+            Mode::ReentrantClones => self.reentrant_clones = self.reentrant_clones.max(1),
+        }
+        self
+    }
+}
+
 impl Default for Bounds {
     fn default() -> Self {
         Bounds {

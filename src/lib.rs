@@ -237,6 +237,7 @@ mod schedule;
 mod short_io;
 mod shrink;
 mod spawn;
+mod step_state;
 #[cfg(any(feature = "stream", feature = "sink"))]
 mod stream_task;
 mod sync;
@@ -250,7 +251,7 @@ pub use checked::StreamCheckExt;
 pub use checked::{Checked, FutureCheckExt};
 #[cfg(feature = "sink")]
 pub use checked_sink::{CheckedSink, SinkCheckExt};
-pub use config::{Bounds, Config, ConfigError, Shard};
+pub use config::{Bounds, Config, ConfigError, Mode, Shard};
 pub use executor::{check_executor, try_check_executor, Executor, ExecutorTask};
 pub use model::model;
 /// `#[pollcheck::test]` (feature `macros`): `async fn name() { .. }` becomes a `#[test]`
@@ -275,6 +276,7 @@ pub use report::{FoundBy, Report};
 pub use scenario::Scenario;
 pub use schedule::{ParseError, Schedule, Step, MAX_TASKS};
 pub use spawn::{spawn, spawn_cancellable, JoinHandle};
+pub use step_state::StepState;
 pub use violation::{Violation, ViolationKind};
 pub use waker_check::{check_waker, try_check_waker, WakerUnderTest};
 

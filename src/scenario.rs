@@ -39,6 +39,8 @@ pub struct Scenario {
     pub(crate) strict_abandonment: bool,
     /// At least this many of the declared tasks must finish ([`Scenario::quorum`]).
     pub(crate) quorum: Option<usize>,
+    /// Kept alive until teardown ([`Scenario::hold`]).
+    pub(crate) held: Vec<Box<dyn std::any::Any>>,
 }
 
 thread_local! {
@@ -345,6 +347,31 @@ impl Scenario {
     pub fn quorum(mut self, k: usize) -> Self {
         assert!(k > 0, "Scenario::quorum(0): a quorum of no task checks nothing; use 1 or more");
         self.quorum = Some(k);
+        self
+    }
+
+    /// Keeps `value` alive until the end of the schedule: dropped at teardown, after
+    /// the tasks and the driver steps. For the half of a channel no step uses (a
+    /// sender kept so the channel stays open) without `mem::forget`, whose leaked
+    /// primitive would keep the task's waker alive and show as a leaked waker.
+    ///
+    /// ```
+    /// use pollcheck::Scenario;
+    ///
+    /// pollcheck::check(|| {
+    ///     let (tx, rx) = futures_channel::mpsc::unbounded::<u32>();
+    ///     let kept = tx.clone();
+    ///     Scenario::new()
+    ///         .task(async move {
+    ///             let mut rx = rx;
+    ///             futures_util::StreamExt::next(&mut rx).await
+    ///         })
+    ///         .step(move || drop(tx.unbounded_send(1)))
+    ///         .hold(kept) // the channel stays open until teardown
+    /// });
+    /// ```
+    pub fn hold(mut self, value: impl std::any::Any) -> Self {
+        self.held.push(Box::new(value));
         self
     }
 

@@ -226,6 +226,8 @@ pub(crate) struct Run {
     /// The task an armed `k` step waits on, and the id of its latest waker, which the
     /// armed step compares each clone with (kept current at each poll of the task).
     clone_target: RefCell<Option<(usize, Rc<Cell<u32>>)>>,
+    /// `Scenario::hold`: dropped at teardown, after the driver.
+    held: RefCell<Vec<Box<dyn std::any::Any>>>,
 }
 
 /// Runs `scenario` with the steps `chooser` picks, then drains, then checks.
@@ -278,6 +280,7 @@ pub(crate) fn journal_of(scenario: Scenario, steps: &[(Step, ActionOrigin)]) -> 
         std::mem::forget(cell.borrow_mut().future.take());
     }
     std::mem::forget(std::mem::take(&mut *run.steps.borrow_mut()));
+    std::mem::forget(std::mem::take(&mut *run.held.borrow_mut()));
     std::mem::forget(crate::spawn::take());
     crate::spawn::close();
     crate::hooks::end_run();
@@ -290,7 +293,8 @@ impl Run {
         crate::hooks::set_recording(opts.record);
         let journal = if opts.record { Arc::new(Journal::new(true)) } else { Journal::off() };
         let next_waker = Cell::new(1);
-        let Scenario { tasks: mut specs, steps: mut driver, all_must_finish, strict_abandonment, quorum } = scenario;
+        let Scenario { tasks: mut specs, steps: mut driver, all_must_finish, strict_abandonment, quorum, held } =
+            scenario;
         let mut tasks = spare::tasks();
         tasks.extend(
             specs.drain(..).enumerate().map(|(t, spec)| {
@@ -321,6 +325,7 @@ impl Run {
             strict_abandonment,
             quorum,
             clone_target: RefCell::new(None),
+            held: RefCell::new(held),
         }
     }
 

@@ -45,6 +45,7 @@ impl Run {
                 std::mem::forget(cell.borrow_mut().future.take());
             }
             std::mem::forget(std::mem::take(&mut *self.steps.borrow_mut()));
+            std::mem::forget(std::mem::take(&mut *self.held.borrow_mut()));
             return;
         }
         for (t, cell) in self.tasks().iter().enumerate() {
@@ -55,7 +56,11 @@ impl Run {
         self.beat_start(Activity::DropDriver);
         // A panicking drop leaves the list empty all the same (the others are dropped
         // as it unwinds).
-        let result = self.guard(|| steps.clear());
+        let held = std::mem::take(&mut *self.held.borrow_mut());
+        let result = self.guard(|| {
+            steps.clear();
+            drop(held);
+        });
         self.beat_end();
         super::spare::recycle_steps(steps);
         if let Err(p) = result {

@@ -44,7 +44,15 @@ use crate::ViolationKind;
 pub fn probe_writer(capacity: usize) -> (WriteProbe, WriteHandle) {
     assert!(capacity > 0, "pollcheck::io::probe_writer: a capacity of 0 takes no byte ever");
     short_io::probe_created();
-    let output = Output { capacity, written: Vec::new(), drained: 0, closed_at: None, error: None, errored_at: None };
+    let output = Output {
+        capacity,
+        written: Vec::new(),
+        drained: 0,
+        closed_at: None,
+        error: None,
+        errored_at: None,
+        draining: false,
+    };
     let shared = Shared::new("writer probe", "Ready", Location::caller(), Mode::Test, output, |o| Output {
         capacity: o.capacity,
         written: Vec::new(),
@@ -52,6 +60,7 @@ pub fn probe_writer(capacity: usize) -> (WriteProbe, WriteHandle) {
         closed_at: o.closed_at,
         error: o.error.take(),
         errored_at: o.errored_at,
+        draining: o.draining,
     });
     let handle = WriteHandle { shared: Arc::clone(&shared) };
     (WriteProbe { shared: Hold::new(shared) }, handle)
@@ -65,6 +74,9 @@ struct Output {
     closed_at: Option<&'static Location<'static>>,
     error: Option<(ErrorKind, &'static Location<'static>)>,
     errored_at: Option<(ErrorKind, &'static Location<'static>)>,
+    /// [`keep_draining`](WriteHandle::keep_draining): every byte is consumed as it is
+    /// written.
+    draining: bool,
 }
 
 impl Output {
@@ -145,6 +157,9 @@ impl WriteProbe {
             }
             let n = short_io::limit(room.min(buf.len()));
             out.written.extend_from_slice(&buf[..n]);
+            if out.draining {
+                out.drained = out.written.len();
+            }
             hooks::note(|| format!("wrote {} to the writer probe", bytes(n)));
             Some((Ok(n), false))
         })
@@ -257,6 +272,42 @@ impl fmt::Debug for WriteHandle {
 impl WriteHandle {
     fn drain_at(&self, n: usize, at: &'static Location<'static>) {
         self.shared.update_and_wake(at, |out| out.drained += n.min(out.buffered()));
+    }
+
+    fn keep_draining_at(&self, at: &'static Location<'static>) {
+        self.shared.update_and_wake(at, |out| {
+            out.draining = true;
+            out.drained = out.written.len();
+        });
+    }
+
+    /// From now on the other side consumes everything at once: what is buffered, and
+    /// every later byte as it is written; the writer is woken. A step that drains once
+    /// can run before anything was written, which rightly leaves a later flush
+    /// waiting; from a `keeps_draining` step on, a writer task can be declared to
+    /// finish ([`Scenario::must_finish`](crate::Scenario::must_finish)).
+    ///
+    /// ```
+    /// let (_writer, h) = pollcheck::io::probe_writer(8);
+    /// h.keep_draining();
+    /// ```
+    #[track_caller]
+    pub fn keep_draining(&self) {
+        self.keep_draining_at(Location::caller());
+    }
+
+    /// A driver step that calls [`keep_draining`](WriteHandle::keep_draining).
+    ///
+    /// ```
+    /// let (_writer, h) = pollcheck::io::probe_writer(8);
+    /// h.keeps_draining()();
+    /// ```
+    #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
+    pub fn keeps_draining(&self) -> impl FnOnce() + 'static {
+        let handle = self.clone();
+        let at = Location::caller();
+        move || handle.keep_draining_at(at)
     }
 
     fn fail_at(&self, kind: ErrorKind, at: &'static Location<'static>) {

@@ -58,6 +58,7 @@ pub fn probe_sink<T>() -> (SinkProbe<T>, SinkHandle<T>) {
         ready_at: None,
         last_send: None,
         closed_at: None,
+        draining: false,
     };
     let shared = Shared::new("sink probe", "closed", Location::caller(), Mode::Test, buffer, |b| Buffer {
         room: b.room,
@@ -67,6 +68,7 @@ pub fn probe_sink<T>() -> (SinkProbe<T>, SinkHandle<T>) {
         ready_at: None,
         last_send: None,
         closed_at: None,
+        draining: b.draining,
     });
     let handle = SinkHandle { shared: Arc::clone(&shared) };
     (SinkProbe { leaf: Leaf::new(shared) }, handle)
@@ -84,6 +86,9 @@ struct Buffer<T> {
     ready_at: Option<&'static Location<'static>>,
     last_send: Option<&'static Location<'static>>,
     closed_at: Option<&'static Location<'static>>,
+    /// [`keep_draining`](SinkHandle::keep_draining): every item is delivered as it is
+    /// sent, and `poll_ready` always has room.
+    draining: bool,
 }
 
 /// The sink half of [`probe_sink`].
@@ -167,6 +172,9 @@ impl<T: 'static> Sink<T> for SinkProbe<T> {
         }
         b.room = b.room.saturating_sub(1);
         b.buffered.push(item);
+        if b.draining {
+            drain(b);
+        }
         Ok(())
     }
 
@@ -244,6 +252,45 @@ impl<T: 'static> SinkHandle<T> {
     #[track_caller]
     pub fn drain(&self) {
         self.shared.update_and_wake(Location::caller(), drain);
+    }
+
+    /// From now on the other side takes everything at once: the buffered items are
+    /// delivered, every later item as it is sent, and `poll_ready` always has room; the
+    /// sink is woken. A step that drains once can run before anything was written,
+    /// which rightly leaves a later flush waiting; from a `keeps_draining` step on, a
+    /// writer over the sink can be declared to finish
+    /// ([`Scenario::must_finish`](crate::Scenario::must_finish)).
+    ///
+    /// ```
+    /// let (_sink, h) = pollcheck::probe_sink::<u32>();
+    /// h.keep_draining();
+    /// ```
+    #[track_caller]
+    pub fn keep_draining(&self) {
+        self.keep_draining_at(Location::caller());
+    }
+
+    fn keep_draining_at(&self, at: &'static Location<'static>) {
+        self.shared.update_and_wake(at, |b| {
+            b.draining = true;
+            b.room = usize::MAX;
+            drain(b);
+        });
+    }
+
+    /// A driver step that calls [`keep_draining`](SinkHandle::keep_draining).
+    ///
+    /// ```
+    /// let (_sink, h) = pollcheck::probe_sink::<u32>();
+    /// let step = h.keeps_draining();
+    /// # drop(step);
+    /// ```
+    #[track_caller]
+    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
+    pub fn keeps_draining(&self) -> impl FnOnce() + 'static {
+        let handle = self.clone();
+        let at = Location::caller();
+        move || handle.keep_draining_at(at)
     }
 
     /// Makes every later call return `Err(error)` and wakes the sink.

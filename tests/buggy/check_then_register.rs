@@ -46,11 +46,14 @@ impl Future for Wait {
                 return Poll::Ready(());
             }
             let waker = cx.waker().clone();
-            self.state.borrow_mut().waiter = Some(waker);
+            // The replaced waker is dropped outside the borrow (its drop may run code).
+            let old = self.state.borrow_mut().waiter.replace(waker);
+            drop(old);
             Poll::Pending
         } else {
             let waker = cx.waker().clone();
-            self.state.borrow_mut().waiter = Some(waker);
+            let old = self.state.borrow_mut().waiter.replace(waker);
+            drop(old);
             if self.state.borrow().set {
                 return Poll::Ready(());
             }
