@@ -20,18 +20,24 @@ thread_local! {
     static SPAWNED: RefCell<Option<Vec<TaskSpec>>> = const { RefCell::new(None) };
     /// Whether `SPAWNED` holds anything: asked between every two actions.
     static PENDING: Cell<bool> = const { Cell::new(false) };
+    /// The list of the last run, emptied: a check runs many.
+    static SPARE: RefCell<Vec<TaskSpec>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A run starts on this thread: spawns go to it.
 pub(crate) fn open() {
-    let _ = SPAWNED.try_with(|s| *s.borrow_mut() = Some(Vec::new()));
+    let list = SPARE.try_with(|s| std::mem::take(&mut *s.borrow_mut())).unwrap_or_default();
+    let _ = SPAWNED.try_with(|s| *s.borrow_mut() = Some(list));
 }
 
-/// The run ended: what it did not take in is dropped (outside the thread-local).
+/// The run ended: what it did not take in is dropped (outside the thread-locals).
 pub(crate) fn close() {
     let left = SPAWNED.try_with(|s| s.borrow_mut().take()).ok().flatten();
     let _ = PENDING.try_with(|p| p.set(false));
-    drop(left);
+    if let Some(mut left) = left {
+        left.clear();
+        let _ = SPARE.try_with(|s| *s.borrow_mut() = left);
+    }
 }
 
 /// Whether tasks were spawned since the last [`take`].
@@ -40,10 +46,21 @@ pub(crate) fn pending() -> bool {
     PENDING.try_with(Cell::get).unwrap_or(false)
 }
 
-/// The tasks spawned since the last call, in spawn order.
-pub(crate) fn take() -> Vec<TaskSpec> {
+/// Hands the tasks spawned since the last call, in spawn order, to `adopt`.
+pub(crate) fn take(mut adopt: impl FnMut(TaskSpec)) {
     let _ = PENDING.try_with(|p| p.set(false));
-    SPAWNED.try_with(|s| s.borrow_mut().as_mut().map(std::mem::take)).ok().flatten().unwrap_or_default()
+    let mut list = SPAWNED.try_with(|s| s.borrow_mut().as_mut().map(std::mem::take)).ok().flatten().unwrap_or_default();
+    for spec in list.drain(..) {
+        adopt(spec);
+    }
+    // Back in place, empty, for the next spawns of this run.
+    let _ = SPAWNED.try_with(|s| {
+        if let Some(now) = s.borrow_mut().as_mut() {
+            if now.is_empty() {
+                *now = list;
+            }
+        }
+    });
 }
 
 /// Spawns `future` as a task of the check running on this thread, and returns a
@@ -155,7 +172,7 @@ where
     F::Output: 'static,
 {
     let join = Rc::new(RefCell::new(Join { output: None, waker: None, on_cancel }));
-    let task = Spawned { future: Box::pin(future), join: Some(Rc::clone(&join)) };
+    let task = Spawned { future, join: Some(Rc::clone(&join)) };
     let spec = TaskSpec { type_name: name, future: crate::scenario::pinned(task), must_finish: false, fate };
     let mut spec = Some(spec);
     let _ = SPAWNED.try_with(|s| {
@@ -209,7 +226,8 @@ struct Join<T> {
 
 /// The task itself: runs the future and hands its output to the handle.
 struct Spawned<F: Future> {
-    future: Pin<Box<F>>,
+    /// Pinned with `Spawned` (structural).
+    future: F,
     /// Until the output or the cancellation is handed over.
     join: Option<Rc<RefCell<Join<F::Output>>>>,
 }
@@ -231,11 +249,15 @@ impl<F: Future> Spawned<F> {
 impl<F: Future> Future for Spawned<F> {
     type Output = Finished;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Finished> {
-        // `Spawned` is `Unpin` (the future is boxed).
-        match self.future.as_mut().poll(cx) {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Finished> {
+        // SAFETY: structural pin projection of `future`: `Spawned` never moves it out,
+        // its `Drop` touches only `join`, and it is not `Unpin` unless `F` is.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: `this` is pinned (see above), so `this.future` is too.
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        match future.poll(cx) {
             Poll::Ready(output) => {
-                self.hand_over(Some(output));
+                this.hand_over(Some(output));
                 Poll::Ready(Finished)
             }
             Poll::Pending => Poll::Pending,
@@ -297,19 +319,28 @@ impl<T> Future for JoinHandle<T> {
                 return Poll::Ready(handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
             }
         };
-        // Register, then look: a waker's clone is arbitrary code (the checker runs
-        // driver steps inside it), so it is made outside the borrow.
-        let waker = cx.waker().clone();
-        let mut j = join.borrow_mut();
-        if let Some(output) = j.output.take() {
+        let mut fresh = None;
+        loop {
+            let mut j = join.borrow_mut();
+            if let Some(output) = j.output.take() {
+                drop(j);
+                drop(fresh);
+                return Poll::Ready(output);
+            }
+            if j.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                return Poll::Pending;
+            }
+            if let Some(waker) = fresh.take() {
+                let old = j.waker.replace(waker);
+                drop(j);
+                drop(old);
+                return Poll::Pending;
+            }
+            // A waker's clone is arbitrary code (the checker runs driver steps inside
+            // it): made outside the borrow, then the output is looked for again.
             drop(j);
-            drop(waker);
-            return Poll::Ready(output);
+            fresh = Some(cx.waker().clone());
         }
-        let old = j.waker.replace(waker);
-        drop(j);
-        drop(old);
-        Poll::Pending
     }
 }
 

@@ -281,7 +281,7 @@ pub(crate) fn journal_of(scenario: Scenario, steps: &[(Step, ActionOrigin)]) -> 
     }
     std::mem::forget(std::mem::take(&mut *run.steps.borrow_mut()));
     std::mem::forget(std::mem::take(&mut *run.held.borrow_mut()));
-    std::mem::forget(crate::spawn::take());
+    crate::spawn::take(std::mem::forget);
     crate::spawn::close();
     crate::hooks::end_run();
     run.journal.take()
@@ -350,7 +350,7 @@ impl Run {
         let Ok(mut tasks) = self.task_list.try_borrow_mut() else {
             return;
         };
-        for spec in crate::spawn::take() {
+        crate::spawn::take(|spec| {
             let t = tasks.len();
             let slot = new_slot(&self.next_waker, self.id, t, &self.journal);
             let name = spec.type_name;
@@ -358,7 +358,7 @@ impl Run {
             self.journal.record(|| Event::Note(format!("new task {t}: {name}")));
             // A new task is progress: it may finish what the others wait for.
             self.progressed();
-        }
+        });
     }
 
     fn violated(&self) -> bool {
