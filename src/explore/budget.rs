@@ -33,7 +33,7 @@ impl Deadline {
             return true;
         }
         *count = count.wrapping_add(1);
-        if *count % EVERY != 0 || Instant::now() < self.at {
+        if !count.is_multiple_of(EVERY) || Instant::now() < self.at {
             return false;
         }
         self.spent.store(true, Relaxed);
