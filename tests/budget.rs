@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use buggy::{notifier, Flavor};
-use pollcheck::{Checker, Config, Scenario, Summary, ViolationKind};
+use pollcheck::{Bounds, Checker, Config, Scenario, Summary, ViolationKind};
 use tokio::sync::Semaphore;
 
 /// The budget of the checks here.
@@ -82,11 +82,17 @@ fn threads_stop_at_the_budget_too() {
 #[test]
 fn the_multi_waiter_bug_is_still_found_within_the_budget() {
     // Found at depth 4 (`p0 p1 d c0`), which the shortest-first search reaches early.
-    // Under miri, whose clock runs with the instructions, a budget that fits depth 4.
-    let budget = if cfg!(miri) { Duration::from_secs(3600) } else { BUDGET };
-    let depth = if cfg!(miri) { 4 } else { 9 };
+    // Under miri, whose clock runs with the instructions, a budget that fits depth 4,
+    // and only the cancellation the bug needs.
+    let checker = Checker::new(|| notifier::scenario(Flavor::Buggy));
+    let checker = if cfg!(miri) {
+        let bounds = Bounds { depth: 4, spurious: 0, new_wakers: 0, abandons: 0, moves: 0, ..Bounds::default() };
+        checker.bounds(bounds).cases(0).budget(Duration::from_secs(3600))
+    } else {
+        checker.depth(9).budget(BUDGET)
+    };
     let start = Instant::now();
-    let report = Checker::new(|| notifier::scenario(Flavor::Buggy)).depth(depth).budget(budget).try_run().unwrap_err();
+    let report = checker.try_run().unwrap_err();
     assert_eq!(report.kind(), ViolationKind::LostWakeup, "{report}");
     if !cfg!(miri) {
         assert!(start.elapsed() < WITHIN, "took {:?}", start.elapsed());
@@ -110,14 +116,21 @@ fn without_a_budget_the_summary_says_the_whole_depth() {
 #[test]
 fn the_random_phase_gets_what_is_left_of_the_budget() {
     // A small systematic phase, then far more random cases than the budget allows.
-    let (cases, budget) = if cfg!(miri) { (1_000, Duration::from_millis(1)) } else { (u64::MAX, BUDGET) };
+    // Under miri (its clock advances with the instructions run, the same in every
+    // run) a tiny scenario at depth 1, whose few schedules fit in 1.5 s of it.
     let start = Instant::now();
-    let summary = Checker::new(|| semaphore(2)).depth(2).cases(cases).budget(budget).run();
+    let summary = if cfg!(miri) {
+        let tiny = || Scenario::new().task(std::future::ready(()));
+        Checker::new(tiny).depth(1).cases(1_000).budget(Duration::from_millis(1500)).run()
+    } else {
+        Checker::new(|| semaphore(2)).depth(2).cases(u64::MAX).budget(BUDGET).run()
+    };
+    let (depth, cases) = if cfg!(miri) { (1, 1_000) } else { (2, u64::MAX) };
     if !cfg!(miri) {
         assert!(start.elapsed() < WITHIN, "took {:?}", start.elapsed());
     }
     assert!(summary.stopped_by_budget(), "{summary:?}");
-    assert_eq!(summary.depth_completed(), 2, "{summary:?}");
+    assert_eq!(summary.depth_completed(), depth, "{summary:?}");
     assert!(summary.random < cases, "{summary:?}");
 }
 
