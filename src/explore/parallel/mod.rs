@@ -132,7 +132,8 @@ struct Level {
     deadline: Option<Arc<Deadline>>,
     /// Whether the level (index at least 1) stops at the deadline.
     timed: bool,
-    /// Prefixes run, and whether a thread stopped at the deadline.
+    /// Prefixes run (by the chunks that found no violation), and whether a thread
+    /// stopped at the deadline.
     ran: AtomicU64,
     stopped: AtomicBool,
 }
@@ -147,7 +148,7 @@ impl Level {
     fn expand_prefixes(&self, judge: &Judge<'_>, config: &Config, range: Range<u64>) -> Expanded {
         let mut children = Vec::new();
         let deadline = self.deadline.as_deref().filter(|_| self.timed);
-        let mut clock = 0;
+        let (mut clock, mut ran) = (0, 0);
         for index in range {
             if index > self.split.lowest() {
                 break;
@@ -156,7 +157,7 @@ impl Level {
                 self.stopped.store(true, Relaxed);
                 break;
             }
-            self.ran.fetch_add(1, Relaxed);
+            ran += 1;
             let prefix = &self.prefixes[index as usize];
             judge.set_phase(Phase::Systematic(self.before + index + 1));
             let mut found = None;
@@ -173,6 +174,8 @@ impl Level {
                 return Err((index, f));
             }
         }
+        // Once per chunk: the threads share the counter.
+        self.ran.fetch_add(ran, Relaxed);
         Ok(children)
     }
 
