@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::config::{Bounds, Config, ConfigError};
 use crate::engine::Replay;
+use crate::explore::budget::{self, Deadline, Reached};
 use crate::explore::{random, systematic};
 use crate::judge::{Found, Judge};
 use crate::liveness::isolate::{self, Delivery, Mailbox};
@@ -42,12 +43,26 @@ pub fn check<F: Fn() -> Scenario + Send + Sync + 'static>(factory: F) {
 }
 
 /// What a passing run explored.
+///
+/// Under a [budget](Checker::budget) it also says how far the check got:
+///
+/// ```
+/// use pollcheck::{Checker, Scenario};
+/// use std::time::Duration;
+///
+/// let summary = Checker::new(|| Scenario::new().task(std::future::ready(1)))
+///     .budget(Duration::from_secs(60))
+///     .run();
+/// assert!(!summary.stopped_by_budget(), "a tiny scenario takes a fraction of it");
+/// assert_eq!(summary.depth_completed(), 7); // the default depth, all of it
+/// assert_eq!(summary.next_depth_share(), 0.0);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Summary {
     /// Schedules of the systematic phase.
     pub systematic: u64,
-    /// Schedules of the random phase.
+    /// Schedules of the random phase (random cases run).
     pub random: u64,
     /// Every run of the scenario the check made, on every thread: each schedule
     /// explored, plus the honest twins its spurious schedules were compared with (a
@@ -56,12 +71,83 @@ pub struct Summary {
     /// the first levels it runs without judging them. That is how many scenarios the
     /// factory built, so at least [`schedules`](Summary::schedules) outside a shard.
     pub runs: u64,
+    /// How far the systematic phase got.
+    pub(crate) reached: Reached,
+    /// Whether the budget stopped the random phase.
+    pub(crate) random_stopped: bool,
+    /// The budget the check ran under.
+    pub(crate) budget: Option<Duration>,
 }
 
 impl Summary {
+    /// Nothing explored yet, under `budget`.
+    pub(crate) fn start(budget: Option<Duration>) -> Self {
+        Summary { systematic: 0, random: 0, runs: 0, reached: Reached::default(), random_stopped: false, budget }
+    }
+
+    /// Records how far the systematic phase got.
+    pub(crate) fn reached(&mut self, reached: Reached) {
+        self.reached = reached;
+    }
+
+    /// Records that the budget stopped the random phase.
+    pub(crate) fn random_stopped(&mut self) {
+        self.random_stopped = true;
+    }
+
     /// All schedules explored.
     pub fn schedules(&self) -> u64 {
         self.systematic + self.random
+    }
+
+    /// Whether the [budget](Checker::budget) cut the check short: the systematic
+    /// phase before its last schedule, or the random phase before its last case.
+    /// Always `false` without a budget.
+    pub fn stopped_by_budget(&self) -> bool {
+        self.reached.stopped || self.random_stopped
+    }
+
+    /// The systematic phase's completed depth: every schedule of at most this many
+    /// scheduled steps was explored. The whole [`depth`](Checker::depth) unless the
+    /// [budget](Checker::budget) stopped the phase, 0 for a
+    /// [replay](Checker::replay).
+    pub fn depth_completed(&self) -> usize {
+        self.reached.depth
+    }
+
+    /// The share, from 0 to 1, of the schedules one step longer than
+    /// [`depth_completed`](Summary::depth_completed) that were explored before the
+    /// [budget](Checker::budget) stopped the systematic phase (in a
+    /// [shard](Checker::shard), of the shard's part of them); 0 when the phase
+    /// finished.
+    pub fn next_depth_share(&self) -> f64 {
+        let (explored, total) = self.reached.next;
+        if total == 0 {
+            0.0
+        } else {
+            explored as f64 / total as f64
+        }
+    }
+
+    /// The line [`Checker::run`] prints to stderr when the budget cut the check short.
+    fn budget_note(&self) -> Option<String> {
+        if !self.stopped_by_budget() {
+            return None;
+        }
+        let budget = self.budget.map_or(0, |b| b.as_millis());
+        let Reached { depth, next: (explored, total), stopped } = self.reached;
+        let (at, advice) = if stopped {
+            // Rounded down: 100% only when the level is whole.
+            let percent = (u128::from(explored) * 100).checked_div(u128::from(total)).unwrap_or(0);
+            (format!("depth {depth} complete, {percent}% of depth {}", depth + 1), "lower the depth")
+        } else {
+            (format!("depth {depth} complete (the whole systematic phase)"), "lower the cases")
+        };
+        let random = self.random;
+        Some(format!(
+            "pollcheck: the {budget} ms budget stopped the check at {at}, {random} random case{}; raise it or {advice}",
+            if random == 1 { "" } else { "s" }
+        ))
     }
 }
 
@@ -220,6 +306,12 @@ impl<F: Fn() -> Scenario> Checker<F> {
     /// [`InvalidConfig`](crate::ViolationKind::InvalidConfig) report naming
     /// `Checker::depth`.
     ///
+    /// The number of schedules grows exponentially with the depth. For a large
+    /// scenario, rather than guess the depth that fits in the time a test may take,
+    /// set a high depth and a [`budget`](Checker::budget): the check explores depth by
+    /// depth, shortest schedules first, and stops when the time is spent, its
+    /// [`Summary`] saying which depth it completed.
+    ///
     /// ```
     /// use pollcheck::{Bounds, Checker, Scenario, ViolationKind};
     ///
@@ -234,6 +326,41 @@ impl<F: Fn() -> Scenario> Checker<F> {
     pub fn depth(mut self, depth: usize) -> Self {
         self.depth = Some(depth);
         self
+    }
+
+    /// A time budget for the check (`POLLCHECK_BUDGET_MS`; none by default, see
+    /// [`Config::budget`]). The systematic phase explores the shortest schedules first,
+    /// one depth after the other, and stops when the budget is spent (it looks at the
+    /// clock every few schedules, so it may run a little over); the random phase gets
+    /// what is left, if anything. [`run`](Checker::run) prints one line to stderr when
+    /// the budget cut the check short, and the [`Summary`] says how far it got:
+    /// [`depth_completed`](Summary::depth_completed),
+    /// [`next_depth_share`](Summary::next_depth_share), the
+    /// [`random`](Summary::random) cases run and
+    /// [`stopped_by_budget`](Summary::stopped_by_budget). With
+    /// [`threads`](Checker::threads), every thread stops at the budget.
+    ///
+    /// With a high [`depth`](Checker::depth), this is what bounds a large scenario's
+    /// check. The time taken to shrink and render a report for a violation found is
+    /// not counted.
+    ///
+    /// ```
+    /// use pollcheck::{Checker, Scenario};
+    /// use std::time::Duration;
+    ///
+    /// let summary = Checker::new(|| {
+    ///     let (tx, rx) = futures_channel::oneshot::channel::<u32>();
+    ///     Scenario::new().task(rx).step(move || drop(tx.send(7)))
+    /// })
+    /// .depth(40)
+    /// .budget(Duration::from_millis(100))
+    /// .run();
+    /// // Within the budget, or stopped by it: either way the summary says how far.
+    /// assert!(summary.depth_completed() >= 1 || summary.stopped_by_budget());
+    /// ```
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
+    pub fn budget(self, budget: Duration) -> Self {
+        self.tweak(|c| c.budget = Some(budget))
     }
 
     /// Random schedules after the systematic phase (0 for none).
@@ -324,9 +451,18 @@ impl<F: Fn() -> Scenario> Checker<F> {
 
     /// Explores, and panics with the report of the first violation.
     #[track_caller]
+    ///
+    /// When the [budget](Checker::budget) cut the check short, it says so on stderr in
+    /// one line, e.g. `pollcheck: the 500 ms budget stopped the check at depth 6
+    /// complete, 40% of depth 7, 0 random cases; raise it or lower the depth`.
     pub fn run(self) -> Summary {
         match self.try_run() {
-            Ok(summary) => summary,
+            Ok(summary) => {
+                if let Some(note) = summary.budget_note() {
+                    eprintln!("{note}");
+                }
+                summary
+            }
             Err(report) => panic!("{report}"),
         }
     }
@@ -383,7 +519,7 @@ impl<F: Fn() -> Scenario> Checker<F> {
                     judge.set_phase(Phase::Replay);
                     match judge.judge_replay(schedule.steps()) {
                         Ok(Some(found)) => Err(finish(&judge, found, FoundBy::Replay, config, false)),
-                        Ok(None) => Ok(Summary { systematic: 0, random: 0, runs: judge.runs() }),
+                        Ok(None) => Ok(Summary { runs: judge.runs(), ..Summary::start(None) }),
                         Err(refused) => Err(Report::invalid_config(format!("cannot replay \"{schedule}\": {refused}"))),
                     }
                 }
@@ -451,9 +587,11 @@ fn hang_report<F: Fn() -> Scenario + Send + Sync + 'static>(
 }
 
 fn explore(judge: &Judge<'_>, config: &Config) -> Result<Summary, Report> {
-    let mut summary = Summary { systematic: 0, random: 0, runs: 0 };
+    let deadline = Deadline::after(config.budget);
+    let deadline = deadline.as_ref();
+    let mut summary = Summary::start(config.budget);
     let mut found = None;
-    let _ = systematic::explore(&config.bounds, config.shard, |prefix, chooser, owned| {
+    let reached = systematic::explore(&config.bounds, config.shard, deadline, |prefix, chooser, owned| {
         if owned {
             summary.systematic += 1;
             judge.set_phase(Phase::Systematic(summary.systematic));
@@ -466,9 +604,17 @@ fn explore(judge: &Judge<'_>, config: &Config) -> Result<Summary, Report> {
             None => ControlFlow::Continue(()),
         }
     });
-    if found.is_none() {
+    if let ControlFlow::Continue(reached) = reached {
+        summary.reached(reached);
+    }
+    if found.is_none() && !summary.stopped_by_budget() {
         let mut walk = random::RandomWalk::new(0, &config.bounds, config.random_depth);
+        let mut clock = 0;
         for case in (0..config.random_cases).filter(|&c| config.shard.takes_case(c)) {
+            if budget::spent(deadline, &mut clock) {
+                summary.random_stopped();
+                break;
+            }
             summary.random += 1;
             judge.set_phase(Phase::Random(case));
             walk.restart(random::case_seed(config.seed, case));

@@ -13,6 +13,11 @@ use std::time::Duration;
 pub struct Bounds {
     /// Most scheduled steps per schedule (`POLLCHECK_DEPTH`). Every schedule is
     /// completed by an honest drain, so this bounds only the adversarial prefix.
+    ///
+    /// The schedules grow exponentially with the depth: for a large scenario, a high
+    /// depth with a time budget ([`Config::budget`],
+    /// [`Checker::budget`](crate::Checker::budget)) replaces guessing the depth that
+    /// fits, since the shortest schedules run first.
     pub depth: usize,
     /// Most spurious polls, `s` (`POLLCHECK_MAX_SPURIOUS`).
     pub spurious: usize,
@@ -151,6 +156,21 @@ pub struct Config {
     /// Which part of the exploration this run takes (`POLLCHECK_SHARD=i/n`): see
     /// [`Shard`]. The whole exploration by default.
     pub shard: Shard,
+    /// A time budget per check (`POLLCHECK_BUDGET_MS`, 0 or unset for none; none by
+    /// default): the systematic phase, shortest schedules first, stops when it is
+    /// spent, and the random phase gets what is left. See
+    /// [`Checker::budget`](crate::Checker::budget); without a budget the clock is
+    /// never read.
+    ///
+    /// ```
+    /// use pollcheck::{Checker, Config, Scenario};
+    /// use std::time::Duration;
+    ///
+    /// let config = Config { budget: Some(Duration::from_secs(30)), ..Config::default() };
+    /// let summary = Checker::new(|| Scenario::new().task(std::future::ready(1))).config(config).run();
+    /// assert!(!summary.stopped_by_budget());
+    /// ```
+    pub budget: Option<Duration>,
 }
 
 /// One of `count` disjoint parts of an exploration, numbered from 1; together the
@@ -217,6 +237,7 @@ impl Default for Config {
             spin_bound: 100,
             poll_timeout: if cfg!(any(miri, loom)) { None } else { Some(DEFAULT_POLL_TIMEOUT) },
             shard: Shard::ALL,
+            budget: None,
         }
     }
 }
@@ -228,7 +249,7 @@ impl Config {
     /// its `PROPTEST_*` variables): every later call, and so every
     /// [`Checker`](crate::Checker), gets that same result, an invalid variable the
     /// same error. Setting a variable after the first check has no effect; reading
-    /// the sixteen variables took more than half of a small check's time.
+    /// the variables took more than half of a small check's time.
     ///
     /// ```
     /// let config = pollcheck::Config::from_env().expect("valid POLLCHECK_* variables");
@@ -266,6 +287,12 @@ impl Config {
         let mut ms = c.poll_timeout.map_or(0, |d| d.as_millis() as u64);
         read(&get, "POLLCHECK_POLL_TIMEOUT_MS", &mut ms, 0..=u64::MAX)?;
         c.poll_timeout = (ms > 0).then(|| Duration::from_millis(ms));
+        let mut ms = 0;
+        read(&get, "POLLCHECK_BUDGET_MS", &mut ms, 0..=u64::MAX).map_err(|e| ConfigError {
+            expected: "a whole number of milliseconds, decimal or 0x hex (0: no budget)".into(),
+            ..e
+        })?;
+        c.budget = (ms > 0).then(|| Duration::from_millis(ms));
         if let Some(raw) = get("POLLCHECK_SHARD") {
             c.shard = parse_shard(&raw).ok_or_else(|| ConfigError {
                 var: "POLLCHECK_SHARD",
@@ -420,6 +447,25 @@ mod tests {
         }
         let c = Config::from_lookup(env(&[("POLLCHECK_SHARD", " 2 / 3 ")])).unwrap();
         assert_eq!(c.shard, Shard { index: 2, count: 3 });
+    }
+
+    #[test]
+    fn the_budget_is_off_unless_asked_for() {
+        assert_eq!(Config::from_lookup(env(&[])).unwrap().budget, None);
+        let c = Config::from_lookup(env(&[("POLLCHECK_BUDGET_MS", "1_500")])).unwrap();
+        assert_eq!(c.budget, Some(Duration::from_millis(1500)));
+        let c = Config::from_lookup(env(&[("POLLCHECK_BUDGET_MS", "0")])).unwrap();
+        assert_eq!(c.budget, None);
+        for bad in ["500ms", "-1", "1.5", "", "lots"] {
+            let e = Config::from_lookup(|name| (name == "POLLCHECK_BUDGET_MS").then(|| bad.to_owned())).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "POLLCHECK_BUDGET_MS={bad:?} is not valid: expected a whole number of milliseconds, decimal or \
+                     0x hex (0: no budget)"
+                )
+            );
+        }
     }
 
     #[test]

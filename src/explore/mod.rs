@@ -6,6 +6,7 @@
 
 #[cfg(feature = "arbitrary")]
 pub mod arbitrary;
+pub(crate) mod budget;
 pub(crate) mod parallel;
 #[cfg(feature = "proptest")]
 pub mod proptest;

@@ -6,6 +6,7 @@ use std::ops::ControlFlow;
 
 use crate::config::{Bounds, Shard};
 use crate::engine::{Chooser, Run};
+use crate::explore::budget::{self, Deadline, Reached};
 use crate::judge::{Found, Judge};
 use crate::schedule::Step;
 
@@ -94,23 +95,31 @@ impl Chooser for Prefix<'_> {
 /// Runs every schedule within `bounds` that belongs to `shard`, breadth first,
 /// handing each to `visit` with the chooser to run it with and whether the shard
 /// owns it (a shard also runs, without owning them, the first levels that shard 1
-/// owns: see [`Shard`]). `visit` runs it and says whether to go on.
+/// owns: see [`Shard`]). `visit` runs it and says whether to go on. Stops when
+/// `deadline` is spent (the empty schedule always runs); says how far it got.
 pub(crate) fn explore(
     bounds: &Bounds,
     shard: Shard,
+    deadline: Option<&Deadline>,
     mut visit: impl FnMut(&[Step], &mut dyn Chooser, bool) -> ControlFlow<()>,
-) -> ControlFlow<()> {
+) -> ControlFlow<(), Reached> {
     let mut level = vec![Vec::new()];
     let mut split = false;
+    let mut clock = 0;
+    let mut depth = 0;
     while !level.is_empty() {
         let owned = take_share(&mut level, shard, &mut split);
         let mut next = Vec::new();
-        for prefix in &level {
+        for (i, prefix) in level.iter().enumerate() {
+            if depth > 0 && budget::spent(deadline, &mut clock) {
+                return ControlFlow::Continue(Reached::cut(depth, i as u64, level.len() as u64));
+            }
             expand(bounds, prefix, &mut next, |chooser| visit(prefix, chooser, owned))?;
         }
         level = next;
+        depth += 1;
     }
-    ControlFlow::Continue(())
+    ControlFlow::Continue(Reached::whole(bounds.depth))
 }
 
 /// Judges the schedule of `prefix` (run with `chooser`), or, for a prefix its shard
@@ -212,7 +221,7 @@ mod tests {
     fn owned(bounds: &Bounds, shard: Shard) -> Vec<Vec<Step>> {
         let judge = Judge::new(&scenario, 100, None);
         let mut schedules = Vec::new();
-        let _ = explore(bounds, shard, |prefix, chooser, owned| {
+        let _ = explore(bounds, shard, None, |prefix, chooser, owned| {
             let _ = judge.run(chooser, false, false);
             if owned {
                 schedules.push(prefix.to_vec());

@@ -13,12 +13,13 @@ mod pool;
 mod split;
 
 use std::ops::{ControlFlow, Range};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
 use crate::check::{finish, Summary};
 use crate::config::Config;
+use crate::explore::budget::{self, Deadline, Reached};
 use crate::explore::{random, systematic};
 use crate::judge::{Found, Judge};
 use crate::liveness::{self, Phase, Session};
@@ -55,9 +56,14 @@ pub(crate) fn explore<F: Fn() -> Scenario + Sync>(
         let mut pool = Pool::new(scope, &board, &worker, threads.saturating_sub(1));
         liveness::watch(session, |watched| {
             let judge = Judge::new(factory, config.spin_bound, watched);
-            let mut summary = Summary { systematic: 0, random: 0, runs: 0 };
-            let found = systematic_phase(&judge, config, &mut pool, &mut summary)
-                .or_else(|| random_phase(&judge, config, &mut pool, &mut summary));
+            let mut summary = Summary::start(config.budget);
+            let deadline = Deadline::after(config.budget).map(Arc::new);
+            let found = systematic_phase(&judge, config, &mut pool, &mut summary, &deadline).or_else(|| {
+                if summary.stopped_by_budget() {
+                    return None;
+                }
+                random_phase(&judge, config, &mut pool, &mut summary, &deadline)
+            });
             // The workers are done: let them end while the report is made.
             drop(pool);
             summary.runs = judge.runs();
@@ -122,6 +128,14 @@ struct Level {
     split: Split,
     /// The finished chunks: each one's first prefix and outcome.
     chunks: Mutex<Vec<(u64, Expanded)>>,
+    /// The check's deadline, if it has a budget.
+    deadline: Option<Arc<Deadline>>,
+    /// Whether the level (index at least 1) stops at the deadline.
+    timed: bool,
+    /// Prefixes run (by the chunks that found no violation), and whether a thread
+    /// stopped at the deadline.
+    ran: AtomicU64,
+    stopped: AtomicBool,
 }
 
 impl Level {
@@ -133,10 +147,17 @@ impl Level {
 
     fn expand_prefixes(&self, judge: &Judge<'_>, config: &Config, range: Range<u64>) -> Expanded {
         let mut children = Vec::new();
+        let deadline = self.deadline.as_deref().filter(|_| self.timed);
+        let (mut clock, mut ran) = (0, 0);
         for index in range {
             if index > self.split.lowest() {
                 break;
             }
+            if budget::spent(deadline, &mut clock) {
+                self.stopped.store(true, Relaxed);
+                break;
+            }
+            ran += 1;
             let prefix = &self.prefixes[index as usize];
             judge.set_phase(Phase::Systematic(self.before + index + 1));
             let mut found = None;
@@ -153,6 +174,8 @@ impl Level {
                 return Err((index, f));
             }
         }
+        // Once per chunk: the threads share the counter.
+        self.ran.fetch_add(ran, Relaxed);
         Ok(children)
     }
 
@@ -179,29 +202,51 @@ fn systematic_phase(
     config: &Config,
     pool: &mut Pool<'_, '_, Job>,
     summary: &mut Summary,
+    deadline: &Option<Arc<Deadline>>,
 ) -> Option<(Found, FoundBy)> {
     let mut prefixes = vec![Vec::new()];
     let mut split = false;
+    let mut depth = 0;
     while !prefixes.is_empty() {
         let owned = systematic::take_share(&mut prefixes, config.shard, &mut split);
         let items = prefixes.len() as u64;
         let threads = pool.threads_for(items);
         let split = Split::new(items, threads, PREFIX_CHUNK);
-        let level = Level { prefixes, owned, before: summary.systematic, split, chunks: Mutex::default() };
+        let level = Level {
+            prefixes,
+            owned,
+            before: summary.systematic,
+            split,
+            chunks: Mutex::default(),
+            deadline: deadline.clone(),
+            timed: depth > 0,
+            ran: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
+        };
         // Alone, the level is one chunk, run in place.
-        let outcome = if threads > 1 {
+        let (outcome, ran, stopped) = if threads > 1 {
             let level = Arc::new(level);
             Job::Level(Arc::clone(&level)).run(pool, threads, judge, config);
-            level.outcome()
+            (level.outcome(), level.ran.load(Relaxed), level.stopped.load(Relaxed))
         } else {
-            level.expand_prefixes(judge, config, 0..items)
+            (level.expand_prefixes(judge, config, 0..items), level.ran.load(Relaxed), level.stopped.load(Relaxed))
         };
         match outcome {
+            // The deadline stopped a thread before a prefix: the level is cut short,
+            // and so is the phase.
+            Ok(_) if stopped && ran < items => {
+                if owned {
+                    summary.systematic += ran;
+                }
+                summary.reached(Reached::cut(depth, ran, items));
+                return None;
+            }
             Ok(next) => {
                 if owned {
                     summary.systematic += items;
                 }
                 prefixes = next;
+                depth += 1;
             }
             Err((index, found)) => {
                 summary.systematic += index + 1;
@@ -209,6 +254,7 @@ fn systematic_phase(
             }
         }
     }
+    summary.reached(Reached::whole(config.bounds.depth));
     None
 }
 
@@ -219,14 +265,22 @@ struct Cases {
     ran: AtomicU64,
     /// The lowest failing case seen so far, and its violation.
     found: Mutex<Option<(u64, Found)>>,
+    /// The check's deadline, if it has a budget, and whether a thread stopped at it.
+    deadline: Option<Arc<Deadline>>,
+    stopped: AtomicBool,
 }
 
 impl Cases {
     fn judge(&self, judge: &Judge<'_>, config: &Config, range: Range<u64>) {
         let mut walk = random::RandomWalk::new(0, &config.bounds, config.random_depth);
         let mut ran = 0;
+        let mut clock = 0;
         for case in range.filter(|&c| config.shard.takes_case(c)) {
             if case > self.split.lowest() {
+                break;
+            }
+            if budget::spent(self.deadline.as_deref(), &mut clock) {
+                self.stopped.store(true, Relaxed);
                 break;
             }
             ran += 1;
@@ -250,15 +304,24 @@ fn random_phase(
     config: &Config,
     pool: &mut Pool<'_, '_, Job>,
     summary: &mut Summary,
+    deadline: &Option<Arc<Deadline>>,
 ) -> Option<(Found, FoundBy)> {
     let (items, shards) = (config.random_cases, config.shard.count);
     let threads = pool.threads_for(items / shards);
     // A chunk holds about as many of the shard's cases however many shards there are.
     let chunk = CASE_CHUNK.start.saturating_mul(shards)..(CASE_CHUNK.end - 1).saturating_mul(shards).saturating_add(1);
-    let cases =
-        Arc::new(Cases { split: Split::new(items, threads, chunk), ran: AtomicU64::new(0), found: Mutex::default() });
+    let cases = Arc::new(Cases {
+        split: Split::new(items, threads, chunk),
+        ran: AtomicU64::new(0),
+        found: Mutex::default(),
+        deadline: deadline.clone(),
+        stopped: AtomicBool::new(false),
+    });
     Job::Random(Arc::clone(&cases)).run(pool, threads, judge, config);
     summary.random += cases.ran.load(Relaxed);
+    if cases.stopped.load(Relaxed) {
+        summary.random_stopped();
+    }
     let (case, found) = lock(&cases.found).take()?;
     Some((found, FoundBy::Random { case, seed: config.seed }))
 }
