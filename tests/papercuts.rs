@@ -4,7 +4,9 @@
 mod buggy;
 
 use buggy::{check_then_register, Flavor};
-use futures_util::{AsyncWriteExt, StreamExt};
+#[cfg(feature = "io")]
+use futures_util::AsyncWriteExt;
+use futures_util::StreamExt;
 use pollcheck::{Checker, Mode, Scenario, StepState, ViolationKind};
 
 /// Shallower under miri.
@@ -84,6 +86,7 @@ fn a_step_after_the_state_was_taken_says_so() {
 }
 
 /// A writer task over a writer probe, declared to finish; `drain` is its driver step.
+#[cfg(feature = "io")]
 fn writer(drain: fn(&pollcheck::io::WriteHandle) -> Box<dyn FnOnce()>) -> Scenario {
     let (mut writer, h) = pollcheck::io::probe_writer(4);
     Scenario::new()
@@ -95,6 +98,7 @@ fn writer(drain: fn(&pollcheck::io::WriteHandle) -> Box<dyn FnOnce()>) -> Scenar
         .step(drain(&h))
 }
 
+#[cfg(feature = "io")]
 #[test]
 fn a_writer_over_a_probe_that_keeps_draining_can_be_declared_to_finish() {
     checker(|| writer(|h| Box::new(h.keeps_draining()))).run();
@@ -104,6 +108,7 @@ fn a_writer_over_a_probe_that_keeps_draining_can_be_declared_to_finish() {
     assert_eq!(once.expect_err("a one-shot drain strands the writer").kind(), ViolationKind::StuckTask);
 }
 
+#[cfg(feature = "sink")]
 #[test]
 fn a_sink_over_a_probe_that_keeps_draining_can_be_declared_to_finish() {
     use futures_util::SinkExt;
