@@ -255,6 +255,14 @@ impl<F: Fn() -> Scenario> Checker<F> {
         self.tweak(|c| c.bounds = c.bounds.with_mode(mode))
     }
 
+    /// See `Config::reduce_interchangeable`: off only to measure or test the
+    /// reduction of [`Scenario::tasks`].
+    #[doc(hidden)]
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
+    pub fn reduce_interchangeable(self, on: bool) -> Self {
+        self.tweak(|c| c.reduce_interchangeable = on)
+    }
+
     /// See [`Config::spin_bound`].
     #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn spin_bound(self, bound: u32) -> Self {
@@ -453,19 +461,20 @@ fn hang_report<F: Fn() -> Scenario + Send + Sync + 'static>(
 fn explore(judge: &Judge<'_>, config: &Config) -> Result<Summary, Report> {
     let mut summary = Summary { systematic: 0, random: 0, runs: 0 };
     let mut found = None;
-    let _ = systematic::explore(&config.bounds, config.shard, |prefix, chooser, owned| {
-        if owned {
-            summary.systematic += 1;
-            judge.set_phase(Phase::Systematic(summary.systematic));
-        }
-        match systematic::judge_prefix(judge, prefix, chooser, owned) {
-            Some(f) => {
-                found = Some((f, FoundBy::Systematic { schedules: summary.systematic }));
-                ControlFlow::Break(())
+    let _ =
+        systematic::explore(&config.bounds, config.reduce_interchangeable, config.shard, |prefix, chooser, owned| {
+            if owned {
+                summary.systematic += 1;
+                judge.set_phase(Phase::Systematic(summary.systematic));
             }
-            None => ControlFlow::Continue(()),
-        }
-    });
+            match systematic::judge_prefix(judge, prefix, chooser, owned) {
+                Some(f) => {
+                    found = Some((f, FoundBy::Systematic { schedules: summary.systematic }));
+                    ControlFlow::Break(())
+                }
+                None => ControlFlow::Continue(()),
+            }
+        });
     if found.is_none() {
         let mut walk = random::RandomWalk::new(0, &config.bounds, config.random_depth);
         for case in (0..config.random_cases).filter(|&c| config.shard.takes_case(c)) {

@@ -151,6 +151,11 @@ pub struct Config {
     /// Which part of the exploration this run takes (`POLLCHECK_SHARD=i/n`): see
     /// [`Shard`]. The whole exploration by default.
     pub shard: Shard,
+    /// Whether the systematic phase explores one schedule per renaming of the
+    /// interchangeable tasks of [`Scenario::tasks`](crate::Scenario::tasks) (`true`,
+    /// the default) or every schedule. Off only to measure or test the reduction.
+    #[doc(hidden)]
+    pub reduce_interchangeable: bool,
 }
 
 /// One of `count` disjoint parts of an exploration, numbered from 1; together the
@@ -217,6 +222,7 @@ impl Default for Config {
             spin_bound: 100,
             poll_timeout: if cfg!(any(miri, loom)) { None } else { Some(DEFAULT_POLL_TIMEOUT) },
             shard: Shard::ALL,
+            reduce_interchangeable: true,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The end of a run: dropping the futures and the driver, the checks after that, and the outcome.
 
-use super::{Outcome, Run};
+use super::{nth, Outcome, Run};
 use crate::detect;
 use crate::liveness::{Activity, DropWhy};
 use crate::reentry;
@@ -48,8 +48,10 @@ impl Run {
             std::mem::forget(std::mem::take(&mut *self.held.borrow_mut()));
             return;
         }
-        for (t, cell) in self.tasks().iter().enumerate() {
-            let future = cell.borrow_mut().future.take();
+        let order = self.task_order();
+        for i in 0..self.tasks().len() {
+            let t = nth(order.as_deref(), i);
+            let future = self.tasks()[t].borrow_mut().future.take();
             self.drop_future(t, future, DropWhy::Teardown);
         }
         let mut steps = std::mem::take(&mut *self.steps.borrow_mut());
@@ -72,8 +74,10 @@ impl Run {
         if let Some(v) = crate::hooks::take_reported().or_else(crate::hooks::after_teardown) {
             return self.violate(v);
         }
-        for (t, cell) in self.tasks().iter().enumerate() {
-            let task = cell.borrow();
+        for i in 0..self.tasks().len() {
+            let t = nth(order.as_deref(), i);
+            let tasks = self.tasks();
+            let task = tasks[t].borrow();
             if let Some(d) = detect::leaked_waker::still_alive(&task.history()) {
                 #[cfg(miri)]
                 crate::waker::keep_leaked(&task.slots);
