@@ -277,3 +277,22 @@ fn measure_the_semaphore_with_and_without_the_reduction() {
         }
     }
 }
+
+/// `threads(2)`: the same reduced exploration, shared between the threads.
+#[test]
+fn the_reduction_is_the_same_on_two_threads() {
+    let (t, s, depth) = if cfg!(miri) { (2, 2, 3) } else { (3, 3, 6) };
+    let run = |threads| Checker::new(move || semaphore(true, t, s)).depth(depth).cases(0).threads(threads).run();
+    let (one, two) = (run(1), run(2));
+    println!(
+        "tokio semaphore {t}x{s}, depth {depth}: {} reduced schedules on one thread, {} on two",
+        one.systematic, two.systematic
+    );
+    assert_eq!(one.systematic, two.systematic);
+    // Under miri, the two-waiter notifier (caught at depth 4).
+    let (n, steps, depth) = if cfg!(miri) { (2, 1, 4) } else { (3, 2, 5) };
+    let buggy = move || Checker::new(move || zoo_notifier(Flavor::Buggy, true, n, steps)).depth(depth).cases(0);
+    let (a, b) = (buggy().try_run().unwrap_err(), buggy().threads(2).try_run().unwrap_err());
+    assert_eq!(a.kind(), ViolationKind::LostWakeup);
+    assert_eq!(a.to_string(), b.to_string(), "the same report on two threads");
+}
