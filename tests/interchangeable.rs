@@ -79,11 +79,19 @@ where
 }
 
 /// A buggy scenario: all three find a violation of `kind`, first at `depth` (all pass
-/// at `depth - 1`).
-fn caught_at_the_same_depth<F>(name: &str, depth: usize, kind: ViolationKind, factory: F)
+/// at `depth - 1`). Under miri (explorations of hundreds of schedules take minutes),
+/// the grouped and the plain scenario replay `schedule`, where it is found.
+fn caught_at_the_same_depth<F>(name: &str, depth: usize, kind: ViolationKind, schedule: &str, factory: F)
 where
     F: Fn(bool) -> Scenario + Copy + Send + Sync + 'static,
 {
+    if cfg!(miri) {
+        for grouped in [true, false] {
+            let report = Checker::new(move || factory(grouped)).replay(schedule).try_run().unwrap_err();
+            assert_eq!(report.kind(), kind, "{name} (grouped: {grouped}):\n{report}");
+        }
+        return;
+    }
     let below = verdicts(factory, depth - 1);
     for (what, r) in [("plain", below.plain), ("full", below.full), ("reduced", below.reduced)] {
         if let Err(e) = r {
@@ -114,13 +122,13 @@ fn zoo_notifier(flavor: Flavor, grouped: bool, n: usize, steps: usize) -> Scenar
 #[test]
 fn zoo_notifier_same_verdicts_with_and_without_the_reduction() {
     // Two waiters, one notification: the zoo's scenario, caught at "p0 p1 d c0".
-    caught_at_the_same_depth("zoo notifier, 2 waiters", 4, ViolationKind::LostWakeup, |g| {
+    caught_at_the_same_depth("zoo notifier, 2 waiters", 4, ViolationKind::LostWakeup, "p0 p1 d c0", |g| {
         zoo_notifier(Flavor::Buggy, g, 2, 1)
     });
-    let depth = if cfg!(miri) { 3 } else { 6 };
+    let depth = if cfg!(miri) { 2 } else { 6 };
     passes_with_fewer("zoo notifier fixed, 2 waiters", depth, 1, |g| zoo_notifier(Flavor::Fixed, g, 2, 1));
     if !cfg!(miri) {
-        caught_at_the_same_depth("zoo notifier, 3 waiters, 2 steps", 5, ViolationKind::LostWakeup, |g| {
+        caught_at_the_same_depth("zoo notifier, 3 waiters, 2 steps", 5, ViolationKind::LostWakeup, "", |g| {
             zoo_notifier(Flavor::Buggy, g, 3, 2)
         });
         passes_with_fewer("zoo notifier fixed, 3 waiters, 2 steps", 6, 4, |g| zoo_notifier(Flavor::Fixed, g, 3, 2));
@@ -134,28 +142,31 @@ fn relay_notifier_quorum_same_verdicts_with_and_without_the_reduction() {
         let waiting = notify.clone();
         waiters(Scenario::new(), grouped, 2, move || waiting.notified()).quorum(1).step(move || notify.notify_one())
     };
-    caught_at_the_same_depth("relay notifier, quorum 1", 4, ViolationKind::StuckTask, move |g| {
+    caught_at_the_same_depth("relay notifier, quorum 1", 4, ViolationKind::StuckTask, "p0 p1 d c0", move |g| {
         scenario(Flavor::Buggy, g)
     });
-    let depth = if cfg!(miri) { 3 } else { 6 };
+    let depth = if cfg!(miri) { 2 } else { 6 };
     passes_with_fewer("relay notifier fixed, quorum 1", depth, 1, move |g| scenario(Flavor::Fixed, g));
+}
+
+/// The zoo's double notify: two receivers, two messages, strict abandonment.
+fn double_notify_strict(flavor: Flavor, grouped: bool) -> Scenario {
+    let channel = double_notify::Channel::new(flavor);
+    let receiving = channel.clone();
+    let second = channel.clone();
+    waiters(Scenario::new().all_must_finish().strict_abandonment(), grouped, 2, move || receiving.recv())
+        .step(move || channel.send(1))
+        .step(move || second.send(2))
 }
 
 #[test]
 fn double_notify_same_verdicts_with_and_without_the_reduction() {
-    let scenario = |flavor: Flavor, grouped: bool| {
-        let channel = double_notify::Channel::new(flavor);
-        let receiving = channel.clone();
-        let second = channel.clone();
-        waiters(Scenario::new().all_must_finish().strict_abandonment(), grouped, 2, move || receiving.recv())
-            .step(move || channel.send(1))
-            .step(move || second.send(2))
-    };
+    let scenario = double_notify_strict;
     // Caught at "p0 a0" (the drain polls task 1 and runs both steps).
-    caught_at_the_same_depth("double notify, strict", 2, ViolationKind::LostWakeup, move |g| {
+    caught_at_the_same_depth("double notify, strict", 2, ViolationKind::LostWakeup, "p0 a0 p1 d d", move |g| {
         scenario(Flavor::Buggy, g)
     });
-    let depth = if cfg!(miri) { 3 } else { 6 };
+    let depth = if cfg!(miri) { 2 } else { 6 };
     passes_with_fewer("double notify fixed, strict", depth, 1, move |g| scenario(Flavor::Fixed, g));
 }
 
@@ -178,7 +189,7 @@ fn semaphore(grouped: bool, t: usize, s: usize) -> Scenario {
 #[test]
 fn tokio_semaphore_same_verdicts_and_fewer_schedules() {
     if cfg!(miri) {
-        passes_with_fewer("tokio semaphore 2x2", 3, 1, |g| semaphore(g, 2, 2));
+        passes_with_fewer("tokio semaphore 2x2", 2, 1, |g| semaphore(g, 2, 2));
         return;
     }
     passes_with_fewer("tokio semaphore 2x2", 7, 1, |g| semaphore(g, 2, 2));
@@ -188,7 +199,7 @@ fn tokio_semaphore_same_verdicts_and_fewer_schedules() {
 /// Every waiter must finish once `s >= t` permits came: the stuck-task check on too.
 #[test]
 fn tokio_semaphore_every_waiter_finishes_under_the_reduction() {
-    let (t, s, depth) = if cfg!(miri) { (2, 2, 3) } else { (3, 3, 5) };
+    let (t, s, depth) = if cfg!(miri) { (2, 2, 2) } else { (3, 3, 5) };
     passes_with_fewer("tokio semaphore, all must finish", depth, 1, move |g| {
         semaphore(g, t, s).all_must_finish().strict_abandonment()
     });
@@ -210,7 +221,7 @@ fn tokio_notify_same_verdicts_and_fewer_schedules() {
         })
     };
     if cfg!(miri) {
-        passes_with_fewer("tokio notify 2x1", 3, 1, move |g| scenario(g, 2, 1));
+        passes_with_fewer("tokio notify 2x1", 2, 1, move |g| scenario(g, 2, 1));
         return;
     }
     passes_with_fewer("tokio notify 2x2", 7, 1, move |g| scenario(g, 2, 2));
@@ -248,7 +259,7 @@ fn must_finish_after_tasks_applies_to_the_whole_group() {
             .must_finish()
             .step(move || notify.notify_one())
     })
-    .depth(if cfg!(miri) { 3 } else { 4 })
+    .depth(if cfg!(miri) { 2 } else { 4 })
     .cases(0)
     .try_run()
     .unwrap_err();
@@ -281,7 +292,7 @@ fn measure_the_semaphore_with_and_without_the_reduction() {
 /// `threads(2)`: the same reduced exploration, shared between the threads.
 #[test]
 fn the_reduction_is_the_same_on_two_threads() {
-    let (t, s, depth) = if cfg!(miri) { (2, 2, 3) } else { (3, 3, 6) };
+    let (t, s, depth) = if cfg!(miri) { (2, 1, 2) } else { (3, 3, 6) };
     let run = |threads| Checker::new(move || semaphore(true, t, s)).depth(depth).cases(0).threads(threads).run();
     let (one, two) = (run(1), run(2));
     println!(
@@ -289,9 +300,12 @@ fn the_reduction_is_the_same_on_two_threads() {
         one.systematic, two.systematic
     );
     assert_eq!(one.systematic, two.systematic);
-    // Under miri, the two-waiter notifier (caught at depth 4).
-    let (n, steps, depth) = if cfg!(miri) { (2, 1, 4) } else { (3, 2, 5) };
-    let buggy = move || Checker::new(move || zoo_notifier(Flavor::Buggy, true, n, steps)).depth(depth).cases(0);
+    // Under miri, double notify (found at the 8th schedule).
+    let (factory, depth): (fn() -> Scenario, usize) = match cfg!(miri) {
+        true => (|| double_notify_strict(Flavor::Buggy, true), 2),
+        false => (|| zoo_notifier(Flavor::Buggy, true, 3, 2), 5),
+    };
+    let buggy = move || Checker::new(factory).depth(depth).cases(0);
     let (a, b) = (buggy().try_run().unwrap_err(), buggy().threads(2).try_run().unwrap_err());
     assert_eq!(a.kind(), ViolationKind::LostWakeup);
     assert_eq!(a.to_string(), b.to_string(), "the same report on two threads");
