@@ -461,10 +461,17 @@ impl Run {
     /// systematic phase's reduction sound (see `explore::systematic`). Where the
     /// members were first named in index order, as in every schedule the reduced
     /// phase runs, it is the index order.
+    #[inline]
     pub(crate) fn task_order(&self) -> Option<Vec<usize>> {
         if self.groups.is_empty() {
-            return None;
+            None
+        } else {
+            Some(self.group_order())
         }
+    }
+
+    #[cold]
+    fn group_order(&self) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.tasks().len()).collect();
         let trace = self.trace.borrow();
         for group in &self.groups {
@@ -478,17 +485,22 @@ impl Run {
                 }
             }
         }
-        Some(order)
+        order
     }
 
     /// Keeps, of the `enabled` steps at the end of `prefix`, those that name no member
     /// of a group of interchangeable tasks, or one that `prefix` named already, or
     /// the lowest-numbered member it has not named yet: the children that stay
     /// canonical (see `explore::systematic`).
+    #[inline]
     pub(crate) fn keep_canonical(&self, prefix: &[Step], enabled: &mut Vec<Step>) {
-        if self.groups.is_empty() {
-            return;
+        if !self.groups.is_empty() {
+            self.keep_canonical_in_groups(prefix, enabled);
         }
+    }
+
+    #[cold]
+    fn keep_canonical_in_groups(&self, prefix: &[Step], enabled: &mut Vec<Step>) {
         let mut named = vec![false; self.tasks().len()];
         for t in prefix.iter().filter_map(|s| s.task()) {
             if let Some(n) = named.get_mut(t) {

@@ -11,21 +11,21 @@ use crate::violation::{Violation, ViolationKind};
 
 impl Run {
     /// The first lost-wakeup proof (and its stale-waker special case), after every action.
+    #[inline]
     pub(super) fn check_nothing_can_wake(&self) {
-        let Some(v) = self.nothing_can_wake(None) else { return };
-        // Of several tasks proven at once, the first in the visiting order (only
-        // interchangeable tasks make it other than the index order).
-        let v = match self.task_order() {
-            Some(order) => self.nothing_can_wake(Some(&order)).unwrap_or(v),
-            None => v,
+        let found = match self.task_order() {
+            None => self.nothing_can_wake(0..self.tasks().len()),
+            // Of several tasks proven at once, the first in the visiting order.
+            Some(order) => self.nothing_can_wake(order.into_iter()),
         };
-        self.violate(v);
+        if let Some(v) = found {
+            self.violate(v);
+        }
     }
 
-    fn nothing_can_wake(&self, order: Option<&[usize]>) -> Option<Violation> {
+    fn nothing_can_wake(&self, order: impl Iterator<Item = usize>) -> Option<Violation> {
         let tasks = self.tasks();
-        for i in 0..tasks.len() {
-            let t = nth(order, i);
+        for t in order {
             let Ok(task) = tasks[t].try_borrow() else {
                 continue;
             };

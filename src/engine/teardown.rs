@@ -49,11 +49,13 @@ impl Run {
             return;
         }
         let order = self.task_order();
-        for i in 0..self.tasks().len() {
+        let tasks = self.tasks();
+        for i in 0..tasks.len() {
             let t = nth(order.as_deref(), i);
-            let future = self.tasks()[t].borrow_mut().future.take();
+            let future = tasks[t].borrow_mut().future.take();
             self.drop_future(t, future, DropWhy::Teardown);
         }
+        drop(tasks);
         let mut steps = std::mem::take(&mut *self.steps.borrow_mut());
         self.beat_start(Activity::DropDriver);
         // A panicking drop leaves the list empty all the same (the others are dropped
@@ -74,9 +76,9 @@ impl Run {
         if let Some(v) = crate::hooks::take_reported().or_else(crate::hooks::after_teardown) {
             return self.violate(v);
         }
-        for i in 0..self.tasks().len() {
+        let tasks = self.tasks();
+        for i in 0..tasks.len() {
             let t = nth(order.as_deref(), i);
-            let tasks = self.tasks();
             let task = tasks[t].borrow();
             if let Some(d) = detect::leaked_waker::still_alive(&task.history()) {
                 #[cfg(miri)]
