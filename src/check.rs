@@ -382,6 +382,14 @@ impl<F: Fn() -> Scenario> Checker<F> {
         self.tweak(|c| c.bounds = c.bounds.with_mode(mode))
     }
 
+    /// See `Config::reduce_interchangeable`: off only to measure or test the
+    /// reduction of [`Scenario::tasks`].
+    #[doc(hidden)]
+    #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
+    pub fn reduce_interchangeable(self, on: bool) -> Self {
+        self.tweak(|c| c.reduce_interchangeable = on)
+    }
+
     /// See [`Config::spin_bound`].
     #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn spin_bound(self, bound: u32) -> Self {
@@ -591,19 +599,25 @@ fn explore(judge: &Judge<'_>, config: &Config) -> Result<Summary, Report> {
     let deadline = deadline.as_ref();
     let mut summary = Summary::start(config.budget);
     let mut found = None;
-    let reached = systematic::explore(&config.bounds, config.shard, deadline, |prefix, chooser, owned| {
-        if owned {
-            summary.systematic += 1;
-            judge.set_phase(Phase::Systematic(summary.systematic));
-        }
-        match systematic::judge_prefix(judge, prefix, chooser, owned) {
-            Some(f) => {
-                found = Some((f, FoundBy::Systematic { schedules: summary.systematic }));
-                ControlFlow::Break(())
+    let reached = systematic::explore(
+        &config.bounds,
+        config.reduce_interchangeable,
+        config.shard,
+        deadline,
+        |prefix, chooser, owned| {
+            if owned {
+                summary.systematic += 1;
+                judge.set_phase(Phase::Systematic(summary.systematic));
             }
-            None => ControlFlow::Continue(()),
-        }
-    });
+            match systematic::judge_prefix(judge, prefix, chooser, owned) {
+                Some(f) => {
+                    found = Some((f, FoundBy::Systematic { schedules: summary.systematic }));
+                    ControlFlow::Break(())
+                }
+                None => ControlFlow::Continue(()),
+            }
+        },
+    );
     if let ControlFlow::Continue(reached) = reached {
         summary.reached(reached);
     }

@@ -171,6 +171,11 @@ pub struct Config {
     /// assert!(!summary.stopped_by_budget());
     /// ```
     pub budget: Option<Duration>,
+    /// Whether the systematic phase explores one schedule per renaming of the
+    /// interchangeable tasks of [`Scenario::tasks`](crate::Scenario::tasks) (`true`,
+    /// the default) or every schedule. Off only to measure or test the reduction.
+    #[doc(hidden)]
+    pub reduce_interchangeable: bool,
 }
 
 /// One of `count` disjoint parts of an exploration, numbered from 1; together the
@@ -238,6 +243,7 @@ impl Default for Config {
             poll_timeout: if cfg!(any(miri, loom)) { None } else { Some(DEFAULT_POLL_TIMEOUT) },
             shard: Shard::ALL,
             budget: None,
+            reduce_interchangeable: true,
         }
     }
 }

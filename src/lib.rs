@@ -51,6 +51,12 @@
 //! });
 //! ```
 //!
+//! Several waiters built by the same code go in with [`Scenario::tasks`]: declared
+//! interchangeable, they are explored once per renaming instead of once per order of
+//! their first polls (up to `n!` times fewer schedules for `n` of them: 22 times fewer for tokio's
+//! semaphore with four waiters at the default depth), with
+//! the same verdicts.
+//!
 //! On a violation, [`check`] panics with a [`Report`]: the violation, the minimal
 //! schedule as a numbered timeline, and a replay string. Paste the replay into
 //! [`Checker::replay`] to keep the failure as a regression test.

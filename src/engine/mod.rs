@@ -228,6 +228,8 @@ pub(crate) struct Run {
     clone_target: RefCell<Option<(usize, Rc<Cell<u32>>)>>,
     /// `Scenario::hold`: dropped at teardown, after the driver.
     held: RefCell<Vec<Box<dyn std::any::Any>>>,
+    /// `Scenario::tasks`: the groups of interchangeable tasks (see [`Run::task_order`]).
+    groups: Vec<std::ops::Range<usize>>,
 }
 
 /// Runs `scenario` with the steps `chooser` picks, then drains, then checks.
@@ -293,7 +295,7 @@ impl Run {
         crate::hooks::set_recording(opts.record);
         let journal = if opts.record { Arc::new(Journal::new(true)) } else { Journal::off() };
         let next_waker = Cell::new(1);
-        let Scenario { tasks: mut specs, steps: mut driver, all_must_finish, strict_abandonment, quorum, held } =
+        let Scenario { tasks: mut specs, steps: mut driver, all_must_finish, strict_abandonment, quorum, held, groups } =
             scenario;
         let mut tasks = spare::tasks();
         tasks.extend(
@@ -326,6 +328,7 @@ impl Run {
             quorum,
             clone_target: RefCell::new(None),
             held: RefCell::new(held),
+            groups,
         }
     }
 
@@ -448,6 +451,73 @@ impl Run {
         }
     }
 
+    /// The order the drain, the checks at quiescence and the teardown visit the tasks
+    /// in: by index, except that the members of each group of interchangeable tasks
+    /// come in the order the run first named them (in its trace), then the others by
+    /// index. `None` (no group): by index.
+    ///
+    /// Renaming the members of a group in a schedule renames this order with them,
+    /// so a renamed schedule runs as the renaming of the original: what makes the
+    /// systematic phase's reduction sound (see `explore::systematic`). Where the
+    /// members were first named in index order, as in every schedule the reduced
+    /// phase runs, it is the index order.
+    #[inline]
+    pub(crate) fn task_order(&self) -> Option<Vec<usize>> {
+        if self.groups.is_empty() {
+            None
+        } else {
+            Some(self.group_order())
+        }
+    }
+
+    #[cold]
+    fn group_order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.tasks().len()).collect();
+        let trace = self.trace.borrow();
+        for group in &self.groups {
+            let mut placed = vec![false; group.len()];
+            let mut at = group.start;
+            let named = trace.iter().filter_map(|s| s.task()).chain(group.clone());
+            for t in named.filter(|t| group.contains(t)) {
+                if !std::mem::replace(&mut placed[t - group.start], true) {
+                    order[at] = t;
+                    at += 1;
+                }
+            }
+        }
+        order
+    }
+
+    /// Keeps, of the `enabled` steps at the end of `prefix`, those that name no member
+    /// of a group of interchangeable tasks, or one that `prefix` named already, or
+    /// the lowest-numbered member it has not named yet: the children that stay
+    /// canonical (see `explore::systematic`).
+    #[inline]
+    pub(crate) fn keep_canonical(&self, prefix: &[Step], enabled: &mut Vec<Step>) {
+        if !self.groups.is_empty() {
+            self.keep_canonical_in_groups(prefix, enabled);
+        }
+    }
+
+    #[cold]
+    fn keep_canonical_in_groups(&self, prefix: &[Step], enabled: &mut Vec<Step>) {
+        let mut named = vec![false; self.tasks().len()];
+        for t in prefix.iter().filter_map(|s| s.task()) {
+            if let Some(n) = named.get_mut(t) {
+                *n = true;
+            }
+        }
+        let fresh: Vec<Option<usize>> =
+            self.groups.iter().map(|g| g.clone().find(|&t| !named.get(t).copied().unwrap_or(true))).collect();
+        enabled.retain(|step| {
+            let Some(t) = step.task() else { return true };
+            match self.groups.iter().position(|g| g.contains(&t)) {
+                Some(g) => named[t] || fresh[g] == Some(t),
+                None => true,
+            }
+        });
+    }
+
     /// Runs user code, catching a panic (and remembering that one unwound).
     fn guard<T>(&self, f: impl FnOnce() -> T) -> Result<T, CaughtPanic> {
         let result = panic_capture::catch(f);
@@ -476,6 +546,16 @@ fn new_slot(next: &Cell<u32>, run: u64, task: usize, journal: &Arc<Journal>) -> 
     let id = next.get();
     next.set(id + 1);
     spare::slot(id, run, task, journal)
+}
+
+/// Position `i` of a visiting order from [`Run::task_order`] (`None`: by index; a
+/// task spawned since the order was taken comes at its own index).
+#[inline]
+pub(super) fn nth(order: Option<&[usize]>, i: usize) -> usize {
+    match order {
+        Some(order) => order.get(i).copied().unwrap_or(i),
+        None => i,
+    }
 }
 
 impl Drop for Run {

@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use super::{PollKind, Run, State};
+use super::{nth, PollKind, Run, State};
 use crate::detect;
 use crate::journal::ActionOrigin;
 use crate::reentry;
@@ -11,9 +11,22 @@ use crate::violation::{Violation, ViolationKind};
 
 impl Run {
     /// The first lost-wakeup proof (and its stale-waker special case), after every action.
+    #[inline]
     pub(super) fn check_nothing_can_wake(&self) {
-        for (t, cell) in self.tasks().iter().enumerate() {
-            let Ok(task) = cell.try_borrow() else {
+        let found = match self.task_order() {
+            None => self.nothing_can_wake(0..self.tasks().len()),
+            // Of several tasks proven at once, the first in the visiting order.
+            Some(order) => self.nothing_can_wake(order.into_iter()),
+        };
+        if let Some(v) = found {
+            self.violate(v);
+        }
+    }
+
+    fn nothing_can_wake(&self, order: impl Iterator<Item = usize>) -> Option<Violation> {
+        let tasks = self.tasks();
+        for t in order {
+            let Ok(task) = tasks[t].try_borrow() else {
                 continue;
             };
             if task.state != State::Pending || !task.live() {
@@ -25,19 +38,22 @@ impl Run {
             }
             let who = Some((t, task.type_name));
             if let Some(d) = detect::stale_waker::woke_only_older(&h) {
-                return self.violate(Violation::new(ViolationKind::StaleWaker, who, d));
+                return Some(Violation::new(ViolationKind::StaleWaker, who, d));
             }
             if let Some(d) = detect::lost_wakeup::nothing_can_wake(&h) {
-                return self.violate(Violation::new(ViolationKind::LostWakeup, who, d));
+                return Some(Violation::new(ViolationKind::LostWakeup, who, d));
             }
         }
+        None
     }
 
     pub(super) fn drain(self: &Rc<Self>) {
         while !self.violated() {
             self.adopt_spawned();
             let mut polled = false;
-            for t in 0..self.tasks().len() {
+            let order = self.task_order();
+            for i in 0..self.tasks().len() {
+                let t = nth(order.as_deref(), i);
                 if self.violated() {
                     return;
                 }
@@ -78,9 +94,12 @@ impl Run {
                     && task.polls > 0
                     && task.history().latest_woken()
             });
-        for (t, cell) in self.tasks().iter().enumerate() {
+        let order = self.task_order();
+        let tasks = self.tasks();
+        for i in 0..tasks.len() {
+            let t = nth(order.as_deref(), i);
             let (who, woken, stale) = {
-                let task = cell.borrow();
+                let task = tasks[t].borrow();
                 if task.state != State::Pending || !task.live() {
                     continue;
                 }
@@ -109,10 +128,12 @@ impl Run {
             return;
         }
         if let Some(k) = self.quorum {
-            return self.check_quorum(k);
+            drop(tasks);
+            return self.check_quorum(k, order.as_deref());
         }
-        for (t, cell) in self.tasks().iter().enumerate() {
-            let task = cell.borrow();
+        for i in 0..tasks.len() {
+            let t = nth(order.as_deref(), i);
+            let task = tasks[t].borrow();
             if !task.must_finish || task.state != State::Pending || !task.live() {
                 continue;
             }
@@ -125,11 +146,13 @@ impl Run {
     }
 
     /// At least `k` of the counted tasks finished, or every one the schedule left.
-    fn check_quorum(&self, k: usize) {
-        let declared = self.tasks().iter().any(|c| c.borrow().must_finish);
+    fn check_quorum(&self, k: usize, order: Option<&[usize]>) {
+        let tasks = self.tasks();
+        let declared = tasks.iter().any(|c| c.borrow().must_finish);
         let (mut counted, mut finished, mut left, mut stuck, mut gone) = (0, 0, 0, None, Vec::new());
-        for (t, cell) in self.tasks().iter().enumerate() {
-            let task = cell.borrow();
+        for i in 0..tasks.len() {
+            let t = nth(order, i);
+            let task = tasks[t].borrow();
             if declared && !task.must_finish {
                 continue;
             }

@@ -1,6 +1,6 @@
 //! The end of a run: dropping the futures and the driver, the checks after that, and the outcome.
 
-use super::{Outcome, Run};
+use super::{nth, Outcome, Run};
 use crate::detect;
 use crate::liveness::{Activity, DropWhy};
 use crate::reentry;
@@ -48,10 +48,14 @@ impl Run {
             std::mem::forget(std::mem::take(&mut *self.held.borrow_mut()));
             return;
         }
-        for (t, cell) in self.tasks().iter().enumerate() {
-            let future = cell.borrow_mut().future.take();
+        let order = self.task_order();
+        let tasks = self.tasks();
+        for i in 0..tasks.len() {
+            let t = nth(order.as_deref(), i);
+            let future = tasks[t].borrow_mut().future.take();
             self.drop_future(t, future, DropWhy::Teardown);
         }
+        drop(tasks);
         let mut steps = std::mem::take(&mut *self.steps.borrow_mut());
         self.beat_start(Activity::DropDriver);
         // A panicking drop leaves the list empty all the same (the others are dropped
@@ -72,8 +76,10 @@ impl Run {
         if let Some(v) = crate::hooks::take_reported().or_else(crate::hooks::after_teardown) {
             return self.violate(v);
         }
-        for (t, cell) in self.tasks().iter().enumerate() {
-            let task = cell.borrow();
+        let tasks = self.tasks();
+        for i in 0..tasks.len() {
+            let t = nth(order.as_deref(), i);
+            let task = tasks[t].borrow();
             if let Some(d) = detect::leaked_waker::still_alive(&task.history()) {
                 #[cfg(miri)]
                 crate::waker::keep_leaked(&task.slots);

@@ -161,14 +161,15 @@ impl Level {
             let prefix = &self.prefixes[index as usize];
             judge.set_phase(Phase::Systematic(self.before + index + 1));
             let mut found = None;
-            let _ = systematic::expand(&config.bounds, prefix, &mut children, |chooser| {
-                found = systematic::judge_prefix(judge, prefix, chooser, self.owned);
-                if found.is_some() {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
-            });
+            let _ =
+                systematic::expand(&config.bounds, config.reduce_interchangeable, prefix, &mut children, |chooser| {
+                    found = systematic::judge_prefix(judge, prefix, chooser, self.owned);
+                    if found.is_some() {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                });
             if let Some(f) = found {
                 self.split.fail(index);
                 return Err((index, f));
