@@ -23,31 +23,16 @@
 //! them (`waker::keep_leaked`), so this file runs under miri too.
 #![cfg(not(loom))] // its dev-dependencies are not built under --cfg loom (Cargo.toml)
 
+mod buggy;
+mod common;
+
 use pollcheck::{Bounds, Checker, Report, Scenario, ViolationKind};
 
 /// Catches the factory's scenario with `kind` and the minimal `schedule` (explores,
 /// or under miri replays `schedule`), and prints the report.
 #[track_caller]
 fn caught<F: Fn() -> Scenario + Send + Sync + 'static>(factory: F, kind: ViolationKind, schedule: &str) -> Report {
-    caught_by(Checker::new(factory), kind, schedule)
-}
-
-/// [`caught`], with `checker`'s settings.
-#[track_caller]
-fn caught_by<F: Fn() -> Scenario + Send + Sync + 'static>(
-    checker: Checker<F>,
-    kind: ViolationKind,
-    schedule: &str,
-) -> Report {
-    let checker = if cfg!(miri) { checker.replay(schedule) } else { checker };
-    let report = match checker.try_run() {
-        Ok(summary) => panic!("passed {} schedules: the bug is gone?", summary.schedules()),
-        Err(report) => report,
-    };
-    println!("{report}");
-    assert_eq!(report.kind(), kind, "{report}");
-    assert_eq!(report.schedule().to_string(), schedule, "{report}");
-    report
+    common::caught(Checker::new(factory), kind, schedule)
 }
 
 /// Wakers that count, and polling by hand.
@@ -194,7 +179,7 @@ mod kanal_bugs {
 
     #[test]
     fn receive_stream_returns_an_item_twice_after_a_spurious_poll() {
-        let report = caught_by(stream_checker(), ViolationKind::SpuriousPoll, "p0 d p0 s0 d d p0");
+        let report = common::caught(stream_checker(), ViolationKind::SpuriousPoll, "p0 d p0 s0 d d p0");
         assert!(report.violation().detail().contains("finished with [1, 1], but without them with [1, 2]"), "{report}");
     }
 
