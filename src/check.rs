@@ -4,7 +4,6 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{Bounds, Config, ConfigError};
 use crate::engine::Replay;
 use crate::explore::budget::{self, Deadline, Reached};
 use crate::explore::{random, systematic};
@@ -12,8 +11,9 @@ use crate::judge::{Found, Judge};
 use crate::liveness::isolate::{self, Delivery, Mailbox};
 use crate::liveness::{self, hang, Hang, OnHang, Phase, Session};
 use crate::report::{self, FoundBy, Report, ReportData};
-use crate::scenario::Scenario;
-use crate::schedule::Schedule;
+use crate::spec::config::{Bounds, Config, ConfigError};
+use crate::spec::scenario::Scenario;
+use crate::spec::schedule::Schedule;
 
 /// How many schedules a shrink may run.
 /// Small under miri, where a run costs milliseconds: exploration finds schedules
@@ -378,7 +378,7 @@ impl<F: Fn() -> Scenario> Checker<F> {
     /// Allows one opt-in re-entrant action per schedule (see [`Mode`](crate::Mode)),
     /// on top of the other bounds.
     #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
-    pub fn mode(self, mode: crate::config::Mode) -> Self {
+    pub fn mode(self, mode: crate::spec::config::Mode) -> Self {
         self.tweak(|c| c.bounds = c.bounds.with_mode(mode))
     }
 
@@ -413,7 +413,7 @@ impl<F: Fn() -> Scenario> Checker<F> {
     /// ```
     #[must_use = "a builder method returns the changed checker: chain it, then call `run` or `try_run`"]
     pub fn shard(mut self, index: u64, count: u64) -> Self {
-        match crate::config::Shard::new(index, count) {
+        match crate::spec::config::Shard::new(index, count) {
             Some(shard) => self.tweak(|c| c.shard = shard),
             None => {
                 self.config = Err(ConfigError {
@@ -504,10 +504,10 @@ impl<F: Fn() -> Scenario> Checker<F> {
     fn valid_config(&self) -> Result<Config, String> {
         let mut config = self.config.clone().map_err(|e| e.to_string())?;
         if let Some(depth) = self.depth {
-            crate::config::check_depth(depth).map_err(|e| e.to_string())?;
+            crate::spec::config::check_depth(depth).map_err(|e| e.to_string())?;
             config.bounds.depth = depth;
         }
-        crate::config::check_bounds(&config.bounds).map_err(|e| e.to_string())?;
+        crate::spec::config::check_bounds(&config.bounds).map_err(|e| e.to_string())?;
         if let Some(Err(e)) = &self.replay {
             return Err(e.clone());
         }

@@ -11,8 +11,8 @@ use crate::detect::spurious_poll;
 use crate::engine::{self, Chooser, Outcome, Replay, RunOptions};
 use crate::liveness::{Activity, Phase, Watched};
 use crate::panic_capture;
-use crate::scenario::Scenario;
-use crate::schedule::Step;
+use crate::spec::scenario::Scenario;
+use crate::spec::schedule::Step;
 use crate::violation::{Violation, ViolationKind};
 
 /// A user's scenario factory.

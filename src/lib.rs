@@ -219,7 +219,6 @@ mod check;
 mod checked;
 #[cfg(feature = "sink")]
 mod checked_sink;
-mod config;
 mod detect;
 mod engine;
 mod executor;
@@ -238,14 +237,10 @@ mod probe;
 mod reentry;
 mod report;
 mod runtime;
-mod scenario;
-mod schedule;
 mod short_io;
 mod shrink;
 mod spawn;
-mod step_state;
-#[cfg(any(feature = "stream", feature = "sink"))]
-mod stream_task;
+mod spec;
 mod sync;
 mod violation;
 mod waker;
@@ -257,7 +252,6 @@ pub use checked::StreamCheckExt;
 pub use checked::{Checked, FutureCheckExt};
 #[cfg(feature = "sink")]
 pub use checked_sink::{CheckedSink, SinkCheckExt};
-pub use config::{Bounds, Config, ConfigError, Mode, Shard};
 pub use executor::{check_executor, try_check_executor, Executor, ExecutorTask};
 pub use model::model;
 /// `#[pollcheck::test]` (feature `macros`): `async fn name() { .. }` becomes a `#[test]`
@@ -279,10 +273,11 @@ pub use probe::{probe_sink, SinkHandle, SinkProbe};
 #[cfg(feature = "stream")]
 pub use probe::{probe_stream, StreamHandle, StreamProbe};
 pub use report::{FoundBy, Report};
-pub use scenario::Scenario;
-pub use schedule::{ParseError, Schedule, Step, MAX_TASKS};
 pub use spawn::{spawn, spawn_cancellable, JoinHandle};
-pub use step_state::StepState;
+pub use spec::config::{Bounds, Config, ConfigError, Mode, Shard};
+pub use spec::scenario::Scenario;
+pub use spec::schedule::{ParseError, Schedule, Step, MAX_TASKS};
+pub use spec::step_state::StepState;
 pub use violation::{Violation, ViolationKind};
 pub use waker_check::{check_waker, try_check_waker, WakerUnderTest};
 

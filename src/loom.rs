@@ -51,7 +51,7 @@ use std::task::{Context, Poll};
 use crate::detect::{self, WakerHistory};
 use crate::journal::{ActionOrigin, Event, Journal, PollResult};
 use crate::report;
-use crate::schedule::Step;
+use crate::spec::schedule::Step;
 use crate::sync::Arc;
 use crate::violation::{Violation, ViolationKind};
 use crate::waker::{self, Slot, WakerSlot};

@@ -6,7 +6,7 @@ use std::future::Future;
 #[cfg(not(loom))]
 use crate::check::Checker;
 #[cfg(not(loom))]
-use crate::scenario::Scenario;
+use crate::spec::scenario::Scenario;
 
 /// Checks an async test body under every schedule of the default exploration, and
 /// panics with the [`Report`](crate::Report) of the first violation.

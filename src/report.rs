@@ -4,7 +4,7 @@
 use std::fmt::{self, Write as _};
 
 use crate::journal::{ActionOrigin, Event, PollResult, WakerCall};
-use crate::schedule::{Schedule, Step};
+use crate::spec::schedule::{Schedule, Step};
 use crate::violation::{Violation, ViolationKind};
 
 /// Which part of the checker found the violation.

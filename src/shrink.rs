@@ -4,7 +4,7 @@
 //! changes; finally keep only the actions up to the detection.
 
 use crate::judge::{Found, Judge};
-use crate::schedule::Step;
+use crate::spec::schedule::Step;
 
 /// Shrinks `found`; also returns how many schedules it ran.
 pub(crate) fn shrink(judge: &Judge<'_>, found: Found, budget: usize) -> (Found, usize) {

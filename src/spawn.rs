@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
-use crate::scenario::{Fate, TaskSpec};
+use crate::spec::scenario::{Fate, TaskSpec};
 
 thread_local! {
     /// Tasks spawned during the run on this thread and not taken in by it yet
@@ -173,7 +173,7 @@ where
 {
     let join = Rc::new(RefCell::new(Join { output: None, waker: None, on_cancel }));
     let task = Spawned { future, join: Some(Rc::clone(&join)) };
-    let spec = TaskSpec { type_name: name, future: crate::scenario::pinned(task), must_finish: false, fate };
+    let spec = TaskSpec { type_name: name, future: crate::spec::scenario::pinned(task), must_finish: false, fate };
     let mut spec = Some(spec);
     let _ = SPAWNED.try_with(|s| {
         if let Some(list) = s.borrow_mut().as_mut() {

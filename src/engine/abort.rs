@@ -7,7 +7,7 @@ use std::rc::{Rc, Weak};
 
 use super::Run;
 use crate::panic_capture::CaughtPanic;
-use crate::schedule::Schedule;
+use crate::spec::schedule::Schedule;
 
 thread_local! {
     /// The run in progress on this thread.
@@ -32,7 +32,7 @@ fn report(first: &CaughtPanic, second: &CaughtPanic) -> Option<String> {
     Some(render(&steps, first, second))
 }
 
-pub(super) fn render(steps: &[crate::schedule::Step], first: &CaughtPanic, second: &CaughtPanic) -> String {
+pub(super) fn render(steps: &[crate::spec::schedule::Step], first: &CaughtPanic, second: &CaughtPanic) -> String {
     let schedule = Schedule::new(steps.to_vec());
     let mut out = format!(
         "pollcheck: panic while panicking: the process is about to abort, so here is the report so far\n  \
@@ -54,7 +54,7 @@ pub(super) fn render(steps: &[crate::schedule::Step], first: &CaughtPanic, secon
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schedule::Step;
+    use crate::spec::schedule::Step;
 
     #[test]
     fn the_report_so_far_names_both_panics_and_replays_the_schedule() {

@@ -7,7 +7,7 @@ use super::{new_slot, PollKind, Run, State};
 use crate::journal::{ActionOrigin, Event, WakerCall};
 use crate::liveness::{Activity, DropWhy, Heartbeat, Inside};
 use crate::reentry::{self, Armed, Trigger};
-use crate::schedule::Step;
+use crate::spec::schedule::Step;
 use crate::sync::Arc;
 
 impl Run {

@@ -26,8 +26,8 @@ use crate::journal::{ActionOrigin, Event, Journal};
 use crate::liveness::{Activity, Heartbeat, Watched};
 use crate::panic_capture::{self, CaughtPanic};
 use crate::reentry;
-use crate::scenario::{DriverStep, Scenario, TaskFuture};
-use crate::schedule::Step;
+use crate::spec::scenario::{DriverStep, Scenario, TaskFuture};
+use crate::spec::schedule::Step;
 use crate::sync::Arc;
 use crate::violation::Violation;
 use crate::waker::Slot;
@@ -106,7 +106,7 @@ struct Task {
     future: Option<TaskFuture>,
     type_name: &'static str,
     /// Whether the schedule may cancel or abandon it.
-    fate: crate::scenario::Fate,
+    fate: crate::spec::scenario::Fate,
     state: State,
     abandoned: bool,
     /// Declared with `Scenario::must_finish` or `all_must_finish`.
@@ -127,7 +127,7 @@ struct Task {
 }
 
 impl Task {
-    fn new(spec: crate::scenario::TaskSpec, all_must_finish: bool, slot: Slot) -> Self {
+    fn new(spec: crate::spec::scenario::TaskSpec, all_must_finish: bool, slot: Slot) -> Self {
         let (mut slots, mut seen) = spare::history();
         slots.push(slot);
         seen.push(0);

@@ -9,7 +9,7 @@ use crate::journal::{Event, PollResult};
 use crate::liveness::{self, Activity, DropWhy};
 use crate::panic_capture::CaughtPanic;
 use crate::reentry;
-use crate::scenario::Items;
+use crate::spec::scenario::Items;
 use crate::violation::{Violation, ViolationKind};
 use crate::waker;
 
@@ -209,7 +209,7 @@ impl Run {
         Poll::Pending
     }
 
-    pub(super) fn record_items(&self, task: usize, items: Option<crate::scenario::Items>) {
+    pub(super) fn record_items(&self, task: usize, items: Option<crate::spec::scenario::Items>) {
         if let Some(items) = items {
             self.journal.record(|| Event::Items { task, items });
         }

@@ -6,7 +6,7 @@ use super::{nth, PollKind, Run, State};
 use crate::detect;
 use crate::journal::ActionOrigin;
 use crate::reentry;
-use crate::schedule::Step;
+use crate::spec::schedule::Step;
 use crate::violation::{Violation, ViolationKind};
 
 impl Run {

@@ -6,8 +6,8 @@ use std::cell::{Cell, RefCell};
 
 use super::Task;
 use crate::journal::Journal;
-use crate::scenario::DriverStep;
-use crate::schedule::Step;
+use crate::spec::scenario::DriverStep;
+use crate::spec::schedule::Step;
 use crate::waker::{Slot, WakerSlot};
 
 /// At most this many spare histories and slots are kept per thread.

@@ -2,7 +2,7 @@
 
 use super::{Chooser, Run, State};
 use crate::reentry;
-use crate::schedule::Step;
+use crate::spec::schedule::Step;
 
 /// Plays a fixed list of steps and stops at the first one that is not enabled where
 /// it comes, noting which and why (a replayed schedule that silently skipped a step

@@ -4,7 +4,7 @@ use super::{nth, Outcome, Run};
 use crate::detect;
 use crate::liveness::{Activity, DropWhy};
 use crate::reentry;
-use crate::scenario::TaskFuture;
+use crate::spec::scenario::TaskFuture;
 use crate::violation::{Violation, ViolationKind};
 use crate::waker::Slot;
 

@@ -32,11 +32,11 @@
 
 use arbitrary::{Arbitrary, Result, Unstructured};
 
-use crate::config::Config;
 use crate::explore::single::{env_config, judge_one, step_of};
 use crate::report::{FoundBy, Report};
-use crate::scenario::Scenario;
-use crate::schedule::{Schedule, Step, MAX_TASKS};
+use crate::spec::config::Config;
+use crate::spec::scenario::Scenario;
+use crate::spec::schedule::{Schedule, Step, MAX_TASKS};
 
 const FOUND_BY: FoundBy = FoundBy::Other("an arbitrary schedule");
 

@@ -1,10 +1,10 @@
 //! The random phase: seeded random walks over the enabled steps, longer than the
 //! systematic phase reaches, each completed by the honest drain.
 
-use crate::config::Bounds;
 use crate::engine::{Chooser, Run};
 use crate::explore::systematic::Usage;
-use crate::schedule::Step;
+use crate::spec::config::Bounds;
+use crate::spec::schedule::Step;
 
 /// SplitMix64: tiny, fast, and good enough to pick schedule steps.
 #[derive(Clone, Debug)]

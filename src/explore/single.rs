@@ -2,13 +2,13 @@
 //! step table both of them draw steps from.
 
 use crate::check::finish;
-use crate::config::{Bounds, Config};
 use crate::explore::systematic::Usage;
 use crate::judge::Judge;
 use crate::liveness::{self, OnHang, Session};
 use crate::report::{FoundBy, Report};
-use crate::scenario::Scenario;
-use crate::schedule::{Step, MAX_TASKS};
+use crate::spec::config::{Bounds, Config};
+use crate::spec::scenario::Scenario;
+use crate::spec::schedule::{Step, MAX_TASKS};
 
 /// The configuration from the `POLLCHECK_*` variables; panics naming a bad one.
 #[track_caller]

@@ -30,11 +30,11 @@
 
 use std::ops::ControlFlow;
 
-use crate::config::{Bounds, Shard};
 use crate::engine::{Chooser, Run};
 use crate::explore::budget::{self, Deadline, Reached};
 use crate::judge::{Found, Judge};
-use crate::schedule::Step;
+use crate::spec::config::{Bounds, Shard};
+use crate::spec::schedule::Step;
 
 /// How many of each bounded action a schedule uses.
 #[derive(Clone, Copy, Debug, Default)]
@@ -220,7 +220,7 @@ pub(crate) fn expand(
 mod tests {
     use super::*;
     use crate::judge::Judge;
-    use crate::scenario::Scenario;
+    use crate::spec::scenario::Scenario;
     use std::cell::RefCell;
     use std::collections::BTreeSet;
     use std::rc::Rc;

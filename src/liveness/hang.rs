@@ -7,7 +7,7 @@ use super::cpu::Verdict;
 use super::{Activity, DropWhy, ExecutorCall, Inside, Phase, PollKind, Snapshot};
 use crate::journal::ActionOrigin;
 use crate::report::{self, FoundBy, Report, ReportData};
-use crate::schedule::{Schedule, Step};
+use crate::spec::schedule::{Schedule, Step};
 use crate::violation::{Violation, ViolationKind};
 
 /// One activity that did not return within the timeout.

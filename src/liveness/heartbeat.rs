@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use super::cpu::ThreadClock;
 use super::{Activity, Session};
 use crate::journal::ActionOrigin;
-use crate::schedule::Step;
+use crate::spec::schedule::Step;
 use crate::sync::lock;
 
 /// How deep nested activities are tracked (a driver step inside a wake inside a poll

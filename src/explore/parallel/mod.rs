@@ -18,14 +18,14 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use crate::check::{finish, Summary};
-use crate::config::Config;
 use crate::explore::budget::{self, Deadline, Reached};
 use crate::explore::{random, systematic};
 use crate::judge::{Found, Judge};
 use crate::liveness::{self, Phase, Session};
 use crate::report::{FoundBy, Report};
-use crate::scenario::Scenario;
-use crate::schedule::Step;
+use crate::spec::config::Config;
+use crate::spec::scenario::Scenario;
+use crate::spec::schedule::Step;
 use crate::sync::lock;
 
 use pool::{Board, Pool};

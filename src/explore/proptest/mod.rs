@@ -90,15 +90,15 @@ use ::proptest::strategy::Strategy;
 use ::proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 
 use crate::check::finish;
-use crate::config::{Config, ConfigError};
 use crate::explore::random::Rng;
 use crate::explore::single::judge_one;
 use crate::judge::{Found, Judge};
 use crate::liveness::{self, OnHang, Session};
 use crate::panic_capture;
 use crate::report::{FoundBy, Report};
-use crate::scenario::Scenario;
-use crate::schedule::{Schedule, Step};
+use crate::spec::config::{Config, ConfigError};
+use crate::spec::scenario::Scenario;
+use crate::spec::schedule::{Schedule, Step};
 
 mod strategy;
 use strategy::simpler_schedule;
@@ -309,7 +309,7 @@ impl<F: Fn() -> Scenario> PropChecker<F> {
     /// names it and what it allows.
     pub fn try_run(self) -> Result<ProptestSummary, Report> {
         let config = self.config.map_err(|e| Report::invalid_config(e.to_string()))?;
-        crate::config::check_bounds(&config.bounds).map_err(|e| Report::invalid_config(e.to_string()))?;
+        crate::spec::config::check_bounds(&config.bounds).map_err(|e| Report::invalid_config(e.to_string()))?;
         let factory = &self.factory;
         let mut runner_config = config_for_check();
         if let Some(cases) = self.cases {

@@ -1,10 +1,10 @@
 //! The strategy of schedules and its value tree: how proptest generates a schedule
 //! and shrinks it (deleting steps first, then simplifying them).
 
-use crate::config::{Bounds, Config};
 use crate::explore::random::Rng;
 use crate::explore::single::{clip, step_of, within};
-use crate::schedule::{Schedule, Step, MAX_TASKS};
+use crate::spec::config::{Bounds, Config};
+use crate::spec::schedule::{Schedule, Step, MAX_TASKS};
 use ::proptest::strategy::{NewTree, Strategy, ValueTree};
 use ::proptest::test_runner::TestRunner;
 

@@ -238,7 +238,7 @@ impl Scenario {
     {
         self.tasks.push(TaskSpec {
             type_name: std::any::type_name::<S>(),
-            future: TaskFuture::Pinned(Box::pin(crate::stream_task::StreamTask::new(stream))),
+            future: TaskFuture::Pinned(Box::pin(crate::spec::stream_task::StreamTask::new(stream))),
             must_finish: false,
             fate: Fate::ANY,
         });
@@ -271,7 +271,7 @@ impl Scenario {
     {
         self.tasks.push(TaskSpec {
             type_name: std::any::type_name::<S>(),
-            future: TaskFuture::Pinned(Box::pin(crate::stream_task::SinkTask::new(sink, items))),
+            future: TaskFuture::Pinned(Box::pin(crate::spec::stream_task::SinkTask::new(sink, items))),
             must_finish: false,
             fate: Fate::ANY,
         });
