@@ -8,7 +8,7 @@
 
 use std::cell::{Cell, RefCell};
 
-use crate::violation::Violation;
+use crate::detect::violation::Violation;
 
 /// Something that can judge the run at its end.
 pub(crate) trait Watcher {

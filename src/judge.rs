@@ -8,12 +8,12 @@ use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::rc::Rc;
 
 use crate::detect::spurious_poll;
+use crate::detect::violation::{Violation, ViolationKind};
 use crate::engine::{self, Chooser, Outcome, Replay, RunOptions};
 use crate::liveness::{Activity, Phase, Watched};
 use crate::panic_capture;
 use crate::spec::scenario::Scenario;
 use crate::spec::schedule::Step;
-use crate::violation::{Violation, ViolationKind};
 
 /// A user's scenario factory.
 pub(crate) type Factory<'f> = &'f dyn Fn() -> Scenario;

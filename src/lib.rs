@@ -242,7 +242,6 @@ mod shrink;
 mod spawn;
 mod spec;
 mod sync;
-mod violation;
 mod waker;
 mod waker_check;
 
@@ -252,6 +251,7 @@ pub use checked::StreamCheckExt;
 pub use checked::{Checked, FutureCheckExt};
 #[cfg(feature = "sink")]
 pub use checked_sink::{CheckedSink, SinkCheckExt};
+pub use detect::violation::{Violation, ViolationKind};
 pub use executor::{check_executor, try_check_executor, Executor, ExecutorTask};
 pub use model::model;
 /// `#[pollcheck::test]` (feature `macros`): `async fn name() { .. }` becomes a `#[test]`
@@ -278,7 +278,6 @@ pub use spec::config::{Bounds, Config, ConfigError, Mode, Shard};
 pub use spec::scenario::Scenario;
 pub use spec::schedule::{ParseError, Schedule, Step, MAX_TASKS};
 pub use spec::step_state::StepState;
-pub use violation::{Violation, ViolationKind};
 pub use waker_check::{check_waker, try_check_waker, WakerUnderTest};
 
 #[cfg(feature = "arbitrary")]

@@ -48,12 +48,12 @@ use loom::sync::atomic::AtomicUsize;
 use std::pin::pin;
 use std::task::{Context, Poll};
 
+use crate::detect::violation::{Violation, ViolationKind};
 use crate::detect::{self, WakerHistory};
 use crate::journal::{ActionOrigin, Event, Journal, PollResult};
 use crate::report;
 use crate::spec::schedule::Step;
 use crate::sync::Arc;
-use crate::violation::{Violation, ViolationKind};
 use crate::waker::{self, Slot, WakerSlot};
 
 loom::lazy_static! {

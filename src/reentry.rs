@@ -21,9 +21,9 @@ use std::cell::RefCell;
 use std::panic::Location;
 use std::rc::Rc;
 
+use crate::detect::violation::{Violation, ViolationKind};
 use crate::journal::{Event, Journal, WakerCall};
 use crate::sync::Arc;
-use crate::violation::{Violation, ViolationKind};
 
 /// Which waker call an armed driver step runs inside.
 #[derive(Clone, Debug)]

@@ -3,9 +3,9 @@
 
 use std::fmt::{self, Write as _};
 
+use crate::detect::violation::{Violation, ViolationKind};
 use crate::journal::{ActionOrigin, Event, PollResult, WakerCall};
 use crate::spec::schedule::{Schedule, Step};
-use crate::violation::{Violation, ViolationKind};
 
 /// Which part of the checker found the violation.
 #[derive(Clone, Debug, PartialEq, Eq)]

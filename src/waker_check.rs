@@ -6,9 +6,9 @@ use std::fmt;
 use std::mem;
 use std::task::Waker;
 
+use crate::detect::violation::{Violation, ViolationKind};
 use crate::panic_capture;
 use crate::report::Report;
-use crate::violation::{Violation, ViolationKind};
 
 /// A waker to check, with what lets the check see inside it.
 ///

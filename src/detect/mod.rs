@@ -1,5 +1,7 @@
-//! Detectors: pure functions from a task's waker history (and the run's counters) to
-//! a verdict. The engine decides *when* to ask; these decide *what* was proven.
+//! What pollcheck proves: the violation kinds ([`violation`]) and the detectors, pure
+//! functions from a task's waker history (and the run's counters) to a verdict. The
+//! engine decides *when* to ask; these decide *what* was proven. A new violation kind
+//! is a variant in `violation.rs` and, if the engine proves it, a detector here.
 
 pub(crate) mod leaked_waker;
 pub(crate) mod lost_wakeup;
@@ -7,6 +9,7 @@ pub(crate) mod spin;
 pub(crate) mod spurious_poll;
 pub(crate) mod stale_waker;
 pub(crate) mod stuck_task;
+pub(crate) mod violation;
 
 use crate::waker::Slot;
 

@@ -9,7 +9,7 @@
 
 use super::{Run, Task};
 use crate::detect;
-use crate::violation::{Violation, ViolationKind};
+use crate::detect::violation::{Violation, ViolationKind};
 
 /// A task's idle polls since the run's last progress.
 #[derive(Clone, Copy, Default)]

@@ -21,6 +21,7 @@ pub(crate) use strict::StrictReplay;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use crate::detect::violation::Violation;
 use crate::detect::WakerHistory;
 use crate::journal::{ActionOrigin, Event, Journal};
 use crate::liveness::{Activity, Heartbeat, Watched};
@@ -29,7 +30,6 @@ use crate::reentry;
 use crate::spec::scenario::{DriverStep, Scenario, TaskFuture};
 use crate::spec::schedule::Step;
 use crate::sync::Arc;
-use crate::violation::Violation;
 use crate::waker::Slot;
 
 /// Chooses the schedule's steps one at a time, seeing the run so far.

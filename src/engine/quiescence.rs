@@ -4,10 +4,10 @@ use std::rc::Rc;
 
 use super::{nth, PollKind, Run, State};
 use crate::detect;
+use crate::detect::violation::{Violation, ViolationKind};
 use crate::journal::ActionOrigin;
 use crate::reentry;
 use crate::spec::schedule::Step;
-use crate::violation::{Violation, ViolationKind};
 
 impl Run {
     /// The first lost-wakeup proof (and its stale-waker special case), after every action.

@@ -2,10 +2,10 @@
 
 use super::{nth, Outcome, Run};
 use crate::detect;
+use crate::detect::violation::{Violation, ViolationKind};
 use crate::liveness::{Activity, DropWhy};
 use crate::reentry;
 use crate::spec::scenario::TaskFuture;
-use crate::violation::{Violation, ViolationKind};
 use crate::waker::Slot;
 
 impl Run {

@@ -4,10 +4,10 @@ use std::panic::Location;
 
 use super::task::{ExecutorTask, Script};
 use super::{watched, Executor, Runner};
+use crate::detect::violation::{Violation, ViolationKind};
 use crate::liveness::{ExecutorCall, Heartbeat};
 use crate::panic_capture;
 use crate::probe::{probe_in, Mode, ProbeHandle};
-use crate::violation::{Violation, ViolationKind};
 
 /// Most `step` calls of a [stepped](Executor::stepped) executor per run before it
 /// counts as never idle.

@@ -11,10 +11,10 @@ pub use task::ExecutorTask;
 
 use std::fmt;
 
+use crate::detect::violation::{Violation, ViolationKind};
 use crate::liveness::{self, Activity, ExecutorCall, Heartbeat, OnHang, Phase, Session};
 use crate::panic_capture;
 use crate::report::Report;
-use crate::violation::{Violation, ViolationKind};
 use checks::CHECKS;
 use kit::Kit;
 

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use super::cpu::Verdict;
 use super::{Activity, DropWhy, ExecutorCall, Inside, Phase, PollKind, Snapshot};
+use crate::detect::violation::{Violation, ViolationKind};
 use crate::journal::ActionOrigin;
 use crate::report::{self, FoundBy, Report, ReportData};
 use crate::spec::schedule::{Schedule, Step};
-use crate::violation::{Violation, ViolationKind};
 
 /// One activity that did not return within the timeout.
 #[derive(Clone, Debug)]

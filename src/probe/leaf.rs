@@ -9,7 +9,7 @@ use std::panic::Location;
 use std::sync::Arc;
 
 use super::shared::{Mode, Shared};
-use crate::violation::{Violation, ViolationKind};
+use crate::detect::violation::{Violation, ViolationKind};
 
 /// A probe's strong count on its [`Shared`], and what its drops need without it.
 ///

@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
+use crate::detect::violation::{Violation, ViolationKind};
 use crate::hooks::{self, Watcher};
-use crate::violation::{Violation, ViolationKind};
 use crate::WakerId;
 
 /// How a probe reports what it sees.
