@@ -250,7 +250,7 @@ impl<'f> Judge<'f> {
 
     /// The timeline of `steps` (a hang's actions before the stuck one), from a
     /// journaled replay that stops there; `None` if the factory panics.
-    pub(crate) fn journal_of(&self, steps: &[(Step, crate::journal::ActionOrigin)]) -> Option<Vec<String>> {
+    pub(crate) fn journal_of(&self, steps: &[(Step, crate::report::journal::ActionOrigin)]) -> Option<Vec<String>> {
         let scenario = self.scenario().ok()?;
         Some(crate::report::timeline(&engine::journal_of(scenario, steps)))
     }

@@ -226,7 +226,6 @@ mod explore;
 mod hooks;
 #[cfg(feature = "io")]
 pub mod io;
-mod journal;
 mod judge;
 mod liveness;
 #[cfg(loom)]

@@ -50,8 +50,8 @@ use std::task::{Context, Poll};
 
 use crate::detect::violation::{Violation, ViolationKind};
 use crate::detect::{self, WakerHistory};
-use crate::journal::{ActionOrigin, Event, Journal, PollResult};
 use crate::report;
+use crate::report::journal::{ActionOrigin, Event, Journal, PollResult};
 use crate::spec::schedule::Step;
 use crate::sync::Arc;
 use crate::waker::{self, Slot, WakerSlot};

@@ -22,7 +22,7 @@ use std::panic::Location;
 use std::rc::Rc;
 
 use crate::detect::violation::{Violation, ViolationKind};
-use crate::journal::{Event, Journal, WakerCall};
+use crate::report::journal::{Event, Journal, WakerCall};
 use crate::sync::Arc;
 
 /// Which waker call an armed driver step runs inside.

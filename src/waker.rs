@@ -9,8 +9,8 @@
 use std::mem::ManuallyDrop;
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
-use crate::journal::{Event, Journal};
 use crate::reentry;
+use crate::report::journal::{Event, Journal};
 use crate::sync::model::{fence, Arc, AtomicBool, AtomicU32};
 use crate::sync::{current_thread, Ordering::Acquire, Ordering::SeqCst, ThreadId};
 

@@ -48,7 +48,7 @@ pub(crate) fn short_of_quorum(k: usize, counted: usize, finished: usize, gone: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::Journal;
+    use crate::report::journal::Journal;
     use crate::waker::{lend, WakerSlot};
 
     fn slot(id: u32) -> crate::waker::Slot {

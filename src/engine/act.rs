@@ -4,9 +4,9 @@ use std::rc::Rc;
 
 use super::teardown::panic_violation;
 use super::{new_slot, PollKind, Run, State};
-use crate::journal::{ActionOrigin, Event, WakerCall};
 use crate::liveness::{Activity, DropWhy, Heartbeat, Inside};
 use crate::reentry::{self, Armed, Trigger};
+use crate::report::journal::{ActionOrigin, Event, WakerCall};
 use crate::spec::schedule::Step;
 use crate::sync::Arc;
 

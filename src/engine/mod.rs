@@ -23,10 +23,10 @@ use std::rc::Rc;
 
 use crate::detect::violation::Violation;
 use crate::detect::WakerHistory;
-use crate::journal::{ActionOrigin, Event, Journal};
 use crate::liveness::{Activity, Heartbeat, Watched};
 use crate::panic_capture::{self, CaughtPanic};
 use crate::reentry;
+use crate::report::journal::{ActionOrigin, Event, Journal};
 use crate::spec::scenario::{DriverStep, Scenario, TaskFuture};
 use crate::spec::schedule::Step;
 use crate::sync::Arc;

@@ -6,10 +6,10 @@ use super::teardown::retire_all;
 use super::{PollKind, Run, State, Task};
 use crate::detect;
 use crate::detect::violation::{Violation, ViolationKind};
-use crate::journal::{Event, PollResult};
 use crate::liveness::{self, Activity, DropWhy};
 use crate::panic_capture::CaughtPanic;
 use crate::reentry;
+use crate::report::journal::{Event, PollResult};
 use crate::spec::scenario::Items;
 use crate::waker;
 

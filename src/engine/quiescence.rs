@@ -5,8 +5,8 @@ use std::rc::Rc;
 use super::{nth, PollKind, Run, State};
 use crate::detect;
 use crate::detect::violation::{Violation, ViolationKind};
-use crate::journal::ActionOrigin;
 use crate::reentry;
+use crate::report::journal::ActionOrigin;
 use crate::spec::schedule::Step;
 
 impl Run {

@@ -5,7 +5,7 @@
 use std::cell::{Cell, RefCell};
 
 use super::Task;
-use crate::journal::Journal;
+use crate::report::journal::Journal;
 use crate::spec::scenario::DriverStep;
 use crate::spec::schedule::Step;
 use crate::waker::{Slot, WakerSlot};

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::cpu::Verdict;
 use super::{Activity, DropWhy, ExecutorCall, Inside, Phase, PollKind, Snapshot};
 use crate::detect::violation::{Violation, ViolationKind};
-use crate::journal::ActionOrigin;
+use crate::report::journal::ActionOrigin;
 use crate::report::{self, FoundBy, Report, ReportData};
 use crate::spec::schedule::{Schedule, Step};
 

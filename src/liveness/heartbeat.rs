@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use super::cpu::ThreadClock;
 use super::{Activity, Session};
-use crate::journal::ActionOrigin;
+use crate::report::journal::ActionOrigin;
 use crate::spec::schedule::Step;
 use crate::sync::lock;
 

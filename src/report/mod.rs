@@ -1,10 +1,13 @@
 //! The report: the violation, the minimal schedule as a numbered timeline, and the
-//! replay string that turns it into a regression test.
+//! replay string that turns it into a regression test; and the journal it is read
+//! from, the events of one run as the engine records them.
+
+pub(crate) mod journal;
 
 use std::fmt::{self, Write as _};
 
 use crate::detect::violation::{Violation, ViolationKind};
-use crate::journal::{ActionOrigin, Event, PollResult, WakerCall};
+use crate::report::journal::{ActionOrigin, Event, PollResult, WakerCall};
 use crate::spec::schedule::{Schedule, Step};
 
 /// Which part of the checker found the violation.
