@@ -313,7 +313,7 @@ impl<F: Future> Future for Checked<F> {
         this.first_poll.get_or_insert((address, Location::caller()));
         // SAFETY: see above; `this` stays pinned, so its field does too.
         let inner = unsafe { Pin::new_unchecked(&mut this.inner) };
-        let poll = if crate::hooks::active() {
+        let poll = if crate::engine::hooks::active() {
             // pollcheck's engine instruments the wakers and explores the schedules itself.
             inner.poll(cx)
         } else {
@@ -351,7 +351,7 @@ impl<S: futures_core::Stream> futures_core::Stream for Checked<S> {
         this.first_poll.get_or_insert((address, Location::caller()));
         // SAFETY: see above.
         let inner = unsafe { Pin::new_unchecked(&mut this.inner) };
-        let poll = if crate::hooks::active() {
+        let poll = if crate::engine::hooks::active() {
             inner.poll_next(cx)
         } else {
             let runtime = this.runtime.get_or_insert_with(Runtime::default);

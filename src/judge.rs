@@ -9,9 +9,9 @@ use std::rc::Rc;
 
 use crate::detect::spurious_poll;
 use crate::detect::violation::{Violation, ViolationKind};
+use crate::engine::panic_capture;
 use crate::engine::{self, Chooser, Outcome, Replay, RunOptions};
 use crate::liveness::{Activity, Phase, Watched};
-use crate::panic_capture;
 use crate::spec::scenario::Scenario;
 use crate::spec::schedule::Step;
 

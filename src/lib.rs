@@ -223,7 +223,6 @@ mod detect;
 mod engine;
 mod executor;
 mod explore;
-mod hooks;
 #[cfg(feature = "io")]
 pub mod io;
 mod judge;
@@ -231,17 +230,13 @@ mod liveness;
 #[cfg(loom)]
 pub mod loom;
 mod model;
-mod panic_capture;
 mod probe;
-mod reentry;
 mod report;
 mod runtime;
-mod short_io;
 mod shrink;
 mod spawn;
 mod spec;
 mod sync;
-mod waker;
 mod waker_check;
 
 pub use check::{check, Checker, Summary};

@@ -50,11 +50,11 @@ use std::task::{Context, Poll};
 
 use crate::detect::violation::{Violation, ViolationKind};
 use crate::detect::{self, WakerHistory};
+use crate::engine::waker::{self, Slot, WakerSlot};
 use crate::report;
 use crate::report::journal::{ActionOrigin, Event, Journal, PollResult};
 use crate::spec::schedule::Step;
 use crate::sync::Arc;
-use crate::waker::{self, Slot, WakerSlot};
 
 loom::lazy_static! {
     /// Threads started with [`spawn`] that have not finished, in this execution. A
@@ -208,7 +208,8 @@ impl LoomTask {
 
     /// Polls with a fresh waker identity.
     fn poll<F: Future>(&mut self, future: std::pin::Pin<&mut F>, spurious: bool, probe: bool) -> Poll<F::Output> {
-        let slot = Slot::new(WakerSlot::fresh(self.slots.len() as u32 + 1, crate::hooks::run_id(), 0, &self.journal));
+        let slot =
+            Slot::new(WakerSlot::fresh(self.slots.len() as u32 + 1, crate::engine::hooks::run_id(), 0, &self.journal));
         self.slots.push(Slot::clone(&slot));
         self.seen.push(0);
         for (seen, slot) in self.seen.iter_mut().zip(&self.slots) {

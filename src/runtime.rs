@@ -220,7 +220,7 @@ impl Runtime {
         let Some((before, before_at)) = unwoken else {
             return self.poll_once(inner, cx, created_at, polled_at);
         };
-        match crate::panic_capture::catch(|| self.poll_once(inner, cx, created_at, polled_at)) {
+        match crate::engine::panic_capture::catch(|| self.poll_once(inner, cx, created_at, polled_at)) {
             Ok(result) => result,
             Err(panic) => {
                 if let Some((kind, detail)) = crate::checked::take_violation() {

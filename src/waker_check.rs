@@ -7,7 +7,7 @@ use std::mem;
 use std::task::Waker;
 
 use crate::detect::violation::{Violation, ViolationKind};
-use crate::panic_capture;
+use crate::engine::panic_capture;
 use crate::report::Report;
 
 /// A waker to check, with what lets the check see inside it.

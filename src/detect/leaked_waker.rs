@@ -7,7 +7,7 @@ pub(crate) fn still_alive(h: &WakerHistory<'_>) -> Option<String> {
         .slots
         .iter()
         .filter_map(|s| {
-            let live = crate::waker::live(s);
+            let live = crate::engine::waker::live(s);
             (live > 0).then(|| format!("#{} ({live} clone{})", s.id, if live == 1 { "" } else { "s" }))
         })
         .collect();

@@ -11,7 +11,7 @@ pub(crate) mod stale_waker;
 pub(crate) mod stuck_task;
 pub(crate) mod violation;
 
-use crate::waker::Slot;
+use crate::engine::waker::Slot;
 
 /// Every waker identity a task was given, and what each had seen at the task's most
 /// recent poll.
@@ -45,7 +45,7 @@ impl WakerHistory<'_> {
 
     /// Clones of any of the task's wakers still held by user code.
     pub(crate) fn live_clones(&self) -> usize {
-        self.slots.iter().map(crate::waker::live).sum()
+        self.slots.iter().map(crate::engine::waker::live).sum()
     }
 
     pub(crate) fn latest_id(&self) -> u32 {

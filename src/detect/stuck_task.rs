@@ -14,7 +14,7 @@ pub(crate) fn never_finishes(h: &WakerHistory<'_>) -> Option<String> {
         .slots
         .iter()
         .filter_map(|s| {
-            let live = crate::waker::live(s);
+            let live = crate::engine::waker::live(s);
             (live > 0).then(|| format!("#{} ({live} clone{})", s.id, if live == 1 { "" } else { "s" }))
         })
         .collect();
@@ -48,11 +48,11 @@ pub(crate) fn short_of_quorum(k: usize, counted: usize, finished: usize, gone: &
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::waker::{lend, WakerSlot};
     use crate::report::journal::Journal;
-    use crate::waker::{lend, WakerSlot};
 
-    fn slot(id: u32) -> crate::waker::Slot {
-        crate::waker::Slot::new(WakerSlot::fresh(id, 0, 0, &Journal::off()))
+    fn slot(id: u32) -> crate::engine::waker::Slot {
+        crate::engine::waker::Slot::new(WakerSlot::fresh(id, 0, 0, &Journal::off()))
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use super::Run;
-use crate::panic_capture::CaughtPanic;
+use crate::engine::panic_capture::CaughtPanic;
 use crate::spec::schedule::Schedule;
 
 thread_local! {
@@ -16,7 +16,7 @@ thread_local! {
 
 /// Makes `run` the one a double panic on this thread reports.
 pub(super) fn running(run: &Rc<Run>) {
-    crate::panic_capture::on_abort(report);
+    crate::engine::panic_capture::on_abort(report);
     let _ = CURRENT.try_with(|c| *c.borrow_mut() = Rc::downgrade(run));
 }
 

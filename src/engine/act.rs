@@ -4,8 +4,8 @@ use std::rc::Rc;
 
 use super::teardown::panic_violation;
 use super::{new_slot, PollKind, Run, State};
+use crate::engine::reentry::{self, Armed, Trigger};
 use crate::liveness::{Activity, DropWhy, Heartbeat, Inside};
-use crate::reentry::{self, Armed, Trigger};
 use crate::report::journal::{ActionOrigin, Event, WakerCall};
 use crate::spec::schedule::Step;
 use crate::sync::Arc;
@@ -121,7 +121,7 @@ impl Run {
                 self.world.set(self.world.get() + 1);
             }
             Step::Abandon(t) => self.tasks()[t].borrow_mut().abandoned = true,
-            Step::ShortIo => crate::short_io::arm(),
+            Step::ShortIo => crate::engine::short_io::arm(),
             Step::Move(t) => {
                 if let Some(f) = self.tasks()[t].borrow_mut().future.as_mut() {
                     f.relocate();
@@ -132,7 +132,7 @@ impl Run {
             self.user_panicked.set(true);
         }
         self.check_nothing_can_wake();
-        if let Some(v) = crate::hooks::take_reported() {
+        if let Some(v) = crate::engine::hooks::take_reported() {
             self.violate(v);
         }
     }

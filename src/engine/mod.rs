@@ -4,15 +4,24 @@
 //! A schedule is a prefix chosen by an explorer; after it the engine completes the
 //! run honestly (the *drain*: poll every woken task, then run one driver step, until
 //! nothing is left), so every schedule ends at quiescence and every detector applies.
+//!
+//! With it, what a run needs: the instrumented wakers, the re-entrant actions, the
+//! short-I/O switch, panic capture, and the hooks through which the instruments in
+//! user code (checked futures, probes) reach the run.
 
 mod abort;
 mod act;
+pub(crate) mod hooks;
 mod idle;
+pub(crate) mod panic_capture;
 mod poll;
 mod quiescence;
+pub(crate) mod reentry;
+pub(crate) mod short_io;
 mod spare;
 mod strict;
 mod teardown;
+pub(crate) mod waker;
 
 pub(crate) use spare::recycle_trace;
 use spare::spare_trace;
@@ -23,14 +32,13 @@ use std::rc::Rc;
 
 use crate::detect::violation::Violation;
 use crate::detect::WakerHistory;
+use crate::engine::panic_capture::CaughtPanic;
+use crate::engine::waker::Slot;
 use crate::liveness::{Activity, Heartbeat, Watched};
-use crate::panic_capture::{self, CaughtPanic};
-use crate::reentry;
 use crate::report::journal::{ActionOrigin, Event, Journal};
 use crate::spec::scenario::{DriverStep, Scenario, TaskFuture};
 use crate::spec::schedule::Step;
 use crate::sync::Arc;
-use crate::waker::Slot;
 
 /// Chooses the schedule's steps one at a time, seeing the run so far.
 pub(crate) trait Chooser {
@@ -199,7 +207,7 @@ pub(crate) struct Run {
     steps: RefCell<Vec<Option<DriverStep>>>,
     next_step: Cell<usize>,
     journal: Arc<Journal>,
-    /// This run's id ([`crate::hooks::run_id`]), carried by its waker slots and by
+    /// This run's id ([`crate::engine::hooks::run_id`]), carried by its waker slots and by
     /// what it arms.
     id: u64,
     next_waker: Cell<u32>,
@@ -261,7 +269,7 @@ pub(crate) fn execute(
     run.teardown();
     crate::spawn::close();
     abort::ended();
-    crate::hooks::end_run();
+    crate::engine::hooks::end_run();
     run.finish()
 }
 
@@ -285,14 +293,14 @@ pub(crate) fn journal_of(scenario: Scenario, steps: &[(Step, ActionOrigin)]) -> 
     std::mem::forget(std::mem::take(&mut *run.held.borrow_mut()));
     crate::spawn::take(std::mem::forget);
     crate::spawn::close();
-    crate::hooks::end_run();
+    crate::engine::hooks::end_run();
     run.journal.take()
 }
 
 impl Run {
     fn new(scenario: Scenario, opts: RunOptions, heartbeat: Option<Arc<Heartbeat>>) -> Self {
-        let id = crate::hooks::begin_run();
-        crate::hooks::set_recording(opts.record);
+        let id = crate::engine::hooks::begin_run();
+        crate::engine::hooks::set_recording(opts.record);
         let journal = if opts.record { Arc::new(Journal::new(true)) } else { Journal::off() };
         let next_waker = Cell::new(1);
         let Scenario { tasks: mut specs, steps: mut driver, all_must_finish, strict_abandonment, quorum, held, groups } =
@@ -400,7 +408,7 @@ impl Run {
                     && self.next_step.get() < self.steps.borrow().len()
                     && task(t).is_some_and(|k| k.enables(step))
             }
-            Step::ShortIo => crate::short_io::has_probes() && !crate::short_io::is_armed(),
+            Step::ShortIo => crate::engine::short_io::has_probes() && !crate::engine::short_io::is_armed(),
             Step::PollInsideWake(t) => !reentry::is_armed() && task(t).is_some_and(|k| k.enables(step)),
             Step::Poll(t)
             | Step::SpuriousPoll(t)

@@ -6,12 +6,12 @@ use super::teardown::retire_all;
 use super::{PollKind, Run, State, Task};
 use crate::detect;
 use crate::detect::violation::{Violation, ViolationKind};
+use crate::engine::panic_capture::CaughtPanic;
+use crate::engine::reentry;
+use crate::engine::waker;
 use crate::liveness::{self, Activity, DropWhy};
-use crate::panic_capture::CaughtPanic;
-use crate::reentry;
 use crate::report::journal::{Event, PollResult};
 use crate::spec::scenario::Items;
-use crate::waker;
 
 impl Run {
     /// Polls task `t`. Returns `None` if it could not (the task is being polled
@@ -50,7 +50,7 @@ impl Run {
         let capture = self.opts.capture_outputs || self.opts.record || probe;
         let inside_wake = kind == PollKind::InsideWake;
         let future = task.future.as_mut().expect("checked above");
-        crate::hooks::count_poll(t);
+        crate::engine::hooks::count_poll(t);
         self.beat_start(Activity::Poll {
             task: t,
             kind: match kind {
@@ -63,9 +63,9 @@ impl Run {
         // With nothing left to happen, who this poll wakes is noted (see `idle`).
         let idle_before = (!probe && !inside_wake && !self.steps_left()).then(|| self.idle_snapshot(t));
         let fired_before = reentry::steps_fired();
-        let outer = crate::hooks::enter_poll(t);
+        let outer = crate::engine::hooks::enter_poll(t);
         let result = self.guard(|| future.poll(&mut cx, capture));
-        crate::hooks::exit_poll(t, outer);
+        crate::engine::hooks::exit_poll(t, outer);
         self.beat_end();
         // A wake of an older waker that came while this poll ran (a primitive waking
         // what it had registered before this poll registered the new one, from a step
@@ -91,7 +91,7 @@ impl Run {
         });
         // Helpers make notes only for a run that keeps a journal.
         if self.opts.record {
-            for note in crate::hooks::take_notes() {
+            for note in crate::engine::hooks::take_notes() {
                 self.journal.record(|| Event::Note(note));
             }
         }

@@ -5,7 +5,7 @@ use std::rc::Rc;
 use super::{nth, PollKind, Run, State};
 use crate::detect;
 use crate::detect::violation::{Violation, ViolationKind};
-use crate::reentry;
+use crate::engine::reentry;
 use crate::report::journal::ActionOrigin;
 use crate::spec::schedule::Step;
 
@@ -78,7 +78,7 @@ impl Run {
     pub(super) fn check_quiescence(&self) {
         // An armed poll that no wake picked up is simply not taken.
         drop(reentry::disarm());
-        if let Some(v) = crate::hooks::take_reported().or_else(crate::hooks::at_quiescence) {
+        if let Some(v) = crate::engine::hooks::take_reported().or_else(crate::engine::hooks::at_quiescence) {
             return self.violate(v);
         }
         // An abandoned task with a pending wake holds what may be the only

@@ -1,7 +1,7 @@
 //! Strict replay: a regression test runs what its schedule names, or says why not.
 
 use super::{Chooser, Run, State};
-use crate::reentry;
+use crate::engine::reentry;
 use crate::spec::schedule::Step;
 
 /// Plays a fixed list of steps and stops at the first one that is not enabled where
@@ -39,7 +39,7 @@ impl Run {
         let Some(t) = step.task() else {
             return match step {
                 Step::Driver => no_steps(),
-                Step::ShortIo if !crate::short_io::has_probes() => "no I/O probe was made in this run".into(),
+                Step::ShortIo if !crate::engine::short_io::has_probes() => "no I/O probe was made in this run".into(),
                 Step::ShortIo => "a short read or write is armed already".into(),
                 _ if reentry::is_armed() => "a re-entrant action is armed already".into(),
                 _ => no_steps(),

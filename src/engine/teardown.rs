@@ -3,10 +3,10 @@
 use super::{nth, Outcome, Run};
 use crate::detect;
 use crate::detect::violation::{Violation, ViolationKind};
+use crate::engine::reentry;
+use crate::engine::waker::Slot;
 use crate::liveness::{Activity, DropWhy};
-use crate::reentry;
 use crate::spec::scenario::TaskFuture;
-use crate::waker::Slot;
 
 impl Run {
     pub(super) fn drop_future(&self, t: usize, future: Option<TaskFuture>, why: DropWhy) {
@@ -25,7 +25,7 @@ impl Run {
         let Some(future) = future else { return };
         let Some((t, _)) = who else { return };
         self.progressed();
-        crate::hooks::task_gone(t);
+        crate::engine::hooks::task_gone(t);
         self.beat_start(Activity::DropTask { task: t, why });
         let result = self.guard(move || drop(future));
         self.beat_end();
@@ -73,7 +73,7 @@ impl Run {
         if self.violated() {
             return;
         }
-        if let Some(v) = crate::hooks::take_reported().or_else(crate::hooks::after_teardown) {
+        if let Some(v) = crate::engine::hooks::take_reported().or_else(crate::engine::hooks::after_teardown) {
             return self.violate(v);
         }
         let tasks = self.tasks();
@@ -82,7 +82,7 @@ impl Run {
             let task = tasks[t].borrow();
             if let Some(d) = detect::leaked_waker::still_alive(&task.history()) {
                 #[cfg(miri)]
-                crate::waker::keep_leaked(&task.slots);
+                crate::engine::waker::keep_leaked(&task.slots);
                 return self.violate(Violation::new(ViolationKind::LeakedWaker, Some((t, task.type_name)), d));
             }
         }

@@ -3,7 +3,7 @@
 use super::kit::{Checked, Kit};
 use super::task::{Script, SelfWake};
 use crate::detect::violation::{Violation, ViolationKind};
-use crate::panic_capture;
+use crate::engine::panic_capture;
 
 pub(super) fn polls_spawned_tasks(kit: &mut Kit) -> Checked {
     kit.spawn(Script::ReadyAtOnce)?;

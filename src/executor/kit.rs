@@ -5,8 +5,8 @@ use std::panic::Location;
 use super::task::{ExecutorTask, Script};
 use super::{watched, Executor, Runner};
 use crate::detect::violation::{Violation, ViolationKind};
+use crate::engine::panic_capture;
 use crate::liveness::{ExecutorCall, Heartbeat};
-use crate::panic_capture;
 use crate::probe::{probe_in, Mode, ProbeHandle};
 
 /// Most `step` calls of a [stepped](Executor::stepped) executor per run before it

@@ -12,8 +12,8 @@ pub use task::ExecutorTask;
 use std::fmt;
 
 use crate::detect::violation::{Violation, ViolationKind};
+use crate::engine::panic_capture;
 use crate::liveness::{self, Activity, ExecutorCall, Heartbeat, OnHang, Phase, Session};
-use crate::panic_capture;
 use crate::report::Report;
 use checks::CHECKS;
 use kit::Kit;

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::bytes;
-use crate::hooks;
+use crate::engine::hooks;
+use crate::engine::short_io;
 use crate::probe::{Hold, Mode, Shared};
-use crate::short_io;
 use crate::ViolationKind;
 
 /// A reader probe and the handle that feeds it.

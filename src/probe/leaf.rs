@@ -119,8 +119,8 @@ fn report_later_drop<S>(hold: &Hold<S>) {
         Mode::Kit => return,
     };
     let detail = format!("{name} was dropped {} times", hold.drops);
-    if crate::hooks::active() {
-        crate::hooks::report(Violation::new(ViolationKind::DoubleDrop, None, detail));
+    if crate::engine::hooks::active() {
+        crate::engine::hooks::report(Violation::new(ViolationKind::DoubleDrop, None, detail));
     } else if !std::thread::panicking() {
         crate::checked::violation(ViolationKind::DoubleDrop, detail);
     }

@@ -4,7 +4,7 @@
 //!
 //! A probe in [`Mode::Test`] (made by [`crate::probe`]) panics on a violation it sees
 //! during a poll or a drop, through the same thread-local [`crate::checked`] uses so
-//! the engine classifies the panic; what it sees elsewhere goes to [`crate::hooks`]
+//! the engine classifies the panic; what it sees elsewhere goes to [`crate::engine::hooks`]
 //! inside a checker run and is a panic outside one. A probe in [`Mode::Kit`] (the
 //! executor kit's tasks) never panics into the executor under test: it records.
 
@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use crate::detect::violation::{Violation, ViolationKind};
-use crate::hooks::{self, Watcher};
+use crate::engine::hooks::{self, Watcher};
 use crate::WakerId;
 
 /// How a probe reports what it sees.

@@ -157,6 +157,6 @@ mod tests {
         let split = Split::new(10, 2, 4..5);
         split.help(|r| assert!(r.start == 0, "a pollcheck bug"));
         let payload = panic::catch_unwind(AssertUnwindSafe(|| split.wait())).unwrap_err();
-        assert_eq!(crate::panic_capture::payload_text(&*payload), "a pollcheck bug");
+        assert_eq!(crate::engine::panic_capture::payload_text(&*payload), "a pollcheck bug");
     }
 }

@@ -90,11 +90,11 @@ use ::proptest::strategy::Strategy;
 use ::proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 
 use crate::check::finish;
+use crate::engine::panic_capture;
 use crate::explore::random::Rng;
 use crate::explore::single::judge_one;
 use crate::judge::{Found, Judge};
 use crate::liveness::{self, OnHang, Session};
-use crate::panic_capture;
 use crate::report::{FoundBy, Report};
 use crate::spec::config::{Config, ConfigError};
 use crate::spec::scenario::Scenario;

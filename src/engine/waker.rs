@@ -9,7 +9,7 @@
 use std::mem::ManuallyDrop;
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
-use crate::reentry;
+use crate::engine::reentry;
 use crate::report::journal::{Event, Journal};
 use crate::sync::model::{fence, Arc, AtomicBool, AtomicU32};
 use crate::sync::{current_thread, Ordering::Acquire, Ordering::SeqCst, ThreadId};
@@ -22,7 +22,7 @@ pub(crate) type Slot = Arc<WakerSlot>;
 pub(crate) struct WakerSlot {
     /// Identity, unique within a run, shown as `#id` in reports.
     pub(crate) id: u32,
-    /// The run that made it ([`crate::hooks::run_id`]): ids restart at #1 every run,
+    /// The run that made it ([`crate::engine::hooks::run_id`]): ids restart at #1 every run,
     /// so a clone kept from an earlier run is told apart by this.
     run: u64,
     /// The task it was made for.
@@ -77,7 +77,7 @@ impl WakerSlot {
 
     fn on_wake(&self, by_ref: bool) {
         self.wakes.fetch_add(1, SeqCst);
-        crate::hooks::count_wake(self.run, self.task);
+        crate::engine::hooks::count_wake(self.run, self.task);
         self.record(|| Event::Wake {
             waker: self.id,
             by_ref,

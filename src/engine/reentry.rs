@@ -56,7 +56,7 @@ pub(crate) enum Armed {
 }
 
 impl Armed {
-    /// The run that armed it ([`crate::hooks::run_id`]).
+    /// The run that armed it ([`crate::engine::hooks::run_id`]).
     fn run(&self) -> u64 {
         match self {
             Armed::Step { run, .. } | Armed::Poll { run, .. } => *run,
@@ -201,7 +201,7 @@ pub(crate) fn fire(waker: u32, run: u64) {
 ///
 /// Never unwinds: the drop may run during unwinding or inside a user `Drop`. No step
 /// fires while this thread panics, and a panic of the step is caught and reported
-/// (through [`crate::hooks::report`]) as a violation naming the step and the waker.
+/// (through [`crate::engine::hooks::report`]) as a violation naming the step and the waker.
 #[inline]
 pub(crate) fn fire_drop(waker: u32, run: u64, retired: impl FnOnce() -> bool) {
     if maybe_armed() {
@@ -258,7 +258,7 @@ fn run_nested(
 ) {
     let _ = FIRED.try_with(|f| f.set(f.get() + 1));
     journal.record(|| Event::DriverStep { index, location, inside_waker: Some(call) });
-    if let Err(p) = crate::panic_capture::catch(move || step(Some(call))) {
+    if let Err(p) = crate::engine::panic_capture::catch(move || step(Some(call))) {
         let _ = NESTED_STEP_PANICKED.try_with(|f| f.set(true));
         let waker = match call {
             WakerCall::Wake(w) | WakerCall::Drop(w) | WakerCall::Clone(w) => w,
@@ -269,7 +269,7 @@ fn run_nested(
                 format!("driver step {index} ({location}) panicked inside {what} of waker #{waker}: {p}"),
             )
         });
-        crate::hooks::report(Violation::new(kind, None, detail));
+        crate::engine::hooks::report(Violation::new(kind, None, detail));
     }
 }
 

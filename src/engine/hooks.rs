@@ -156,7 +156,7 @@ pub(crate) fn end_run() {
     let _ = ACTIVE.try_with(|a| a.set(false));
     forget_run();
     let _ = RECORDING.try_with(|r| r.set(false));
-    crate::short_io::end_run();
+    crate::engine::short_io::end_run();
 }
 
 fn forget_run() {
@@ -185,7 +185,7 @@ fn forget_run() {
     if MAYBE_NOTES.try_with(|m| m.replace(false)).unwrap_or(true) {
         let _ = NOTES.try_with(|n| n.borrow_mut().clear());
     }
-    crate::short_io::disarm();
+    crate::engine::short_io::disarm();
     if MAYBE_WATCHERS.try_with(|m| m.replace(false)).unwrap_or(true)
         && WATCHERS.try_with(|w| !w.borrow().is_empty()).unwrap_or(false)
     {
