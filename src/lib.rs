@@ -214,25 +214,18 @@
 // docs.rs (`--cfg docsrs`, nightly): label each feature-gated item with its feature.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod assert;
 mod check;
-mod checked;
-#[cfg(feature = "sink")]
-mod checked_sink;
 mod detect;
 mod engine;
 mod executor;
 mod explore;
-#[cfg(feature = "io")]
-pub mod io;
+mod instrument;
 mod judge;
 mod liveness;
 #[cfg(loom)]
 pub mod loom;
 mod model;
-mod probe;
 mod report;
-mod runtime;
 mod shrink;
 mod spawn;
 mod spec;
@@ -240,13 +233,21 @@ mod sync;
 mod waker_check;
 
 pub use check::{check, Checker, Summary};
-#[cfg(feature = "stream")]
-pub use checked::StreamCheckExt;
-pub use checked::{Checked, FutureCheckExt};
-#[cfg(feature = "sink")]
-pub use checked_sink::{CheckedSink, SinkCheckExt};
 pub use detect::violation::{Violation, ViolationKind};
 pub use executor::{check_executor, try_check_executor, Executor, ExecutorTask};
+#[cfg(feature = "stream")]
+pub use instrument::checked::StreamCheckExt;
+pub use instrument::checked::{Checked, FutureCheckExt};
+#[cfg(feature = "sink")]
+pub use instrument::checked_sink::{CheckedSink, SinkCheckExt};
+#[cfg(feature = "io")]
+#[doc(inline)]
+pub use instrument::io;
+pub use instrument::probe::{probe, Probe, ProbeHandle, WakerId};
+#[cfg(feature = "sink")]
+pub use instrument::probe::{probe_sink, SinkHandle, SinkProbe};
+#[cfg(feature = "stream")]
+pub use instrument::probe::{probe_stream, StreamHandle, StreamProbe};
 pub use model::model;
 /// `#[pollcheck::test]` (feature `macros`): `async fn name() { .. }` becomes a `#[test]`
 /// that runs the body as a [`model`]; arguments are the [`Checker`] builder's setters.
@@ -261,11 +262,6 @@ pub use model::model;
 /// ```
 #[cfg(feature = "macros")]
 pub use pollcheck_macros::test;
-pub use probe::{probe, Probe, ProbeHandle, WakerId};
-#[cfg(feature = "sink")]
-pub use probe::{probe_sink, SinkHandle, SinkProbe};
-#[cfg(feature = "stream")]
-pub use probe::{probe_stream, StreamHandle, StreamProbe};
 pub use report::{FoundBy, Report};
 pub use spawn::{spawn, spawn_cancellable, JoinHandle};
 pub use spec::config::{Bounds, Config, ConfigError, Mode, Shard};

@@ -221,7 +221,7 @@ impl Run {
         spurious: bool,
         panic: &CaughtPanic,
     ) -> Violation {
-        match crate::checked::take_violation() {
+        match crate::instrument::checked::take_violation() {
             Some((kind, detail)) => Violation::new(kind, who, detail),
             None if spurious => Violation::new(
                 ViolationKind::SpuriousPoll,

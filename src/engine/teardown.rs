@@ -108,7 +108,7 @@ impl Run {
 
 /// A caught panic as a violation: what a `.checked()` wrapper reported, else a panic.
 pub(super) fn panic_violation(who: Option<(usize, &'static str)>, describe: impl FnOnce() -> String) -> Violation {
-    match crate::checked::take_violation() {
+    match crate::instrument::checked::take_violation() {
         Some((kind, detail)) => Violation::new(kind, who, detail),
         None => Violation::new(ViolationKind::Panic, who, describe()),
     }

@@ -6,8 +6,8 @@ use super::task::{ExecutorTask, Script};
 use super::{watched, Executor, Runner};
 use crate::detect::violation::{Violation, ViolationKind};
 use crate::engine::panic_capture;
+use crate::instrument::probe::{probe_in, Mode, ProbeHandle};
 use crate::liveness::{ExecutorCall, Heartbeat};
-use crate::probe::{probe_in, Mode, ProbeHandle};
 
 /// Most `step` calls of a [stepped](Executor::stepped) executor per run before it
 /// counts as never idle.

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::probe::Probe;
+use crate::instrument::probe::Probe;
 
 /// What a kit task does, besides waiting for the kit to complete it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

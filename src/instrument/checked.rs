@@ -8,7 +8,7 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::runtime::{Runtime, Spurious};
+use crate::instrument::runtime::{Runtime, Spurious};
 use crate::ViolationKind;
 
 thread_local! {

@@ -13,13 +13,13 @@ use super::leaf::Leaf;
 use super::shared::{Mode, Shared};
 use crate::WakerId;
 
-/// A probe stream and the handle that controls it: [`probe`](crate::probe) for
+/// A probe stream and the handle that controls it: [`probe`](crate::instrument::probe) for
 /// streams (feature `stream`).
 ///
 /// The stream is `Pending` until its handle yields an item ([`StreamHandle::yield_item`])
 /// or ends it ([`StreamHandle::end`]); polling it again after it returned `None` is a
 /// [`PollAfterReady`](crate::ViolationKind::PollAfterReady), and every other check of
-/// [`probe`](crate::probe) applies.
+/// [`probe`](crate::instrument::probe) applies.
 ///
 /// ```
 /// use futures_util::StreamExt;

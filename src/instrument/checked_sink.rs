@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 
 use futures_sink::Sink;
 
-use crate::checked::violation;
+use crate::instrument::checked::violation;
 use crate::ViolationKind;
 
 /// Extension trait for sinks (feature `sink`).

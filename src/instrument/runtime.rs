@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
-use crate::checked::violation;
+use crate::instrument::checked::violation;
 use crate::ViolationKind;
 
 type Site = &'static Location<'static>;
@@ -223,7 +223,7 @@ impl Runtime {
         match crate::engine::panic_capture::catch(|| self.poll_once(inner, cx, created_at, polled_at)) {
             Ok(result) => result,
             Err(panic) => {
-                if let Some((kind, detail)) = crate::checked::take_violation() {
+                if let Some((kind, detail)) = crate::instrument::checked::take_violation() {
                     // pollcheck's own verdict on this poll: keep it as it is.
                     violation(kind, detail);
                 }

@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use super::bytes;
 use crate::engine::hooks;
 use crate::engine::short_io;
-use crate::probe::{Hold, Mode, Shared};
+use crate::instrument::probe::{Hold, Mode, Shared};
 use crate::ViolationKind;
 
 /// A writer probe with room for `capacity` bytes, and the handle that drains it.
@@ -123,7 +123,7 @@ impl WriteProbe {
             Call::Close => "closed",
         };
         if let Some((kind, first)) = errored {
-            crate::checked::violation(
+            crate::instrument::checked::violation(
                 ViolationKind::PollAfterReady,
                 format!(
                     "the writer probe created at {created_at} returned an error ({kind:?}) to a call from {first} \
@@ -132,7 +132,7 @@ impl WriteProbe {
             );
         }
         if let (Call::Write, Some(closed)) = (call, closed) {
-            crate::checked::violation(
+            crate::instrument::checked::violation(
                 ViolationKind::PollAfterReady,
                 format!(
                     "the writer probe created at {created_at} was closed (its close returned Ready to a call \
@@ -187,7 +187,7 @@ impl Drop for WriteProbe {
     fn drop(&mut self) {
         // SAFETY: the probe's own drop, with its own hold, which nothing but a later
         // drop of the probe uses after it.
-        unsafe { crate::probe::drop_probe(&mut self.shared, 0) }
+        unsafe { crate::instrument::probe::drop_probe(&mut self.shared, 0) }
     }
 }
 

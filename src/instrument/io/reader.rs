@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use super::bytes;
 use crate::engine::hooks;
 use crate::engine::short_io;
-use crate::probe::{Hold, Mode, Shared};
+use crate::instrument::probe::{Hold, Mode, Shared};
 use crate::ViolationKind;
 
 /// A reader probe and the handle that feeds it.
@@ -87,7 +87,7 @@ impl ReadProbe {
         }
         let errored = self.shared.lock().payload.errored_at;
         if let Some((kind, first)) = errored {
-            crate::checked::violation(
+            crate::instrument::checked::violation(
                 ViolationKind::PollAfterReady,
                 format!(
                     "the reader probe created at {} returned an error ({kind:?}) to a read from {first} and \
@@ -149,7 +149,7 @@ impl Drop for ReadProbe {
     fn drop(&mut self) {
         // SAFETY: the probe's own drop, with its own hold, which nothing but a later
         // drop of the probe uses after it.
-        unsafe { crate::probe::drop_probe(&mut self.shared, 0) }
+        unsafe { crate::instrument::probe::drop_probe(&mut self.shared, 0) }
     }
 }
 
