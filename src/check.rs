@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::engine::Replay;
 use crate::explore::budget::{self, Deadline, Reached};
+use crate::explore::judge::{Found, Judge};
 use crate::explore::{random, systematic};
-use crate::judge::{Found, Judge};
 use crate::liveness::isolate::{self, Delivery, Mailbox};
 use crate::liveness::{self, hang, Hang, OnHang, Phase, Session};
 use crate::report::{self, FoundBy, Report, ReportData};
@@ -649,7 +649,7 @@ fn explore(judge: &Judge<'_>, config: &Config) -> Result<Summary, Report> {
 pub(crate) fn finish(judge: &Judge<'_>, found: Found, found_by: FoundBy, config: &Config, shrink: bool) -> Report {
     let shrunk_from = found.schedule.len();
     judge.set_phase(Phase::Shrink);
-    let found = if shrink { crate::shrink::shrink(judge, found, SHRINK_BUDGET).0 } else { found };
+    let found = if shrink { crate::explore::shrink::shrink(judge, found, SHRINK_BUDGET).0 } else { found };
     judge.set_phase(Phase::Timeline);
     let journal = judge.run(&mut Replay::new(&found.schedule), true, true).map(|o| o.journal).unwrap_or_default();
     Report::new(ReportData {

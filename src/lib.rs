@@ -220,13 +220,11 @@ mod engine;
 mod executor;
 mod explore;
 mod instrument;
-mod judge;
 mod liveness;
 #[cfg(loom)]
 pub mod loom;
 mod model;
 mod report;
-mod shrink;
 mod spawn;
 mod spec;
 mod sync;

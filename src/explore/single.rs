@@ -2,8 +2,8 @@
 //! step table both of them draw steps from.
 
 use crate::check::finish;
+use crate::explore::judge::Judge;
 use crate::explore::systematic::Usage;
-use crate::judge::Judge;
 use crate::liveness::{self, OnHang, Session};
 use crate::report::{FoundBy, Report};
 use crate::spec::config::{Bounds, Config};

@@ -32,7 +32,7 @@ use std::ops::ControlFlow;
 
 use crate::engine::{Chooser, Run};
 use crate::explore::budget::{self, Deadline, Reached};
-use crate::judge::{Found, Judge};
+use crate::explore::judge::{Found, Judge};
 use crate::spec::config::{Bounds, Shard};
 use crate::spec::schedule::Step;
 
@@ -219,7 +219,7 @@ pub(crate) fn expand(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::judge::Judge;
+    use crate::explore::judge::Judge;
     use crate::spec::scenario::Scenario;
     use std::cell::RefCell;
     use std::collections::BTreeSet;

@@ -19,8 +19,8 @@ use std::thread;
 
 use crate::check::{finish, Summary};
 use crate::explore::budget::{self, Deadline, Reached};
+use crate::explore::judge::{Found, Judge};
 use crate::explore::{random, systematic};
-use crate::judge::{Found, Judge};
 use crate::liveness::{self, Phase, Session};
 use crate::report::{FoundBy, Report};
 use crate::spec::config::Config;

@@ -91,9 +91,9 @@ use ::proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestCaseEr
 
 use crate::check::finish;
 use crate::engine::panic_capture;
+use crate::explore::judge::{Found, Judge};
 use crate::explore::random::Rng;
 use crate::explore::single::judge_one;
-use crate::judge::{Found, Judge};
 use crate::liveness::{self, OnHang, Session};
 use crate::report::{FoundBy, Report};
 use crate::spec::config::{Config, ConfigError};

@@ -3,7 +3,7 @@
 //! then turn spurious polls into honest ones where that still fails, until nothing
 //! changes; finally keep only the actions up to the detection.
 
-use crate::judge::{Found, Judge};
+use crate::explore::judge::{Found, Judge};
 use crate::spec::schedule::Step;
 
 /// Shrinks `found`; also returns how many schedules it ran.
