@@ -215,24 +215,25 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod check;
+mod checks;
 mod detect;
 mod engine;
-mod executor;
 mod explore;
 mod instrument;
 mod liveness;
-#[cfg(loom)]
-pub mod loom;
 mod model;
 mod report;
 mod spawn;
 mod spec;
 mod sync;
-mod waker_check;
 
 pub use check::{check, Checker, Summary};
+pub use checks::executor::{check_executor, try_check_executor, Executor, ExecutorTask};
+#[cfg(loom)]
+#[doc(inline)]
+pub use checks::loom;
+pub use checks::waker_check::{check_waker, try_check_waker, WakerUnderTest};
 pub use detect::violation::{Violation, ViolationKind};
-pub use executor::{check_executor, try_check_executor, Executor, ExecutorTask};
 #[cfg(feature = "stream")]
 pub use instrument::checked::StreamCheckExt;
 pub use instrument::checked::{Checked, FutureCheckExt};
@@ -266,7 +267,6 @@ pub use spec::config::{Bounds, Config, ConfigError, Mode, Shard};
 pub use spec::scenario::Scenario;
 pub use spec::schedule::{ParseError, Schedule, Step, MAX_TASKS};
 pub use spec::step_state::StepState;
-pub use waker_check::{check_waker, try_check_waker, WakerUnderTest};
 
 #[cfg(feature = "arbitrary")]
 pub use explore::arbitrary;

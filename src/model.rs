@@ -40,9 +40,9 @@ use crate::spec::scenario::Scenario;
 /// # The same model under loom
 ///
 /// Built with `RUSTFLAGS="--cfg loom"`, `model` runs the body inside
-/// [`pollcheck::loom::model`](crate::loom::model) instead, with every spawned task on
+/// [`pollcheck::loom::model`](crate::checks::loom::model) instead, with every spawned task on
 /// a loom thread of its own, polled through pollcheck's instrumented
-/// [`block_on`](crate::loom::block_on): a lost wakeup or a stale waker across threads
+/// [`block_on`](crate::checks::loom::block_on): a lost wakeup or a stale waker across threads
 /// is an ordinary panic with a report. One test file, both engines (spawned futures
 /// must then be `Send`).
 #[cfg(not(loom))]
@@ -66,7 +66,7 @@ where
     F: Future + 'static,
     F::Output: Debug,
 {
-    crate::loom::model(move || {
-        crate::loom::block_on(body());
+    crate::checks::loom::model(move || {
+        crate::checks::loom::block_on(body());
     });
 }

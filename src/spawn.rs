@@ -88,7 +88,7 @@ pub(crate) fn take(mut adopt: impl FnMut(TaskSpec)) {
 ///
 /// Built with `--cfg loom`, inside [`model`](crate::model) the task runs on a loom
 /// thread of its own (hence `Send` there), polled by pollcheck's instrumented
-/// [`block_on`](crate::loom::block_on).
+/// [`block_on`](crate::checks::loom::block_on).
 #[cfg(not(loom))]
 #[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
@@ -109,7 +109,7 @@ where
     F::Output: Send + 'static,
 {
     if !running() {
-        return JoinHandle::thread(crate::loom::spawn(move || crate::loom::block_on(future)));
+        return JoinHandle::thread(crate::checks::loom::spawn(move || crate::checks::loom::block_on(future)));
     }
     let name = name(Location::caller(), std::any::type_name::<F>());
     spawn_with(future, Fate::KEPT, None, name)
@@ -160,7 +160,7 @@ where
     F::Output: Send + 'static,
 {
     if !running() {
-        return JoinHandle::thread(crate::loom::spawn(move || Some(crate::loom::block_on(future))));
+        return JoinHandle::thread(crate::checks::loom::spawn(move || Some(crate::checks::loom::block_on(future))));
     }
     let name = name(Location::caller(), std::any::type_name::<F>());
     spawn_with(async move { Some(future.await) }, Fate::CANCELLABLE, Some(None), name)

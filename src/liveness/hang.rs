@@ -110,7 +110,7 @@ impl Hang {
         let violation = Violation::new(ViolationKind::Hang, who, detail);
         if let Phase::Executor(check) = Phase::from_code(self.snapshot.phase) {
             // The executor kit runs no schedule: its report says what the check did.
-            let check = crate::executor::check_name(check as usize);
+            let check = crate::checks::executor::check_name(check as usize);
             return Report::from_check(violation, &[format!("{what} -> has not returned")], check).with_notes(notes);
         }
         let schedule = self.replay();
@@ -136,7 +136,7 @@ fn found_by(phase: Phase, seed: u64) -> FoundBy {
         Phase::Replay => FoundBy::Replay,
         Phase::Shrink => FoundBy::Other("the shrinker, while shrinking another violation's schedule"),
         Phase::Timeline => FoundBy::Other("the replay that renders a report's timeline"),
-        Phase::Executor(check) => FoundBy::Other(crate::executor::check_name(check as usize)),
+        Phase::Executor(check) => FoundBy::Other(crate::checks::executor::check_name(check as usize)),
         Phase::Unknown => FoundBy::Other("a single schedule (proptest or a fuzz target)"),
     }
 }
