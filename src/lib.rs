@@ -223,7 +223,6 @@ mod instrument;
 mod liveness;
 mod model;
 mod report;
-mod spawn;
 mod spec;
 mod sync;
 
@@ -248,6 +247,7 @@ pub use instrument::probe::{probe_sink, SinkHandle, SinkProbe};
 #[cfg(feature = "stream")]
 pub use instrument::probe::{probe_stream, StreamHandle, StreamProbe};
 pub use model::model;
+pub use model::spawn::{spawn, spawn_cancellable, JoinHandle};
 /// `#[pollcheck::test]` (feature `macros`): `async fn name() { .. }` becomes a `#[test]`
 /// that runs the body as a [`model`]; arguments are the [`Checker`] builder's setters.
 ///
@@ -262,7 +262,6 @@ pub use model::model;
 #[cfg(feature = "macros")]
 pub use pollcheck_macros::test;
 pub use report::{FoundBy, Report};
-pub use spawn::{spawn, spawn_cancellable, JoinHandle};
 pub use spec::config::{Bounds, Config, ConfigError, Mode, Shard};
 pub use spec::scenario::Scenario;
 pub use spec::schedule::{ParseError, Schedule, Step, MAX_TASKS};

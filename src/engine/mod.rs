@@ -267,7 +267,7 @@ pub(crate) fn execute(
     }
     run.adopt_spawned();
     run.teardown();
-    crate::spawn::close();
+    crate::model::spawn::close();
     abort::ended();
     crate::engine::hooks::end_run();
     run.finish()
@@ -291,8 +291,8 @@ pub(crate) fn journal_of(scenario: Scenario, steps: &[(Step, ActionOrigin)]) -> 
     }
     std::mem::forget(std::mem::take(&mut *run.steps.borrow_mut()));
     std::mem::forget(std::mem::take(&mut *run.held.borrow_mut()));
-    crate::spawn::take(std::mem::forget);
-    crate::spawn::close();
+    crate::model::spawn::take(std::mem::forget);
+    crate::model::spawn::close();
     crate::engine::hooks::end_run();
     run.journal.take()
 }
@@ -311,7 +311,7 @@ impl Run {
                 RefCell::new(Task::new(spec, all_must_finish, new_slot(&next_waker, id, t, &journal)))
             }),
         );
-        crate::spawn::open();
+        crate::model::spawn::open();
         let mut steps = spare::steps();
         steps.extend(driver.drain(..).map(Some));
         Scenario::recycle(specs, driver);
@@ -351,7 +351,7 @@ impl Run {
     /// Called between actions, where no task is borrowed.
     #[inline]
     fn adopt_spawned(&self) {
-        if crate::spawn::pending() {
+        if crate::model::spawn::pending() {
             self.adopt_spawned_now();
         }
     }
@@ -361,7 +361,7 @@ impl Run {
         let Ok(mut tasks) = self.task_list.try_borrow_mut() else {
             return;
         };
-        crate::spawn::take(|spec| {
+        crate::model::spawn::take(|spec| {
             let t = tasks.len();
             let slot = new_slot(&self.next_waker, self.id, t, &self.journal);
             let name = spec.type_name;

@@ -88,7 +88,7 @@ impl Scenario {
     /// A model's scenario: `body` is task 0, which must finish (a body still `Pending`
     /// at quiescence is a stuck task or a lost wakeup, as the same test would hang
     /// under any runtime) and is never cancelled or abandoned; the tasks it
-    /// [`spawn`](crate::spawn)s follow, in spawn order. [`model`](crate::model) is
+    /// [`spawn`](crate::model::spawn)s follow, in spawn order. [`model`](crate::model) is
     /// `Checker::new(move || Scenario::model(body())).run()`; build the `Checker`
     /// yourself for bounds, a seed, a replay or `try_run`, and pass the same factory
     /// to the proptest and fuzz entry points.
