@@ -4,21 +4,17 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::engine::Replay;
-use crate::explore::budget::{self, Deadline, Reached};
-use crate::explore::judge::{Found, Judge};
+use crate::explore::budget::{self, Deadline};
+use crate::explore::finish::finish;
+use crate::explore::judge::Judge;
 use crate::explore::{random, systematic};
 use crate::liveness::isolate::{self, Delivery, Mailbox};
 use crate::liveness::{self, hang, Hang, OnHang, Phase, Session};
-use crate::report::{self, FoundBy, Report, ReportData};
+use crate::report::summary::Summary;
+use crate::report::{FoundBy, Report};
 use crate::spec::config::{Bounds, Config, ConfigError};
 use crate::spec::scenario::Scenario;
 use crate::spec::schedule::Schedule;
-
-/// How many schedules a shrink may run.
-/// Small under miri, where a run costs milliseconds: exploration finds schedules
-/// shortest first anyway, so shrinking mostly confirms.
-const SHRINK_BUDGET: usize = if cfg!(miri) { 16 } else { 4096 };
 
 /// Checks the scenarios `factory` builds under every schedule of the default
 /// exploration, and panics with the [`Report`] of the first violation.
@@ -40,115 +36,6 @@ const SHRINK_BUDGET: usize = if cfg!(miri) { 16 } else { 4096 };
 #[track_caller]
 pub fn check<F: Fn() -> Scenario + Send + Sync + 'static>(factory: F) {
     Checker::new(factory).run();
-}
-
-/// What a passing run explored.
-///
-/// Under a [budget](Checker::budget) it also says how far the check got:
-///
-/// ```
-/// use pollcheck::{Checker, Scenario};
-/// use std::time::Duration;
-///
-/// let summary = Checker::new(|| Scenario::new().task(std::future::ready(1)))
-///     .budget(Duration::from_secs(60))
-///     .run();
-/// assert!(!summary.stopped_by_budget(), "a tiny scenario takes a fraction of it");
-/// assert_eq!(summary.depth_completed(), 7); // the default depth, all of it
-/// assert_eq!(summary.next_depth_share(), 0.0);
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Summary {
-    /// Schedules of the systematic phase.
-    pub systematic: u64,
-    /// Schedules of the random phase (random cases run).
-    pub random: u64,
-    /// Every run of the scenario the check made, on every thread: each schedule
-    /// explored, plus the honest twins its spurious schedules were compared with (a
-    /// twin shared by several schedules runs once), the reruns of spurious schedules
-    /// to capture their outputs, and, in a [shard](Checker::shard), the schedules of
-    /// the first levels it runs without judging them. That is how many scenarios the
-    /// factory built, so at least [`schedules`](Summary::schedules) outside a shard.
-    pub runs: u64,
-    /// How far the systematic phase got.
-    pub(crate) reached: Reached,
-    /// Whether the budget stopped the random phase.
-    pub(crate) random_stopped: bool,
-    /// The budget the check ran under.
-    pub(crate) budget: Option<Duration>,
-}
-
-impl Summary {
-    /// Nothing explored yet, under `budget`.
-    pub(crate) fn start(budget: Option<Duration>) -> Self {
-        Summary { systematic: 0, random: 0, runs: 0, reached: Reached::default(), random_stopped: false, budget }
-    }
-
-    /// Records how far the systematic phase got.
-    pub(crate) fn reached(&mut self, reached: Reached) {
-        self.reached = reached;
-    }
-
-    /// Records that the budget stopped the random phase.
-    pub(crate) fn random_stopped(&mut self) {
-        self.random_stopped = true;
-    }
-
-    /// All schedules explored.
-    pub fn schedules(&self) -> u64 {
-        self.systematic + self.random
-    }
-
-    /// Whether the [budget](Checker::budget) cut the check short: the systematic
-    /// phase before its last schedule, or the random phase before its last case.
-    /// Always `false` without a budget.
-    pub fn stopped_by_budget(&self) -> bool {
-        self.reached.stopped || self.random_stopped
-    }
-
-    /// The systematic phase's completed depth: every schedule of at most this many
-    /// scheduled steps was explored. The whole [`depth`](Checker::depth) unless the
-    /// [budget](Checker::budget) stopped the phase, 0 for a
-    /// [replay](Checker::replay).
-    pub fn depth_completed(&self) -> usize {
-        self.reached.depth
-    }
-
-    /// The share, from 0 to 1, of the schedules one step longer than
-    /// [`depth_completed`](Summary::depth_completed) that were explored before the
-    /// [budget](Checker::budget) stopped the systematic phase (in a
-    /// [shard](Checker::shard), of the shard's part of them); 0 when the phase
-    /// finished.
-    pub fn next_depth_share(&self) -> f64 {
-        let (explored, total) = self.reached.next;
-        if total == 0 {
-            0.0
-        } else {
-            explored as f64 / total as f64
-        }
-    }
-
-    /// The line [`Checker::run`] prints to stderr when the budget cut the check short.
-    fn budget_note(&self) -> Option<String> {
-        if !self.stopped_by_budget() {
-            return None;
-        }
-        let budget = self.budget.map_or(0, |b| b.as_millis());
-        let Reached { depth, next: (explored, total), stopped } = self.reached;
-        let (at, advice) = if stopped {
-            // Rounded down: 100% only when the level is whole.
-            let percent = (u128::from(explored) * 100).checked_div(u128::from(total)).unwrap_or(0);
-            (format!("depth {depth} complete, {percent}% of depth {}", depth + 1), "lower the depth")
-        } else {
-            (format!("depth {depth} complete (the whole systematic phase)"), "lower the cases")
-        };
-        let random = self.random;
-        Some(format!(
-            "pollcheck: the {budget} ms budget stopped the check at {at}, {random} random case{}; raise it or {advice}",
-            if random == 1 { "" } else { "s" }
-        ))
-    }
 }
 
 /// A configurable checker.
@@ -643,22 +530,4 @@ fn explore(judge: &Judge<'_>, config: &Config) -> Result<Summary, Report> {
         Some((f, by)) => Err(finish(judge, f, by, config, true)),
         None => Ok(summary),
     }
-}
-
-/// Shrinks (unless replaying) and renders the report.
-pub(crate) fn finish(judge: &Judge<'_>, found: Found, found_by: FoundBy, config: &Config, shrink: bool) -> Report {
-    let shrunk_from = found.schedule.len();
-    judge.set_phase(Phase::Shrink);
-    let found = if shrink { crate::explore::shrink::shrink(judge, found, SHRINK_BUDGET).0 } else { found };
-    judge.set_phase(Phase::Timeline);
-    let journal = judge.run(&mut Replay::new(&found.schedule), true, true).map(|o| o.journal).unwrap_or_default();
-    Report::new(ReportData {
-        violation: found.violation,
-        schedule: Schedule::new(found.schedule),
-        timeline: report::timeline(&journal),
-        found_by,
-        shrunk_from,
-        seed: config.seed,
-        notes: Vec::new(),
-    })
 }

@@ -208,6 +208,30 @@
 //! `cargo +nightly miri test` runs the same checks with smaller default bounds;
 //! the watchdog is off there (miri has no real time; it reports a self-deadlock
 //! itself).
+//!
+//! # Layout (for contributors)
+//!
+//! `src/` is layered; a module may use its own layer and the ones listed before it,
+//! never one after it (`scripts/layers.py` checks this, and that no two files import
+//! each other, on every run of the suite):
+//!
+//! 1. `sync`: std's or loom's primitives.
+//! 2. `spec/`: the description of a check: the scenario and its tasks, the schedule,
+//!    the bounds and settings.
+//! 3. `detect/`: the violation kinds and the detectors that prove them. A new kind
+//!    goes here.
+//! 4. `report/`: the journal of a run, the report read from it, the summary of a
+//!    passing check.
+//! 5. `liveness/`: the watchdog and its hang reports.
+//! 6. `engine/`: runs one schedule on one scenario, with what a run needs: the
+//!    instrumented wakers, the re-entrant actions, hooks, panic capture.
+//! 7. `instrument/`: what users put in their own code: `.checked()`, checked sinks,
+//!    probes, I/O probes, the assert macros. A new probe goes here.
+//! 8. `explore/`: the schedule sources (systematic, random, parallel, proptest,
+//!    fuzzing), the judge and the shrinker. A new schedule source goes here.
+//! 9. `checks/`: the checks that are not a scenario's: the executor kit, the waker
+//!    check, the loom driver.
+//! 10. `check.rs` (`check`, `Checker`), then `model/` (`model`, `spawn`).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
@@ -226,7 +250,7 @@ mod report;
 mod spec;
 mod sync;
 
-pub use check::{check, Checker, Summary};
+pub use check::{check, Checker};
 pub use checks::executor::{check_executor, try_check_executor, Executor, ExecutorTask};
 #[cfg(loom)]
 #[doc(inline)]
@@ -261,6 +285,7 @@ pub use model::spawn::{spawn, spawn_cancellable, JoinHandle};
 /// ```
 #[cfg(feature = "macros")]
 pub use pollcheck_macros::test;
+pub use report::summary::Summary;
 pub use report::{FoundBy, Report};
 pub use spec::config::{Bounds, Config, ConfigError, Mode, Shard};
 pub use spec::scenario::Scenario;

@@ -202,7 +202,7 @@ struct LoomTask {
 }
 
 impl LoomTask {
-    fn history(&self) -> WakerHistory<'_> {
+    fn history(&self) -> WakerHistory<'_, Slot> {
         WakerHistory { slots: &self.slots, seen: &self.seen, latest: self.slots.len().saturating_sub(1) }
     }
 

@@ -1,14 +1,14 @@
 //! Leaked waker: clones alive after the tasks and the driver were dropped.
 
-use super::WakerHistory;
+use super::{WakerCounts, WakerHistory};
 
-pub(crate) fn still_alive(h: &WakerHistory<'_>) -> Option<String> {
+pub(crate) fn still_alive<S: WakerCounts>(h: &WakerHistory<'_, S>) -> Option<String> {
     let leaked: Vec<String> = h
         .slots
         .iter()
         .filter_map(|s| {
-            let live = crate::engine::waker::live(s);
-            (live > 0).then(|| format!("#{} ({live} clone{})", s.id, if live == 1 { "" } else { "s" }))
+            let live = s.live();
+            (live > 0).then(|| format!("#{} ({live} clone{})", s.id(), if live == 1 { "" } else { "s" }))
         })
         .collect();
     (!leaked.is_empty()).then(|| {

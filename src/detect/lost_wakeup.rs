@@ -2,11 +2,11 @@
 
 use std::task::Poll;
 
-use super::WakerHistory;
+use super::{WakerCounts, WakerHistory};
 
 /// First proof, checked after every action: the task is `Pending`, nothing woke it
 /// since its last poll, and no clone of any waker it was ever given is alive.
-pub(crate) fn nothing_can_wake(h: &WakerHistory<'_>) -> Option<String> {
+pub(crate) fn nothing_can_wake<S: WakerCounts>(h: &WakerHistory<'_, S>) -> Option<String> {
     // Clones first: under loom a clone's drop happens after its wake, so reading the
     // count first makes the wake counters that follow up to date.
     if h.live_clones() > 0 || h.latest_woken() || h.older_woken().is_some() {

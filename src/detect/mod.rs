@@ -11,19 +11,30 @@ pub(crate) mod stale_waker;
 pub(crate) mod stuck_task;
 pub(crate) mod violation;
 
-use crate::engine::waker::Slot;
+/// What a detector reads of one waker identity: the engine's instrumented waker
+/// implements it, a detector's unit test fakes it.
+pub(crate) trait WakerCounts {
+    /// The identity, `#id` in reports.
+    fn id(&self) -> u32;
+    /// `wake` and `wake_by_ref` calls so far.
+    fn wakes(&self) -> u32;
+    /// Clones held outside the engine. Read before the wake counters: a clone's drop
+    /// on another thread happens after its wake, so the counters read next are at
+    /// least as new as the drops seen.
+    fn live(&self) -> usize;
+}
 
 /// Every waker identity a task was given, and what each had seen at the task's most
 /// recent poll.
-pub(crate) struct WakerHistory<'a> {
-    pub(crate) slots: &'a [Slot],
+pub(crate) struct WakerHistory<'a, S> {
+    pub(crate) slots: &'a [S],
     /// `slots[i].wakes()` as of the task's most recent poll.
     pub(crate) seen: &'a [u32],
     /// The slot the task was most recently polled with.
     pub(crate) latest: usize,
 }
 
-impl WakerHistory<'_> {
+impl<S: WakerCounts> WakerHistory<'_, S> {
     #[inline]
     fn woken_since_poll(&self, i: usize) -> bool {
         self.slots[i].wakes() > self.seen[i]
@@ -40,15 +51,15 @@ impl WakerHistory<'_> {
         (0..self.slots.len())
             .filter(|&i| i != self.latest)
             .find(|&i| self.woken_since_poll(i))
-            .map(|i| self.slots[i].id)
+            .map(|i| self.slots[i].id())
     }
 
     /// Clones of any of the task's wakers still held by user code.
     pub(crate) fn live_clones(&self) -> usize {
-        self.slots.iter().map(crate::engine::waker::live).sum()
+        self.slots.iter().map(WakerCounts::live).sum()
     }
 
     pub(crate) fn latest_id(&self) -> u32 {
-        self.slots[self.latest].id
+        self.slots[self.latest].id()
     }
 }

@@ -1,10 +1,10 @@
 //! Stale waker: a wake reached an older waker but not the latest one.
 
-use super::WakerHistory;
+use super::{WakerCounts, WakerHistory};
 
 /// Asked at quiescence, and when every clone is gone (where it takes precedence over
 /// the lost-wakeup proof, since it names the cause).
-pub(crate) fn woke_only_older(h: &WakerHistory<'_>) -> Option<String> {
+pub(crate) fn woke_only_older<S: WakerCounts>(h: &WakerHistory<'_, S>) -> Option<String> {
     if h.latest_woken() {
         return None;
     }

@@ -28,11 +28,11 @@ pub enum ViolationKind {
     Spin,
     /// After the scenario was dropped, clones of a waker handed to a task were alive.
     LeakedWaker,
-    /// A future was never dropped by what owned it: a [probe](crate::instrument::probe) still alive
+    /// A future was never dropped by what owned it: a [probe](crate::probe) still alive
     /// after the scenario's teardown, or a finished or cancelled task that an executor
     /// under [`check_executor`](crate::check_executor) kept.
     LeakedFuture,
-    /// A [probe](crate::instrument::probe) was dropped a second time (an unsafe combinator that drops
+    /// A [probe](crate::probe) was dropped a second time (an unsafe combinator that drops
     /// a child twice).
     DoubleDrop,
     /// A waker's `RawWakerVTable` breaks the `Waker` contract

@@ -161,7 +161,7 @@ pub(crate) fn end_run() {
 
 fn forget_run() {
     // A `.checked()` panic caught outside any run must not label this run's panics.
-    drop(crate::instrument::checked::take_violation());
+    drop(crate::engine::raised::take());
     let _ = GONE.try_with(|g| g.set(0));
     let used = TASK_POLLS_USED.try_with(|u| u.replace(0)).unwrap_or(0);
     let _ = TASK_POLLS.try_with(|p| p[..used].iter().for_each(|c| c.set(0)));

@@ -16,9 +16,11 @@ mod idle;
 pub(crate) mod panic_capture;
 mod poll;
 mod quiescence;
+pub(crate) mod raised;
 pub(crate) mod reentry;
 pub(crate) mod short_io;
 mod spare;
+pub(crate) mod spawned;
 mod strict;
 mod teardown;
 pub(crate) mod waker;
@@ -36,8 +38,9 @@ use crate::engine::panic_capture::CaughtPanic;
 use crate::engine::waker::Slot;
 use crate::liveness::{Activity, Heartbeat, Watched};
 use crate::report::journal::{ActionOrigin, Event, Journal};
-use crate::spec::scenario::{DriverStep, Scenario, TaskFuture};
+use crate::spec::scenario::Scenario;
 use crate::spec::schedule::Step;
+use crate::spec::task::{DriverStep, TaskFuture};
 use crate::sync::Arc;
 
 /// Chooses the schedule's steps one at a time, seeing the run so far.
@@ -114,7 +117,7 @@ struct Task {
     future: Option<TaskFuture>,
     type_name: &'static str,
     /// Whether the schedule may cancel or abandon it.
-    fate: crate::spec::scenario::Fate,
+    fate: crate::spec::task::Fate,
     state: State,
     abandoned: bool,
     /// Declared with `Scenario::must_finish` or `all_must_finish`.
@@ -135,7 +138,7 @@ struct Task {
 }
 
 impl Task {
-    fn new(spec: crate::spec::scenario::TaskSpec, all_must_finish: bool, slot: Slot) -> Self {
+    fn new(spec: crate::spec::task::TaskSpec, all_must_finish: bool, slot: Slot) -> Self {
         let (mut slots, mut seen) = spare::history();
         slots.push(slot);
         seen.push(0);
@@ -160,7 +163,7 @@ impl Task {
     }
 
     #[inline]
-    fn history(&self) -> WakerHistory<'_> {
+    fn history(&self) -> WakerHistory<'_, Slot> {
         WakerHistory { slots: &self.slots, seen: &self.seen, latest: self.latest }
     }
 
@@ -267,7 +270,7 @@ pub(crate) fn execute(
     }
     run.adopt_spawned();
     run.teardown();
-    crate::model::spawn::close();
+    spawned::close();
     abort::ended();
     crate::engine::hooks::end_run();
     run.finish()
@@ -291,8 +294,8 @@ pub(crate) fn journal_of(scenario: Scenario, steps: &[(Step, ActionOrigin)]) -> 
     }
     std::mem::forget(std::mem::take(&mut *run.steps.borrow_mut()));
     std::mem::forget(std::mem::take(&mut *run.held.borrow_mut()));
-    crate::model::spawn::take(std::mem::forget);
-    crate::model::spawn::close();
+    spawned::take(std::mem::forget);
+    spawned::close();
     crate::engine::hooks::end_run();
     run.journal.take()
 }
@@ -311,7 +314,7 @@ impl Run {
                 RefCell::new(Task::new(spec, all_must_finish, new_slot(&next_waker, id, t, &journal)))
             }),
         );
-        crate::model::spawn::open();
+        spawned::open();
         let mut steps = spare::steps();
         steps.extend(driver.drain(..).map(Some));
         Scenario::recycle(specs, driver);
@@ -351,7 +354,7 @@ impl Run {
     /// Called between actions, where no task is borrowed.
     #[inline]
     fn adopt_spawned(&self) {
-        if crate::model::spawn::pending() {
+        if spawned::pending() {
             self.adopt_spawned_now();
         }
     }
@@ -361,7 +364,7 @@ impl Run {
         let Ok(mut tasks) = self.task_list.try_borrow_mut() else {
             return;
         };
-        crate::model::spawn::take(|spec| {
+        spawned::take(|spec| {
             let t = tasks.len();
             let slot = new_slot(&self.next_waker, self.id, t, &self.journal);
             let name = spec.type_name;

@@ -11,7 +11,7 @@ use crate::engine::reentry;
 use crate::engine::waker;
 use crate::liveness::{self, Activity, DropWhy};
 use crate::report::journal::{Event, PollResult};
-use crate::spec::scenario::Items;
+use crate::spec::task::Items;
 
 impl Run {
     /// Polls task `t`. Returns `None` if it could not (the task is being polled
@@ -209,7 +209,7 @@ impl Run {
         Poll::Pending
     }
 
-    pub(super) fn record_items(&self, task: usize, items: Option<crate::spec::scenario::Items>) {
+    pub(super) fn record_items(&self, task: usize, items: Option<crate::spec::task::Items>) {
         if let Some(items) = items {
             self.journal.record(|| Event::Items { task, items });
         }
@@ -221,7 +221,7 @@ impl Run {
         spurious: bool,
         panic: &CaughtPanic,
     ) -> Violation {
-        match crate::instrument::checked::take_violation() {
+        match crate::engine::raised::take() {
             Some((kind, detail)) => Violation::new(kind, who, detail),
             None if spurious => Violation::new(
                 ViolationKind::SpuriousPoll,

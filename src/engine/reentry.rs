@@ -263,7 +263,7 @@ fn run_nested(
         let waker = match call {
             WakerCall::Wake(w) | WakerCall::Drop(w) | WakerCall::Clone(w) => w,
         };
-        let (kind, detail) = crate::instrument::checked::take_violation().unwrap_or_else(|| {
+        let (kind, detail) = crate::engine::raised::take().unwrap_or_else(|| {
             (
                 ViolationKind::Panic,
                 format!("driver step {index} ({location}) panicked inside {what} of waker #{waker}: {p}"),

@@ -7,8 +7,8 @@ use std::cell::{Cell, RefCell};
 use super::Task;
 use crate::engine::waker::{Slot, WakerSlot};
 use crate::report::journal::Journal;
-use crate::spec::scenario::DriverStep;
 use crate::spec::schedule::Step;
+use crate::spec::task::DriverStep;
 
 /// At most this many spare histories and slots are kept per thread.
 const KEEP: usize = 16;

@@ -6,7 +6,7 @@ use crate::detect::violation::{Violation, ViolationKind};
 use crate::engine::reentry;
 use crate::engine::waker::Slot;
 use crate::liveness::{Activity, DropWhy};
-use crate::spec::scenario::TaskFuture;
+use crate::spec::task::TaskFuture;
 
 impl Run {
     pub(super) fn drop_future(&self, t: usize, future: Option<TaskFuture>, why: DropWhy) {
@@ -108,7 +108,7 @@ impl Run {
 
 /// A caught panic as a violation: what a `.checked()` wrapper reported, else a panic.
 pub(super) fn panic_violation(who: Option<(usize, &'static str)>, describe: impl FnOnce() -> String) -> Violation {
-    match crate::instrument::checked::take_violation() {
+    match crate::engine::raised::take() {
         Some((kind, detail)) => Violation::new(kind, who, detail),
         None => Violation::new(ViolationKind::Panic, who, describe()),
     }

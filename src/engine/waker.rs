@@ -9,6 +9,7 @@
 use std::mem::ManuallyDrop;
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
+use crate::detect::WakerCounts;
 use crate::engine::reentry;
 use crate::report::journal::{Event, Journal};
 use crate::sync::model::{fence, Arc, AtomicBool, AtomicU32};
@@ -93,6 +94,21 @@ impl WakerSlot {
 /// executor) owns exactly one `Slot` per identity while it asks: the lent waker owns
 /// none. So the clones are the strong count less that one, and a clone costs one
 /// locked instruction, not two. A clone being dropped counts until its drop returns.
+impl WakerCounts for Slot {
+    fn id(&self) -> u32 {
+        self.id
+    }
+
+    fn wakes(&self) -> u32 {
+        WakerSlot::wakes(self)
+    }
+
+    fn live(&self) -> usize {
+        live(self)
+    }
+}
+
+/// Clones of `slot` held outside the engine (see [`WakerCounts::live`]).
 pub(crate) fn live(slot: &Slot) -> usize {
     let strong = Arc::strong_count(slot);
     // The count is read before the wake counters (a drop on another thread happens

@@ -50,28 +50,3 @@ pub(crate) fn spent(deadline: Option<&Deadline>, count: &mut u32) -> bool {
         Some(d) => d.spent(count),
     }
 }
-
-/// How far a systematic phase got.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Reached {
-    /// Every schedule of at most this many steps was explored.
-    pub(crate) depth: usize,
-    /// Schedules of the next level explored, and how many it holds (the shard's
-    /// share): 0 of 0 when the phase finished.
-    pub(crate) next: (u64, u64),
-    /// Whether the budget stopped the phase.
-    pub(crate) stopped: bool,
-}
-
-impl Reached {
-    /// The whole phase within `depth`.
-    pub(crate) fn whole(depth: usize) -> Reached {
-        Reached { depth, next: (0, 0), stopped: false }
-    }
-
-    /// Stopped by the budget in level `level` (at least 1) of `total` prefixes, after
-    /// `explored` of them.
-    pub(crate) fn cut(level: usize, explored: u64, total: u64) -> Reached {
-        Reached { depth: level - 1, next: (explored, total), stopped: true }
-    }
-}

@@ -9,6 +9,7 @@
 #[cfg(feature = "arbitrary")]
 pub mod arbitrary;
 pub(crate) mod budget;
+pub(crate) mod finish;
 pub(crate) mod judge;
 pub(crate) mod parallel;
 #[cfg(feature = "proptest")]

@@ -1,7 +1,7 @@
 //! Judging one schedule that an outside explorer chose (proptest, a fuzzer), and the
 //! step table both of them draw steps from.
 
-use crate::check::finish;
+use crate::explore::finish::finish;
 use crate::explore::judge::Judge;
 use crate::explore::systematic::Usage;
 use crate::liveness::{self, OnHang, Session};
@@ -111,8 +111,8 @@ mod tests {
 
     #[test]
     fn reentrant_drops_are_clipped_to_their_bound() {
-        let steps: crate::Schedule = "u p0 r u d i0".parse().unwrap();
-        let clipped = |bounds: &Bounds| crate::Schedule::new(clip(bounds, steps.steps())).to_string();
+        let steps: crate::spec::schedule::Schedule = "u p0 r u d i0".parse().unwrap();
+        let clipped = |bounds: &Bounds| crate::spec::schedule::Schedule::new(clip(bounds, steps.steps())).to_string();
         assert_eq!(clipped(&Bounds::default()), "p0 d");
         let one = Bounds { reentrant_drops: 1, ..Bounds::default() };
         assert_eq!(clipped(&one), "u p0 d");
@@ -128,17 +128,17 @@ mod tests {
 
     #[test]
     fn short_io_is_clipped_to_its_bound() {
-        let steps: crate::Schedule = "b p0 b d b p0".parse().unwrap();
-        let clipped = |bounds: &Bounds| crate::Schedule::new(clip(bounds, steps.steps())).to_string();
+        let steps: crate::spec::schedule::Schedule = "b p0 b d b p0".parse().unwrap();
+        let clipped = |bounds: &Bounds| crate::spec::schedule::Schedule::new(clip(bounds, steps.steps())).to_string();
         assert_eq!(clipped(&Bounds::default()), "b p0 b d p0");
         assert_eq!(clipped(&Bounds { short_io: 0, ..Bounds::default() }), "p0 d p0");
     }
 
     #[test]
     fn clipping_keeps_what_the_bounds_allow() {
-        let steps: crate::Schedule = "p0 i0 s0 s0 s0 w0 w0 d".parse().unwrap();
+        let steps: crate::spec::schedule::Schedule = "p0 i0 s0 s0 s0 w0 w0 d".parse().unwrap();
         let bounds = Bounds { spurious: 2, new_wakers: 1, polls_inside_wake: 0, ..Bounds::default() };
-        assert_eq!(crate::Schedule::new(clip(&bounds, steps.steps())).to_string(), "p0 s0 s0 w0 d");
+        assert_eq!(crate::spec::schedule::Schedule::new(clip(&bounds, steps.steps())).to_string(), "p0 s0 s0 w0 d");
         #[cfg(feature = "proptest")]
         {
             assert!(!within(&bounds, steps.steps()));

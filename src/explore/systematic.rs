@@ -31,8 +31,9 @@
 use std::ops::ControlFlow;
 
 use crate::engine::{Chooser, Run};
-use crate::explore::budget::{self, Deadline, Reached};
+use crate::explore::budget::{self, Deadline};
 use crate::explore::judge::{Found, Judge};
+use crate::report::summary::Reached;
 use crate::spec::config::{Bounds, Shard};
 use crate::spec::schedule::Step;
 
@@ -423,7 +424,7 @@ mod tests {
     }
 
     /// A run's trace and violation (kind and task), both renamed canonically.
-    type Verdict = (Vec<Step>, Option<(crate::ViolationKind, Option<usize>)>);
+    type Verdict = (Vec<Step>, Option<(crate::detect::violation::ViolationKind, Option<usize>)>);
 
     fn canonical_verdict(outcome: crate::engine::Outcome, n: usize) -> Verdict {
         let names = canonical_names(&outcome.trace, n);

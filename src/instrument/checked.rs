@@ -1,34 +1,15 @@
 //! `.checked()`: a wrapper that reports *poll after ready* and *moved while pinned*,
 //! naming where it was created and where it was first polled.
 
-use std::cell::RefCell;
 use std::future::Future;
 use std::marker::PhantomPinned;
 use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::detect::violation::ViolationKind;
+use crate::engine::raised::raise;
 use crate::instrument::runtime::{Runtime, Spurious};
-use crate::ViolationKind;
-
-thread_local! {
-    /// The last violation a checked wrapper panicked with on this thread, so the
-    /// engine can classify the panic it catches and report the plain sentence.
-    static LAST_VIOLATION: RefCell<Option<(ViolationKind, String)>> = const { RefCell::new(None) };
-}
-
-pub(crate) fn take_violation() -> Option<(ViolationKind, String)> {
-    LAST_VIOLATION.try_with(|v| v.borrow_mut().take()).ok().flatten()
-}
-
-/// Panics with `kind` and `message`, leaving them for the engine to classify the
-/// panic (shared with probes).
-#[track_caller]
-pub(crate) fn violation(kind: ViolationKind, message: String) -> ! {
-    let text = format!("pollcheck: {kind}: {message}");
-    LAST_VIOLATION.with(|v| *v.borrow_mut() = Some((kind, message)));
-    panic!("{text}")
-}
 
 /// Extension trait for futures, in the spirit of `futures_test::future::FutureTestExt`.
 pub trait FutureCheckExt: Future + Sized {
@@ -274,7 +255,7 @@ fn check_unmoved(
 ) {
     if let Some((first, polled_at)) = first_poll {
         if first != address {
-            violation(
+            raise(
                 ViolationKind::MovedWhilePinned,
                 format!(
                     "the future created at {created_at} was first polled at {first:#x} (from {polled_at}) \
@@ -300,7 +281,7 @@ impl<F: Future> Future for Checked<F> {
         let address = std::ptr::from_mut(this).addr();
         check_unmoved(this.first_poll, this.created_at, address, "is now polled");
         if let Some(ready_at) = this.ready_at {
-            violation(
+            raise(
                 ViolationKind::PollAfterReady,
                 format!(
                     "the future created at {} returned Ready to a poll from {ready_at} and was \
@@ -338,7 +319,7 @@ impl<S: futures_core::Stream> futures_core::Stream for Checked<S> {
         let address = std::ptr::from_mut(this).addr();
         check_unmoved(this.first_poll, this.created_at, address, "is now polled");
         if let (Some(ready_at), false) = (this.ready_at, this.fused) {
-            violation(
+            raise(
                 ViolationKind::PollAfterReady,
                 format!(
                     "the stream created at {} returned None to a poll from {ready_at} and was polled \

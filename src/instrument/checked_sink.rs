@@ -8,8 +8,8 @@ use std::task::{Context, Poll};
 
 use futures_sink::Sink;
 
-use crate::instrument::checked::violation;
-use crate::ViolationKind;
+use crate::detect::violation::ViolationKind;
+use crate::engine::raised::raise;
 
 /// Extension trait for sinks (feature `sink`).
 pub trait SinkCheckExt<Item>: Sink<Item> + Sized {
@@ -93,7 +93,7 @@ impl<S> CheckedSink<S> {
         let address = std::ptr::from_mut(this).addr();
         if let Some((first, first_at)) = this.first_call {
             if first != address {
-                violation(
+                raise(
                     ViolationKind::MovedWhilePinned,
                     format!(
                         "the sink created at {} was first used at {first:#x} (from {first_at}) and {call} \
@@ -105,7 +105,7 @@ impl<S> CheckedSink<S> {
         }
         this.first_call.get_or_insert((address, at));
         if let Some(closed_at) = this.closed_at {
-            violation(
+            raise(
                 ViolationKind::SinkProtocol,
                 format!(
                     "the sink created at {} returned Ready from poll_close (called from {closed_at}), \
@@ -144,7 +144,7 @@ impl<S: Sink<Item>, Item> Sink<Item> for CheckedSink<S> {
                 Some(last) => format!("since the last start_send (from {last})"),
                 None => "before it".to_owned(),
             };
-            violation(
+            raise(
                 ViolationKind::SinkProtocol,
                 format!(
                     "start_send was called on the sink created at {} from {at} without a Ready(Ok) from \

@@ -29,8 +29,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
-use crate::instrument::checked::violation;
-use crate::ViolationKind;
+use crate::detect::violation::ViolationKind;
+use crate::engine::raised::raise;
 
 type Site = &'static Location<'static>;
 
@@ -174,7 +174,7 @@ impl Runtime {
         mut spurious: Option<&mut Spurious>,
     ) -> Poll<F::Output> {
         if let Some(stale) = self.stale(created_at) {
-            violation(ViolationKind::StaleWaker, stale);
+            raise(ViolationKind::StaleWaker, stale);
         }
         if let Some(s) = spurious.as_deref_mut() {
             if s.rng.one_in(YIELD_ONE_IN) {
@@ -223,11 +223,11 @@ impl Runtime {
         match crate::engine::panic_capture::catch(|| self.poll_once(inner, cx, created_at, polled_at)) {
             Ok(result) => result,
             Err(panic) => {
-                if let Some((kind, detail)) = crate::instrument::checked::take_violation() {
+                if let Some((kind, detail)) = crate::engine::raised::take() {
                     // pollcheck's own verdict on this poll: keep it as it is.
-                    violation(kind, detail);
+                    raise(kind, detail);
                 }
-                violation(
+                raise(
                     ViolationKind::SpuriousPoll,
                     format!(
                         "the future created at {created_at} returned Pending to poll #{before} (from {before_at}) \
@@ -287,7 +287,7 @@ impl Runtime {
             self.latest_pending = true;
             self.unwoken_at = (!woken).then_some(wakes);
             if unique && alive == 1 && !woken {
-                violation(
+                raise(
                     ViolationKind::LostWakeup,
                     format!(
                         "the future created at {created_at} returned Pending to poll #{id} (from {polled_at}), \
@@ -335,7 +335,7 @@ impl Runtime {
             return;
         }
         if let Some(stale) = self.stale(created_at) {
-            violation(ViolationKind::StaleWaker, stale);
+            raise(ViolationKind::StaleWaker, stale);
         }
     }
 }

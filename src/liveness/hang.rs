@@ -21,6 +21,8 @@ pub(crate) struct Hang {
     pub(crate) verdict: Verdict,
     pub(crate) timeout: Duration,
     pub(crate) seed: u64,
+    /// What `Phase::Executor(i)` names ([`Session::check_names`](super::Session)).
+    pub(crate) check_names: &'static [&'static str],
 }
 
 /// What became of the stuck exploration.
@@ -110,7 +112,7 @@ impl Hang {
         let violation = Violation::new(ViolationKind::Hang, who, detail);
         if let Phase::Executor(check) = Phase::from_code(self.snapshot.phase) {
             // The executor kit runs no schedule: its report says what the check did.
-            let check = crate::checks::executor::check_name(check as usize);
+            let check = check_name(self.check_names, check);
             return Report::from_check(violation, &[format!("{what} -> has not returned")], check).with_notes(notes);
         }
         let schedule = self.replay();
@@ -119,7 +121,7 @@ impl Hang {
             shrunk_from: schedule.len(),
             schedule,
             timeline: lines,
-            found_by: found_by(Phase::from_code(self.snapshot.phase), self.seed),
+            found_by: found_by(Phase::from_code(self.snapshot.phase), self.seed, self.check_names),
             seed: self.seed,
             notes,
         })
@@ -129,16 +131,20 @@ impl Hang {
 /// The exit status when a hang ends the process (that of a failed Rust test).
 pub(crate) const EXIT_STATUS: i32 = 101;
 
-fn found_by(phase: Phase, seed: u64) -> FoundBy {
+fn found_by(phase: Phase, seed: u64, check_names: &'static [&'static str]) -> FoundBy {
     match phase {
         Phase::Systematic(schedules) => FoundBy::Systematic { schedules },
         Phase::Random(case) => FoundBy::Random { case, seed },
         Phase::Replay => FoundBy::Replay,
         Phase::Shrink => FoundBy::Other("the shrinker, while shrinking another violation's schedule"),
         Phase::Timeline => FoundBy::Other("the replay that renders a report's timeline"),
-        Phase::Executor(check) => FoundBy::Other(crate::checks::executor::check_name(check as usize)),
+        Phase::Executor(check) => FoundBy::Other(check_name(check_names, check)),
         Phase::Unknown => FoundBy::Other("a single schedule (proptest or a fuzz target)"),
     }
+}
+
+fn check_name(names: &'static [&'static str], check: u64) -> &'static str {
+    usize::try_from(check).ok().and_then(|i| names.get(i)).copied().unwrap_or("the executor kit")
 }
 
 /// The running activities, innermost first: "driver step 1 (at ...), run inside a

@@ -219,6 +219,9 @@ pub(crate) struct Session {
     pub(crate) timeout: Duration,
     pub(crate) seed: u64,
     pub(crate) on_hang: OnHang,
+    /// The names of the checks `Phase::Executor(i)` counts, given by the check that
+    /// sets that phase (the executor kit), for its hang report.
+    pub(crate) check_names: &'static [&'static str],
     /// Set once a hang was delivered: the exploration, should its stuck action ever
     /// return, stops at its next run (nobody waits for it any more).
     abandoned: AtomicBool,
@@ -226,7 +229,17 @@ pub(crate) struct Session {
 
 impl Session {
     pub(crate) fn new(timeout: Duration, seed: u64, on_hang: OnHang) -> Arc<Session> {
-        Arc::new(Session { timeout, seed, on_hang, abandoned: AtomicBool::new(false) })
+        Session::naming(timeout, seed, on_hang, &[])
+    }
+
+    /// A session whose phases `Phase::Executor(i)` are the checks `check_names[i]`.
+    pub(crate) fn naming(
+        timeout: Duration,
+        seed: u64,
+        on_hang: OnHang,
+        check_names: &'static [&'static str],
+    ) -> Arc<Session> {
+        Arc::new(Session { timeout, seed, on_hang, check_names, abandoned: AtomicBool::new(false) })
     }
 
     pub(crate) fn is_abandoned(&self) -> bool {

@@ -105,6 +105,7 @@ fn look(w: &mut Watched, heartbeat: &Heartbeat, now: Instant) -> Option<Duration
         verdict: cpu::verdict(used, watched_for),
         timeout: session.timeout,
         seed: session.seed,
+        check_names: session.check_names,
     };
     match &session.on_hang {
         OnHang::Deliver(deliver) => {

@@ -15,7 +15,7 @@ use crate::spec::scenario::Scenario;
 /// panics with the [`Report`](crate::Report) of the first violation.
 ///
 /// `body` is called afresh for every schedule (as a [`Scenario`] factory is) and its
-/// future is task 0; every [`spawn`](crate::model::spawn) inside it, or inside a spawned
+/// future is task 0; every [`spawn`](crate::spawn) inside it, or inside a spawned
 /// task, adds a task in spawn order. The explorer chooses which woken task runs
 /// next, polls tasks spuriously, gives them new wakers, cancels those spawned with
 /// [`spawn_cancellable`](crate::spawn_cancellable), and runs the opt-in re-entrant

@@ -2,7 +2,7 @@
 //! the tasks already there in spawn order, and its [`JoinHandle`] is a future of its
 //! output. See [`model`](crate::model).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -12,56 +12,7 @@ use std::rc::Rc;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
-use crate::spec::scenario::{Fate, TaskSpec};
-
-thread_local! {
-    /// Tasks spawned during the run on this thread and not taken in by it yet
-    /// (`None`: no run is going on).
-    static SPAWNED: RefCell<Option<Vec<TaskSpec>>> = const { RefCell::new(None) };
-    /// Whether `SPAWNED` holds anything: asked between every two actions.
-    static PENDING: Cell<bool> = const { Cell::new(false) };
-    /// The list of the last run, emptied: a check runs many.
-    static SPARE: RefCell<Vec<TaskSpec>> = const { RefCell::new(Vec::new()) };
-}
-
-/// A run starts on this thread: spawns go to it.
-pub(crate) fn open() {
-    let list = SPARE.try_with(|s| std::mem::take(&mut *s.borrow_mut())).unwrap_or_default();
-    let _ = SPAWNED.try_with(|s| *s.borrow_mut() = Some(list));
-}
-
-/// The run ended: what it did not take in is dropped (outside the thread-locals).
-pub(crate) fn close() {
-    let left = SPAWNED.try_with(|s| s.borrow_mut().take()).ok().flatten();
-    let _ = PENDING.try_with(|p| p.set(false));
-    if let Some(mut left) = left {
-        left.clear();
-        let _ = SPARE.try_with(|s| *s.borrow_mut() = left);
-    }
-}
-
-/// Whether tasks were spawned since the last [`take`].
-#[inline]
-pub(crate) fn pending() -> bool {
-    PENDING.try_with(Cell::get).unwrap_or(false)
-}
-
-/// Hands the tasks spawned since the last call, in spawn order, to `adopt`.
-pub(crate) fn take(mut adopt: impl FnMut(TaskSpec)) {
-    let _ = PENDING.try_with(|p| p.set(false));
-    let mut list = SPAWNED.try_with(|s| s.borrow_mut().as_mut().map(std::mem::take)).ok().flatten().unwrap_or_default();
-    for spec in list.drain(..) {
-        adopt(spec);
-    }
-    // Back in place, empty, for the next spawns of this run.
-    let _ = SPAWNED.try_with(|s| {
-        if let Some(now) = s.borrow_mut().as_mut() {
-            if now.is_empty() {
-                *now = list;
-            }
-        }
-    });
-}
+use crate::spec::task::{Fate, TaskSpec};
 
 /// Spawns `future` as a task of the check running on this thread, and returns a
 /// handle that is a future of its output.
@@ -118,7 +69,7 @@ where
 /// Whether an engine run is going on on this thread.
 #[cfg(loom)]
 fn running() -> bool {
-    SPAWNED.try_with(|s| s.borrow().is_some()).unwrap_or(false)
+    crate::engine::spawned::is_open()
 }
 
 /// Like [`spawn`], for a task the explorer may also cancel (`c1`: drop it before it
@@ -173,21 +124,14 @@ where
 {
     let join = Rc::new(RefCell::new(Join { output: None, waker: None, on_cancel }));
     let task = Spawned { future, join: Some(Rc::clone(&join)) };
-    let spec = TaskSpec { type_name: name, future: crate::spec::scenario::pinned(task), must_finish: false, fate };
-    let mut spec = Some(spec);
-    let _ = SPAWNED.try_with(|s| {
-        if let Some(list) = s.borrow_mut().as_mut() {
-            list.extend(spec.take());
-        }
-    });
-    if let Some(spec) = spec {
+    let spec = TaskSpec { type_name: name, future: crate::spec::task::pinned(task), must_finish: false, fate };
+    if let Err(spec) = crate::engine::spawned::push(spec) {
         drop(spec);
         panic!(
             "pollcheck::spawn ({name}): no check is running on this thread; spawn from inside \
              `pollcheck::model` (or a task of a `Scenario`)"
         );
     }
-    let _ = PENDING.try_with(|p| p.set(true));
     JoinHandle { inner: Inner::Task(join) }
 }
 

@@ -37,7 +37,7 @@ pub(crate) enum Event {
     /// A driver step ran (inside a waker call, for `r` and `u`).
     DriverStep { index: usize, location: &'static std::panic::Location<'static>, inside_waker: Option<WakerCall> },
     /// What the poll just recorded yielded (a stream task) or sent (a sink task).
-    Items { task: usize, items: crate::spec::scenario::Items },
+    Items { task: usize, items: crate::spec::task::Items },
     /// What a helper inside the scenario did (an I/O probe's byte counts).
     Note(String),
     /// The extra poll made at quiescence to see whether a stranded task could finish.

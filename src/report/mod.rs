@@ -3,6 +3,7 @@
 //! from, the events of one run as the engine records them.
 
 pub(crate) mod journal;
+pub(crate) mod summary;
 
 use std::fmt::{self, Write as _};
 

@@ -8,3 +8,4 @@ pub(crate) mod schedule;
 pub(crate) mod step_state;
 #[cfg(any(feature = "stream", feature = "sink"))]
 pub(crate) mod stream_task;
+pub(crate) mod task;

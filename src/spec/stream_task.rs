@@ -10,7 +10,7 @@ use std::fmt::Debug;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::spec::scenario::{ErasedFuture, Items};
+use crate::spec::task::{ErasedFuture, Items};
 
 /// A stream run as a task ([`Scenario::stream_task`](crate::Scenario::stream_task)).
 #[cfg(feature = "stream")]

@@ -151,10 +151,17 @@ pub(super) fn survives_wakers_outliving_it(kit: &mut Kit) -> Checked {
 
 pub(super) type Check = fn(&mut Kit) -> Checked;
 
-/// The name of check `index`, as a report's "found by" gives it.
-pub(crate) fn check_name(index: usize) -> &'static str {
-    CHECKS.get(index).map_or("the executor kit", |(name, _)| name)
-}
+/// The checks' names, in order: what a hang report's "found by" gives for
+/// `Phase::Executor(i)`.
+pub(super) static CHECK_NAMES: [&str; CHECKS.len()] = {
+    let mut names = [""; CHECKS.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = CHECKS[i].0;
+        i += 1;
+    }
+    names
+};
 
 /// The checks, in order, each named as a report's "found by".
 pub(super) const CHECKS: [(&str, Check); 8] = [

@@ -6,7 +6,6 @@ mod checks;
 mod kit;
 mod task;
 
-pub(crate) use checks::check_name;
 pub use task::ExecutorTask;
 
 use std::fmt;
@@ -15,6 +14,7 @@ use crate::detect::violation::{Violation, ViolationKind};
 use crate::engine::panic_capture;
 use crate::liveness::{self, Activity, ExecutorCall, Heartbeat, OnHang, Phase, Session};
 use crate::report::Report;
+use crate::spec::config::Config;
 use checks::CHECKS;
 use kit::Kit;
 
@@ -117,8 +117,8 @@ pub fn check_executor(factory: impl Fn() -> Executor) {
 /// [`InvalidConfig`](ViolationKind::InvalidConfig) whose detail names it and what it
 /// allows.
 pub fn try_check_executor(factory: impl Fn() -> Executor) -> Result<(), Report> {
-    let config = crate::Config::from_env().map_err(|e| Report::invalid_config(e.to_string()))?;
-    let session = config.poll_timeout.map(|t| Session::new(t, config.seed, OnHang::Exit));
+    let config = Config::from_env().map_err(|e| Report::invalid_config(e.to_string()))?;
+    let session = config.poll_timeout.map(|t| Session::naming(t, config.seed, OnHang::Exit, &checks::CHECK_NAMES));
     liveness::watch(session.as_ref(), |watch| run_checks(&factory, watch.map(|w| &w.heartbeat)))
 }
 

@@ -17,11 +17,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use crate::check::{finish, Summary};
-use crate::explore::budget::{self, Deadline, Reached};
+use crate::explore::budget::{self, Deadline};
+use crate::explore::finish::finish;
 use crate::explore::judge::{Found, Judge};
 use crate::explore::{random, systematic};
 use crate::liveness::{self, Phase, Session};
+use crate::report::summary::{Reached, Summary};
 use crate::report::{FoundBy, Report};
 use crate::spec::config::Config;
 use crate::spec::scenario::Scenario;

@@ -89,8 +89,8 @@ use std::cell::RefCell;
 use ::proptest::strategy::Strategy;
 use ::proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 
-use crate::check::finish;
 use crate::engine::panic_capture;
+use crate::explore::finish::finish;
 use crate::explore::judge::{Found, Judge};
 use crate::explore::random::Rng;
 use crate::explore::single::judge_one;

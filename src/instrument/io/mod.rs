@@ -28,7 +28,7 @@
 //! ```
 //!
 //! Inside a checker run an I/O probe reports, besides what every
-//! [`probe`](crate::instrument::probe) reports about wakes (a wake that does not lead back to the
+//! [`probe`](crate::probe) reports about wakes (a wake that does not lead back to the
 //! task because the code under test polled it with a no-op "peek" waker; a wake after
 //! which the task was polled but the probe never again):
 //!

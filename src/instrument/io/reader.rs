@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::bytes;
+use crate::detect::violation::ViolationKind;
 use crate::engine::hooks;
 use crate::engine::short_io;
 use crate::instrument::probe::{Hold, Mode, Shared};
-use crate::ViolationKind;
 
 /// A reader probe and the handle that feeds it.
 ///
@@ -87,7 +87,7 @@ impl ReadProbe {
         }
         let errored = self.shared.lock().payload.errored_at;
         if let Some((kind, first)) = errored {
-            crate::instrument::checked::violation(
+            crate::engine::raised::raise(
                 ViolationKind::PollAfterReady,
                 format!(
                     "the reader probe created at {} returned an error ({kind:?}) to a read from {first} and \

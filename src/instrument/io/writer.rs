@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::bytes;
+use crate::detect::violation::ViolationKind;
 use crate::engine::hooks;
 use crate::engine::short_io;
 use crate::instrument::probe::{Hold, Mode, Shared};
-use crate::ViolationKind;
 
 /// A writer probe with room for `capacity` bytes, and the handle that drains it.
 ///
@@ -123,7 +123,7 @@ impl WriteProbe {
             Call::Close => "closed",
         };
         if let Some((kind, first)) = errored {
-            crate::instrument::checked::violation(
+            crate::engine::raised::raise(
                 ViolationKind::PollAfterReady,
                 format!(
                     "the writer probe created at {created_at} returned an error ({kind:?}) to a call from {first} \
@@ -132,7 +132,7 @@ impl WriteProbe {
             );
         }
         if let (Call::Write, Some(closed)) = (call, closed) {
-            crate::instrument::checked::violation(
+            crate::engine::raised::raise(
                 ViolationKind::PollAfterReady,
                 format!(
                     "the writer probe created at {created_at} was closed (its close returned Ready to a call \

@@ -103,7 +103,7 @@ pub(crate) unsafe fn drop_probe<S>(hold: &mut Hold<S>, address: usize) {
     unsafe { ManuallyDrop::drop(&mut hold.shared) };
     if let Some(moved) = moved {
         if !std::thread::panicking() {
-            crate::instrument::checked::violation(ViolationKind::MovedWhilePinned, moved);
+            crate::engine::raised::raise(ViolationKind::MovedWhilePinned, moved);
         }
     }
 }
@@ -122,6 +122,6 @@ fn report_later_drop<S>(hold: &Hold<S>) {
     if crate::engine::hooks::active() {
         crate::engine::hooks::report(Violation::new(ViolationKind::DoubleDrop, None, detail));
     } else if !std::thread::panicking() {
-        crate::instrument::checked::violation(ViolationKind::DoubleDrop, detail);
+        crate::engine::raised::raise(ViolationKind::DoubleDrop, detail);
     }
 }

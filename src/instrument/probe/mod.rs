@@ -253,7 +253,7 @@ impl<T> ProbeHandle<T> {
         self.shared.update(|slot| slot.value = Some(value));
     }
 
-    pub(crate) fn take_violations(&self) -> Vec<crate::Violation> {
+    pub(crate) fn take_violations(&self) -> Vec<crate::detect::violation::Violation> {
         self.shared.take_violations()
     }
 }

@@ -2,7 +2,7 @@
 //! needs (pin address, polls, finish, the registered waker, wakes, drops) around a
 //! payload that says what the probe yields (a value, a queue of items).
 //!
-//! A probe in [`Mode::Test`] (made by [`crate::instrument::probe`]) panics on a violation it sees
+//! A probe in [`Mode::Test`] (made by [`crate::probe`]) panics on a violation it sees
 //! during a poll or a drop, through the same thread-local [`crate::instrument::checked`] uses so
 //! the engine classifies the panic; what it sees elsewhere goes to [`crate::engine::hooks`]
 //! inside a checker run and is a panic outside one. A probe in [`Mode::Kit`] (the
@@ -16,7 +16,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::detect::violation::{Violation, ViolationKind};
 use crate::engine::hooks::{self, Watcher};
-use crate::WakerId;
+use crate::instrument::probe::WakerId;
 
 /// How a probe reports what it sees.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -210,7 +210,7 @@ impl<P> Shared<P> {
             match self.mode {
                 Mode::Test => {
                     drop(st);
-                    crate::instrument::checked::violation(kind, detail)
+                    crate::engine::raised::raise(kind, detail)
                 }
                 Mode::Kit => {
                     st.violations.push(Violation::new(kind, None, detail));

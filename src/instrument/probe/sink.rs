@@ -11,9 +11,10 @@ use futures_sink::Sink;
 
 use super::leaf::Leaf;
 use super::shared::{Mode, Shared};
-use crate::{ViolationKind, WakerId};
+use crate::detect::violation::ViolationKind;
+use crate::instrument::probe::WakerId;
 
-/// A probe sink and the handle that controls it: [`probe`](crate::instrument::probe) for sinks
+/// A probe sink and the handle that controls it: [`probe`](crate::probe) for sinks
 /// (feature `sink`), to check what writes into a sink (`forward`, `send_all`, a
 /// fan-out).
 ///
@@ -25,7 +26,7 @@ use crate::{ViolationKind, WakerId};
 /// [full](SinkHandle::make_full) or [fail](SinkHandle::fail) (every call then returns
 /// the error).
 ///
-/// It reports, besides every check of [`probe`](crate::instrument::probe) (moved while pinned,
+/// It reports, besides every check of [`probe`](crate::probe) (moved while pinned,
 /// polled with a waker that does not lead back to the task, woken and never polled
 /// again, dropped twice or never), the protocol broken by its caller as
 /// [`SinkProtocol`](crate::ViolationKind::SinkProtocol): `start_send` without a
@@ -103,7 +104,7 @@ impl<T: 'static> SinkProbe<T> {
     fn check_open(&self, call: &str) {
         let closed_at = self.leaf.lock().payload.closed_at;
         if let Some(closed_at) = closed_at {
-            crate::instrument::checked::violation(
+            crate::engine::raised::raise(
                 ViolationKind::SinkProtocol,
                 format!(
                     "the sink probe created at {} returned Ready from poll_close (called from {closed_at}), \
@@ -158,7 +159,7 @@ impl<T: 'static> Sink<T> for SinkProbe<T> {
             let created_at = self.leaf.created_at;
             drop(st);
             drop(item);
-            crate::instrument::checked::violation(
+            crate::engine::raised::raise(
                 ViolationKind::SinkProtocol,
                 format!(
                     "start_send was called on the sink probe created at {created_at} from {at} without a \

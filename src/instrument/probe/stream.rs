@@ -11,15 +11,15 @@ use futures_core::Stream;
 
 use super::leaf::Leaf;
 use super::shared::{Mode, Shared};
-use crate::WakerId;
+use crate::instrument::probe::WakerId;
 
-/// A probe stream and the handle that controls it: [`probe`](crate::instrument::probe) for
+/// A probe stream and the handle that controls it: [`probe`](crate::probe) for
 /// streams (feature `stream`).
 ///
 /// The stream is `Pending` until its handle yields an item ([`StreamHandle::yield_item`])
 /// or ends it ([`StreamHandle::end`]); polling it again after it returned `None` is a
 /// [`PollAfterReady`](crate::ViolationKind::PollAfterReady), and every other check of
-/// [`probe`](crate::instrument::probe) applies.
+/// [`probe`](crate::probe) applies.
 ///
 /// ```
 /// use futures_util::StreamExt;
