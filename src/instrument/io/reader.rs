@@ -194,32 +194,29 @@ impl tokio::io::AsyncRead for ReadProbe {
     }
 }
 
-/// Feeds a [`ReadProbe`]. Clones feed the same reader.
-///
-/// ```
-/// use std::io::ErrorKind;
-/// use futures_util::io::AsyncReadExt;
-/// use pollcheck::Scenario;
-///
-/// pollcheck::check(|| {
-///     let (mut reader, h) = pollcheck::io::probe_reader();
-///     Scenario::new()
-///         .task(async move {
-///             let mut buf = Vec::new();
-///             reader.read_to_end(&mut buf).await.map_err(|e| e.kind())
-///         })
-///         .step(h.sends(b"partial"))
-///         .step(h.fails(ErrorKind::ConnectionReset))
-/// });
-/// ```
-pub struct ReadHandle {
-    shared: Arc<Shared<Input>>,
-}
-
-impl Clone for ReadHandle {
-    fn clone(&self) -> Self {
-        ReadHandle { shared: Arc::clone(&self.shared) }
-    }
+crate::instrument::probe::probe_handle! {
+    /// Feeds a [`ReadProbe`]. Clones feed the same reader.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use futures_util::io::AsyncReadExt;
+    /// use pollcheck::Scenario;
+    ///
+    /// pollcheck::check(|| {
+    ///     let (mut reader, h) = pollcheck::io::probe_reader();
+    ///     Scenario::new()
+    ///         .task(async move {
+    ///             let mut buf = Vec::new();
+    ///             reader.read_to_end(&mut buf).await.map_err(|e| e.kind())
+    ///         })
+    ///         .step(h.sends(b"partial"))
+    ///         .step(h.fails(ErrorKind::ConnectionReset))
+    /// });
+    /// ```
+    pub struct ReadHandle(Shared<Input>);
+    what: "reader",
+    make: "pollcheck::io::probe_reader()",
+    polled: "(`poll_read`, `poll_fill_buf`)",
 }
 
 impl fmt::Debug for ReadHandle {
@@ -295,17 +292,6 @@ impl ReadHandle {
         self.error_at(kind, Location::caller());
     }
 
-    /// Wakes the reader without giving it anything (a spurious wake it must survive).
-    ///
-    /// ```
-    /// let (_reader, h) = pollcheck::io::probe_reader();
-    /// h.wake(); // nothing registered yet: a no-op
-    /// ```
-    #[track_caller]
-    pub fn wake(&self) {
-        self.shared.update_and_wake(Location::caller(), |_| ());
-    }
-
     /// A driver step that calls [`data`](ReadHandle::data) with `bytes`.
     ///
     /// ```
@@ -368,26 +354,5 @@ impl ReadHandle {
     /// ```
     pub fn unread(&self) -> usize {
         self.shared.lock().payload.data.len()
-    }
-
-    /// How many times the reader was polled.
-    ///
-    /// ```
-    /// let (_reader, h) = pollcheck::io::probe_reader();
-    /// assert_eq!(h.polls(), 0);
-    /// ```
-    pub fn polls(&self) -> u32 {
-        self.shared.polls()
-    }
-
-    /// Whether the reader was dropped.
-    ///
-    /// ```
-    /// let (reader, h) = pollcheck::io::probe_reader();
-    /// drop(reader);
-    /// assert!(h.is_dropped());
-    /// ```
-    pub fn is_dropped(&self) -> bool {
-        self.shared.drops() > 0
     }
 }

@@ -233,30 +233,27 @@ impl tokio::io::AsyncWrite for WriteProbe {
     }
 }
 
-/// Drains and inspects a [`WriteProbe`]. Clones control the same writer.
-///
-/// ```
-/// use futures_util::io::AsyncWriteExt;
-/// use pollcheck::Scenario;
-///
-/// pollcheck::check(|| {
-///     let (mut writer, h) = pollcheck::io::probe_writer(2);
-///     let check = h.clone();
-///     Scenario::new()
-///         .task(async move { writer.write_all(b"abc").await })
-///         .step(h.drains(2))
-///         // Never more than the capacity waits to be drained.
-///         .step(move || assert!(check.buffered() <= 2 && b"abc".starts_with(&check.written())))
-/// });
-/// ```
-pub struct WriteHandle {
-    shared: Arc<Shared<Output>>,
-}
-
-impl Clone for WriteHandle {
-    fn clone(&self) -> Self {
-        WriteHandle { shared: Arc::clone(&self.shared) }
-    }
+crate::instrument::probe::probe_handle! {
+    /// Drains and inspects a [`WriteProbe`]. Clones control the same writer.
+    ///
+    /// ```
+    /// use futures_util::io::AsyncWriteExt;
+    /// use pollcheck::Scenario;
+    ///
+    /// pollcheck::check(|| {
+    ///     let (mut writer, h) = pollcheck::io::probe_writer(2);
+    ///     let check = h.clone();
+    ///     Scenario::new()
+    ///         .task(async move { writer.write_all(b"abc").await })
+    ///         .step(h.drains(2))
+    ///         // Never more than the capacity waits to be drained.
+    ///         .step(move || assert!(check.buffered() <= 2 && b"abc".starts_with(&check.written())))
+    /// });
+    /// ```
+    pub struct WriteHandle(Shared<Output>);
+    what: "writer",
+    make: "pollcheck::io::probe_writer(8)",
+    polled: "(writes, flushes and closes)",
 }
 
 impl fmt::Debug for WriteHandle {
@@ -338,17 +335,6 @@ impl WriteHandle {
         self.fail_at(kind, Location::caller());
     }
 
-    /// Wakes the writer without changing anything (a spurious wake it must survive).
-    ///
-    /// ```
-    /// let (_writer, h) = pollcheck::io::probe_writer(8);
-    /// h.wake();
-    /// ```
-    #[track_caller]
-    pub fn wake(&self) {
-        self.shared.update_and_wake(Location::caller(), |_| ());
-    }
-
     /// A driver step that calls [`drain`](WriteHandle::drain) with `n`.
     ///
     /// ```
@@ -405,26 +391,5 @@ impl WriteHandle {
     /// ```
     pub fn is_closed(&self) -> bool {
         self.shared.lock().payload.closed_at.is_some()
-    }
-
-    /// How many times the writer was polled (writes, flushes and closes).
-    ///
-    /// ```
-    /// let (_writer, h) = pollcheck::io::probe_writer(8);
-    /// assert_eq!(h.polls(), 0);
-    /// ```
-    pub fn polls(&self) -> u32 {
-        self.shared.polls()
-    }
-
-    /// Whether the writer was dropped.
-    ///
-    /// ```
-    /// let (writer, h) = pollcheck::io::probe_writer(8);
-    /// drop(writer);
-    /// assert!(h.is_dropped());
-    /// ```
-    pub fn is_dropped(&self) -> bool {
-        self.shared.drops() > 0
     }
 }

@@ -23,6 +23,8 @@ mod stream;
 use leaf::Leaf;
 #[cfg(feature = "io")]
 pub(crate) use leaf::{drop_probe, Hold};
+#[cfg(feature = "io")]
+pub(crate) use shared::probe_handle;
 pub(crate) use shared::Mode;
 pub(crate) use shared::Shared;
 #[cfg(feature = "sink")]
@@ -127,15 +129,12 @@ impl<T> fmt::Debug for Probe<T> {
     }
 }
 
-/// Controls a [`Probe`] and answers questions about it. Clones control the same probe.
-pub struct ProbeHandle<T> {
-    shared: Arc<Shared<Slot<T>>>,
-}
-
-impl<T> Clone for ProbeHandle<T> {
-    fn clone(&self) -> Self {
-        ProbeHandle { shared: Arc::clone(&self.shared) }
-    }
+shared::probe_handle! {
+    /// Controls a [`Probe`] and answers questions about it. Clones control the same probe.
+    pub struct ProbeHandle<T>(Shared<Slot<T>>);
+    what: "probe",
+    make: "pollcheck::probe::<u32>()",
+    polled: "(polls it reported as violations excluded)",
 }
 
 impl<T> fmt::Debug for ProbeHandle<T> {
@@ -145,15 +144,6 @@ impl<T> fmt::Debug for ProbeHandle<T> {
 }
 
 impl<T: 'static> ProbeHandle<T> {
-    /// Wakes the waker the probe registered at its latest `Pending` (by value: the
-    /// registration is used up, as a real leaf's would be) without completing it. A
-    /// no-op when the probe holds no waker (not polled yet, already woken, finished or
-    /// dropped).
-    #[track_caller]
-    pub fn wake(&self) {
-        self.shared.update_and_wake(Location::caller(), |_| ());
-    }
-
     /// Gives the probe its output and wakes it: its next poll returns `Ready(value)`.
     ///
     /// # Panics
@@ -172,14 +162,6 @@ impl<T: 'static> ProbeHandle<T> {
             slot.completed_at = Some(at);
             slot.value = Some(value);
         });
-    }
-
-    /// A driver step that calls [`wake`](ProbeHandle::wake):
-    /// `.step(h.wakes())` is `.step({ let h = h.clone(); move || h.wake() })`.
-    #[track_caller]
-    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
-    pub fn wakes(&self) -> impl FnOnce() + 'static {
-        self.shared.step(Location::caller(), |_| ())
     }
 
     /// A driver step that calls [`complete`](ProbeHandle::complete) with `value`.
@@ -205,22 +187,6 @@ impl<T: 'static> ProbeHandle<T> {
 }
 
 impl<T> ProbeHandle<T> {
-    /// Where the probe was created.
-    pub fn created_at(&self) -> &'static Location<'static> {
-        self.shared.created_at
-    }
-
-    /// How many times the probe was polled (polls it reported as violations
-    /// excluded).
-    pub fn polls(&self) -> u32 {
-        self.shared.polls()
-    }
-
-    /// Whether the probe was dropped.
-    pub fn is_dropped(&self) -> bool {
-        self.shared.drops() > 0
-    }
-
     /// Whether the probe was dropped, as a count: 0 or 1. A second drop is a bug the
     /// probe reports itself ([`DoubleDrop`](crate::ViolationKind::DoubleDrop)) without
     /// touching the state it shares with this handle (its first drop released its
@@ -237,12 +203,6 @@ impl<T> ProbeHandle<T> {
     /// Whether the handle woke the probe since its last poll.
     pub fn is_woken(&self) -> bool {
         self.shared.is_woken()
-    }
-
-    /// The identity of the waker the probe was last polled with: compare it with
-    /// [`WakerId::of`] a waker you hold, or between polls.
-    pub fn last_waker(&self) -> Option<WakerId> {
-        self.shared.last_waker()
     }
 
     pub(crate) fn registered_waker(&self) -> Option<Waker> {

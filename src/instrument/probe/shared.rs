@@ -484,3 +484,102 @@ impl<P> Watcher for Watch<P> {
         ))
     }
 }
+
+/// Declares a probe's handle: the type, a `Clone` that controls the same probe, and
+/// the methods every handle has (`created_at`, `polls`, `is_dropped`, `last_waker`,
+/// `wake`, `wakes`), each documented with an example that makes a probe with `make`.
+macro_rules! probe_handle {
+    (
+        $(#[$doc:meta])*
+        pub struct $handle:ident $(<$t:ident>)? (Shared<$payload:ty>);
+        what: $what:literal,
+        make: $make:literal,
+        polled: $polled:literal $(,)?
+    ) => {
+        $(#[$doc])*
+        pub struct $handle $(<$t>)? {
+            shared: std::sync::Arc<$crate::instrument::probe::Shared<$payload>>,
+        }
+
+        impl $(<$t>)? Clone for $handle $(<$t>)? {
+            fn clone(&self) -> Self {
+                $handle { shared: std::sync::Arc::clone(&self.shared) }
+            }
+        }
+
+        impl $(<$t>)? $handle $(<$t>)? {
+            #[doc = concat!("Where the ", $what, " was created.")]
+            ///
+            /// ```
+            #[doc = concat!("let (_probe, h) = ", $make, ";")]
+            /// assert!(h.created_at().file().ends_with(".rs"));
+            /// ```
+            pub fn created_at(&self) -> &'static std::panic::Location<'static> {
+                self.shared.created_at
+            }
+
+            #[doc = concat!("How many times the ", $what, " was polled ", $polled, ".")]
+            ///
+            /// ```
+            #[doc = concat!("let (_probe, h) = ", $make, ";")]
+            /// assert_eq!(h.polls(), 0);
+            /// ```
+            pub fn polls(&self) -> u32 {
+                self.shared.polls()
+            }
+
+            #[doc = concat!("Whether the ", $what, " was dropped.")]
+            ///
+            /// ```
+            #[doc = concat!("let (probe, h) = ", $make, ";")]
+            /// drop(probe);
+            /// assert!(h.is_dropped());
+            /// ```
+            pub fn is_dropped(&self) -> bool {
+                self.shared.drops() > 0
+            }
+
+            #[doc = concat!("The identity of the waker the ", $what, " was last polled with: compare it")]
+            /// with [`WakerId::of`](crate::WakerId::of) a waker you hold, or between polls.
+            ///
+            /// ```
+            #[doc = concat!("let (_probe, h) = ", $make, ";")]
+            /// assert_eq!(h.last_waker(), None); // not polled yet
+            /// ```
+            pub fn last_waker(&self) -> Option<$crate::instrument::probe::WakerId> {
+                self.shared.last_waker()
+            }
+        }
+
+        impl $(<$t: 'static>)? $handle $(<$t>)? {
+            #[doc = concat!("Wakes the waker the ", $what, " registered at its latest `Pending` (by value:")]
+            /// the registration is used up, as a real leaf's would be) without giving it
+            /// anything. A no-op when it holds no waker (not polled yet, already woken,
+            /// finished or dropped).
+            ///
+            /// ```
+            #[doc = concat!("let (_probe, h) = ", $make, ";")]
+            /// h.wake(); // nothing registered yet: a no-op
+            /// ```
+            #[track_caller]
+            pub fn wake(&self) {
+                self.shared.update_and_wake(std::panic::Location::caller(), |_| ());
+            }
+
+            /// A driver step that calls [`wake`](Self::wake):
+            /// `.step(h.wakes())` is `.step({ let h = h.clone(); move || h.wake() })`.
+            ///
+            /// ```
+            #[doc = concat!("let (_probe, h) = ", $make, ";")]
+            /// let step = h.wakes();
+            /// step();
+            /// ```
+            #[track_caller]
+            #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
+            pub fn wakes(&self) -> impl FnOnce() + 'static {
+                self.shared.step(std::panic::Location::caller(), |_| ())
+            }
+        }
+    };
+}
+pub(crate) use probe_handle;

@@ -12,7 +12,6 @@ use futures_sink::Sink;
 use super::leaf::Leaf;
 use super::shared::{Mode, Shared};
 use crate::detect::violation::ViolationKind;
-use crate::instrument::probe::WakerId;
 
 /// A probe sink and the handle that controls it: [`probe`](crate::probe) for sinks
 /// (feature `sink`), to check what writes into a sink (`forward`, `send_all`, a
@@ -202,15 +201,12 @@ impl<T> fmt::Debug for SinkProbe<T> {
     }
 }
 
-/// Controls a [`SinkProbe`]. Clones control the same sink.
-pub struct SinkHandle<T> {
-    shared: Arc<Shared<Buffer<T>>>,
-}
-
-impl<T> Clone for SinkHandle<T> {
-    fn clone(&self) -> Self {
-        SinkHandle { shared: Arc::clone(&self.shared) }
-    }
+super::shared::probe_handle! {
+    /// Controls a [`SinkProbe`]. Clones control the same sink.
+    pub struct SinkHandle<T>(Shared<Buffer<T>>);
+    what: "sink",
+    make: "pollcheck::probe_sink::<u32>()",
+    polled: "(`poll_ready`, `poll_flush`, `poll_close`)",
 }
 
 impl<T> fmt::Debug for SinkHandle<T> {
@@ -358,19 +354,6 @@ impl<T: 'static> SinkHandle<T> {
         let error = error.to_owned();
         self.shared.step(Location::caller(), |b| b.error = Some(error))
     }
-
-    /// A driver step that wakes the sink without changing anything (a spurious wake).
-    ///
-    /// ```
-    /// let (_sink, h) = pollcheck::probe_sink::<u32>();
-    /// let step = h.wakes();
-    /// # drop(step);
-    /// ```
-    #[track_caller]
-    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
-    pub fn wakes(&self) -> impl FnOnce() + 'static {
-        self.shared.step(Location::caller(), |_| ())
-    }
 }
 
 fn drain<T>(b: &mut Buffer<T>) {
@@ -402,37 +385,6 @@ impl<T> SinkHandle<T> {
         self.shared.lock().payload.buffered.len()
     }
 
-    /// Where the sink was created.
-    ///
-    /// ```
-    /// let (_sink, h) = pollcheck::probe_sink::<u32>();
-    /// assert!(h.created_at().file().ends_with(".rs"));
-    /// ```
-    pub fn created_at(&self) -> &'static Location<'static> {
-        self.shared.created_at
-    }
-
-    /// How many times the sink was polled (`poll_ready`, `poll_flush`, `poll_close`).
-    ///
-    /// ```
-    /// let (_sink, h) = pollcheck::probe_sink::<u32>();
-    /// assert_eq!(h.polls(), 0);
-    /// ```
-    pub fn polls(&self) -> u32 {
-        self.shared.polls()
-    }
-
-    /// Whether the sink was dropped.
-    ///
-    /// ```
-    /// let (sink, h) = pollcheck::probe_sink::<u32>();
-    /// drop(sink);
-    /// assert!(h.is_dropped());
-    /// ```
-    pub fn is_dropped(&self) -> bool {
-        self.shared.drops() > 0
-    }
-
     /// Whether `poll_close` returned `Ready`.
     ///
     /// ```
@@ -441,15 +393,5 @@ impl<T> SinkHandle<T> {
     /// ```
     pub fn is_closed(&self) -> bool {
         self.shared.lock().payload.closed_at.is_some()
-    }
-
-    /// The identity of the waker the sink was last polled with.
-    ///
-    /// ```
-    /// let (_sink, h) = pollcheck::probe_sink::<u32>();
-    /// assert_eq!(h.last_waker(), None);
-    /// ```
-    pub fn last_waker(&self) -> Option<WakerId> {
-        self.shared.last_waker()
     }
 }

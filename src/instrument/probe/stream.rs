@@ -11,7 +11,6 @@ use futures_core::Stream;
 
 use super::leaf::Leaf;
 use super::shared::{Mode, Shared};
-use crate::instrument::probe::WakerId;
 
 /// A probe stream and the handle that controls it: [`probe`](crate::probe) for
 /// streams (feature `stream`).
@@ -73,15 +72,12 @@ impl<T> fmt::Debug for StreamProbe<T> {
     }
 }
 
-/// Controls a [`StreamProbe`]. Clones control the same stream.
-pub struct StreamHandle<T> {
-    shared: Arc<Shared<Queue<T>>>,
-}
-
-impl<T> Clone for StreamHandle<T> {
-    fn clone(&self) -> Self {
-        StreamHandle { shared: Arc::clone(&self.shared) }
-    }
+super::shared::probe_handle! {
+    /// Controls a [`StreamProbe`]. Clones control the same stream.
+    pub struct StreamHandle<T>(Shared<Queue<T>>);
+    what: "stream",
+    make: "pollcheck::probe_stream::<u32>()",
+    polled: "(`poll_next`)",
 }
 
 impl<T> fmt::Debug for StreamHandle<T> {
@@ -116,12 +112,6 @@ impl<T: 'static> StreamHandle<T> {
         self.ends()();
     }
 
-    /// Wakes the stream without giving it anything (see [`ProbeHandle::wake`](crate::ProbeHandle::wake)).
-    #[track_caller]
-    pub fn wake(&self) {
-        self.shared.update_and_wake(Location::caller(), |_| ());
-    }
-
     /// A driver step that yields `item`.
     #[track_caller]
     #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
@@ -140,38 +130,11 @@ impl<T: 'static> StreamHandle<T> {
             q.ended_at.get_or_insert(at);
         })
     }
-
-    /// A driver step that wakes the stream.
-    #[track_caller]
-    #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
-    pub fn wakes(&self) -> impl FnOnce() + 'static {
-        self.shared.step(Location::caller(), |_| ())
-    }
 }
 
 impl<T> StreamHandle<T> {
-    /// Where the stream was created.
-    pub fn created_at(&self) -> &'static Location<'static> {
-        self.shared.created_at
-    }
-
-    /// How many times the stream was polled.
-    pub fn polls(&self) -> u32 {
-        self.shared.polls()
-    }
-
-    /// Whether the stream was dropped.
-    pub fn is_dropped(&self) -> bool {
-        self.shared.drops() > 0
-    }
-
     /// Whether the stream returned `None`.
     pub fn is_finished(&self) -> bool {
         self.shared.is_finished()
-    }
-
-    /// The identity of the waker the stream was last polled with.
-    pub fn last_waker(&self) -> Option<WakerId> {
-        self.shared.last_waker()
     }
 }
