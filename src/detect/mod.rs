@@ -59,6 +59,17 @@ impl<S: WakerCounts> WakerHistory<'_, S> {
         self.slots.iter().map(WakerCounts::live).sum()
     }
 
+    /// The wakers with clones alive, as reports list them: `#2 (1 clone), #3 (2 clones)`.
+    pub(crate) fn alive(&self) -> Vec<String> {
+        self.slots
+            .iter()
+            .filter_map(|s| {
+                let live = s.live();
+                (live > 0).then(|| format!("#{} ({live} clone{})", s.id(), if live == 1 { "" } else { "s" }))
+            })
+            .collect()
+    }
+
     pub(crate) fn latest_id(&self) -> u32 {
         self.slots[self.latest].id()
     }

@@ -10,14 +10,7 @@ pub(crate) fn never_finishes<S: WakerCounts>(h: &WakerHistory<'_, S>) -> Option<
     if h.latest_woken() {
         return None;
     }
-    let alive: Vec<String> = h
-        .slots
-        .iter()
-        .filter_map(|s| {
-            let live = s.live();
-            (live > 0).then(|| format!("#{} ({live} clone{})", s.id(), if live == 1 { "" } else { "s" }))
-        })
-        .collect();
+    let alive: Vec<String> = h.alive();
     let registered = if alive.is_empty() {
         "no waker of the task is alive".to_owned()
     } else {

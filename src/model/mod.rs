@@ -48,7 +48,6 @@ use crate::spec::scenario::Scenario;
 /// [`block_on`](crate::checks::loom::block_on): a lost wakeup or a stale waker across threads
 /// is an ordinary panic with a report. One test file, both engines (spawned futures
 /// must then be `Send`).
-#[cfg(not(loom))]
 #[track_caller]
 pub fn model<B, F>(body: B)
 where
@@ -56,20 +55,12 @@ where
     F: Future + 'static,
     F::Output: Debug,
 {
-    Checker::new(move || Scenario::model(body())).run();
-}
-
-/// [`model`] under `--cfg loom`: every interleaving of the body's thread and the
-/// spawned tasks' threads, within loom's bounds.
-#[cfg(loom)]
-#[track_caller]
-pub fn model<B, F>(body: B)
-where
-    B: Fn() -> F + Send + Sync + 'static,
-    F: Future + 'static,
-    F::Output: Debug,
-{
+    // Under `--cfg loom`: every interleaving of the body's thread and the spawned
+    // tasks' threads, within loom's bounds.
+    #[cfg(loom)]
     crate::checks::loom::model(move || {
         crate::checks::loom::block_on(body());
     });
+    #[cfg(not(loom))]
+    Checker::new(move || Scenario::model(body())).run();
 }

@@ -219,16 +219,6 @@ crate::instrument::probe::probe_handle! {
     polled: "(`poll_read`, `poll_fill_buf`)",
 }
 
-impl fmt::Debug for ReadHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReadHandle")
-            .field("created_at", &self.shared.created_at)
-            .field("bytes_read", &self.bytes_read())
-            .field("unread", &self.unread())
-            .finish_non_exhaustive()
-    }
-}
-
 impl ReadHandle {
     fn data_at(&self, bytes: Vec<u8>, at: &'static Location<'static>) {
         let created_at = self.shared.created_at;

@@ -256,16 +256,6 @@ crate::instrument::probe::probe_handle! {
     polled: "(writes, flushes and closes)",
 }
 
-impl fmt::Debug for WriteHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WriteHandle")
-            .field("created_at", &self.shared.created_at)
-            .field("written", &self.shared.lock().payload.written.len())
-            .field("closed", &self.is_closed())
-            .finish_non_exhaustive()
-    }
-}
-
 impl WriteHandle {
     fn drain_at(&self, n: usize, at: &'static Location<'static>) {
         self.shared.update_and_wake(at, |out| out.drained += n.min(out.buffered()));

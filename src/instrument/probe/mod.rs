@@ -137,12 +137,6 @@ shared::probe_handle! {
     polled: "(polls it reported as violations excluded)",
 }
 
-impl<T> fmt::Debug for ProbeHandle<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.shared.fmt_handle("ProbeHandle", f)
-    }
-}
-
 impl<T: 'static> ProbeHandle<T> {
     /// Gives the probe its output and wakes it: its next poll returns `Ready(value)`.
     ///

@@ -485,7 +485,8 @@ impl<P> Watcher for Watch<P> {
     }
 }
 
-/// Declares a probe's handle: the type, a `Clone` that controls the same probe, and
+/// Declares a probe's handle: the type, a `Clone` that controls the same probe, its
+/// `Debug`, and
 /// the methods every handle has (`created_at`, `polls`, `is_dropped`, `last_waker`,
 /// `wake`, `wakes`), each documented with an example that makes a probe with `make`.
 macro_rules! probe_handle {
@@ -504,6 +505,12 @@ macro_rules! probe_handle {
         impl $(<$t>)? Clone for $handle $(<$t>)? {
             fn clone(&self) -> Self {
                 $handle { shared: std::sync::Arc::clone(&self.shared) }
+            }
+        }
+
+        impl $(<$t>)? std::fmt::Debug for $handle $(<$t>)? {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.shared.fmt_handle(stringify!($handle), f)
             }
         }
 

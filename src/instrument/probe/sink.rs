@@ -209,12 +209,6 @@ super::shared::probe_handle! {
     polled: "(`poll_ready`, `poll_flush`, `poll_close`)",
 }
 
-impl<T> fmt::Debug for SinkHandle<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.shared.fmt_handle("SinkHandle", f)
-    }
-}
-
 impl<T: 'static> SinkHandle<T> {
     /// Makes room for `n` more items and wakes the sink.
     ///

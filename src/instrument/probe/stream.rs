@@ -80,12 +80,6 @@ super::shared::probe_handle! {
     polled: "(`poll_next`)",
 }
 
-impl<T> fmt::Debug for StreamHandle<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.shared.fmt_handle("StreamHandle", f)
-    }
-}
-
 impl<T: 'static> StreamHandle<T> {
     /// Queues `item` for the stream's next poll and wakes it.
     ///
