@@ -132,6 +132,9 @@ fn the_body_must_finish() {
     .expect_err("a body that never finishes");
     assert_eq!(report.kind(), ViolationKind::StuckTask, "{report}");
     assert_eq!(report.violation().task(), Some(0), "{report}");
+    // A model has no driver steps: the detail does not speak of them.
+    let detail = report.violation().detail();
+    assert!(detail.contains("still Pending: nothing is left to happen") && !detail.contains("driver"), "{report}");
 }
 
 #[test]

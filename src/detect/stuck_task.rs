@@ -6,7 +6,8 @@ use super::{WakerCounts, WakerHistory};
 /// Asked at quiescence for a task that must finish, is live (neither cancelled nor
 /// abandoned) and `Pending`, once the other quiescence checks found nothing. A task
 /// whose latest waker was woken is not stuck: an executor would poll it.
-pub(crate) fn never_finishes<S: WakerCounts>(h: &WakerHistory<'_, S>) -> Option<String> {
+/// `driver`: whether the scenario had driver steps (a model has none), for the wording.
+pub(crate) fn never_finishes<S: WakerCounts>(h: &WakerHistory<'_, S>, driver: bool) -> Option<String> {
     if h.latest_woken() {
         return None;
     }
@@ -21,8 +22,9 @@ pub(crate) fn never_finishes<S: WakerCounts>(h: &WakerHistory<'_, S>) -> Option<
             if alive.len() == 1 { "is" } else { "are" },
         )
     };
+    let ran = if driver { "every driver step ran and nothing" } else { "nothing" };
     Some(format!(
-        "the task must finish but is still Pending: every driver step ran and nothing is left to happen; \
+        "the task must finish but is still Pending: {ran} is left to happen; \
          {registered}, but none of them will ever be woken, so the notification or permit it waited for \
          was lost (latest waker #{})",
         h.latest_id()
@@ -65,8 +67,10 @@ mod tests {
     fn names_the_live_wakers_and_their_clones() {
         let slots = [Fake { id: 1, wakes: 0, live: 0 }, Fake { id: 2, wakes: 0, live: 2 }];
         let h = WakerHistory { slots: &slots, seen: &[0, 0], latest: 1 };
-        let d = never_finishes(&h).expect("stuck");
+        let d = never_finishes(&h, true).expect("stuck");
         assert!(d.contains("every driver step ran and nothing is left to happen"), "{d}");
+        let d = never_finishes(&h, false).expect("stuck");
+        assert!(d.contains("still Pending: nothing is left to happen"), "{d}");
         assert!(d.contains("its waker #2 (2 clones) is still alive"), "{d}");
         assert!(d.contains("none of them will ever be woken"), "{d}");
         assert!(d.contains("was lost"), "{d}");
@@ -76,14 +80,14 @@ mod tests {
     fn a_woken_task_is_not_stuck() {
         let slots = [Fake { id: 1, wakes: 1, live: 1 }];
         let h = WakerHistory { slots: &slots, seen: &[0], latest: 0 };
-        assert_eq!(never_finishes(&h), None);
+        assert_eq!(never_finishes(&h, true), None);
     }
 
     #[test]
     fn several_live_wakers_are_listed() {
         let slots = [Fake { id: 3, wakes: 0, live: 1 }, Fake { id: 4, wakes: 0, live: 1 }];
         let h = WakerHistory { slots: &slots, seen: &[0, 0], latest: 1 };
-        let d = never_finishes(&h).expect("stuck");
+        let d = never_finishes(&h, true).expect("stuck");
         assert!(d.contains("its wakers #3 (1 clone), #4 (1 clone) are still alive"), "{d}");
     }
 }

@@ -375,6 +375,11 @@ impl Run {
         });
     }
 
+    /// Whether the scenario came with driver steps (a model has none).
+    fn has_driver(&self) -> bool {
+        self.steps.try_borrow().map_or(true, |s| !s.is_empty())
+    }
+
     fn violated(&self) -> bool {
         self.violation.borrow().is_some()
     }

@@ -137,7 +137,7 @@ impl Run {
             if !task.must_finish || task.state != State::Pending || !task.live() {
                 continue;
             }
-            if let Some(d) = detect::stuck_task::never_finishes(&task.history()) {
+            if let Some(d) = detect::stuck_task::never_finishes(&task.history(), self.has_driver()) {
                 let who = Some((t, task.type_name));
                 drop(task);
                 return self.violate(Violation::new(ViolationKind::StuckTask, who, d));
@@ -167,7 +167,8 @@ impl Run {
                 left += 1;
             }
             if stuck.is_none() && task.state == State::Pending && task.live() {
-                stuck = detect::stuck_task::never_finishes(&task.history()).map(|d| (t, task.type_name, d));
+                stuck = detect::stuck_task::never_finishes(&task.history(), self.has_driver())
+                    .map(|d| (t, task.type_name, d));
             }
         }
         if finished >= k.min(left) {
