@@ -271,7 +271,7 @@ pub use instrument::probe::{probe_sink, SinkHandle, SinkProbe};
 #[cfg(feature = "stream")]
 pub use instrument::probe::{probe_stream, StreamHandle, StreamProbe};
 pub use model::model;
-pub use model::spawn::{spawn, spawn_cancellable, JoinHandle};
+pub use model::spawn::{spawn, spawn_cancellable, spawn_unpin, JoinHandle};
 /// `#[pollcheck::test]` (feature `macros`): `async fn name() { .. }` becomes a `#[test]`
 /// that runs the body as a [`model`]; arguments are the [`Checker`] builder's setters.
 ///

@@ -397,3 +397,54 @@ fn a_fuzzer_schedule_runs_a_model() {
     assert_eq!(report.kind(), ViolationKind::StaleWaker, "{report}");
     pollcheck::arbitrary::check_schedule(&schedule, || Scenario::model(first_waker_model(Flavor::Fixed)));
 }
+
+/// An `Unpin` future that (wrongly) relies on its address staying put: it remembers
+/// where it was first polled, wakes itself, and panics if polled elsewhere.
+struct RemembersItsAddress(Option<usize>);
+
+impl Future for RemembersItsAddress {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let here = std::ptr::addr_of!(*self).addr();
+        match self.0 {
+            None => {
+                self.0 = Some(here);
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+            Some(there) => {
+                assert_eq!(there, here, "registered at one address, polled at another");
+                std::task::Poll::Ready(())
+            }
+        }
+    }
+}
+
+#[test]
+fn an_unpin_spawned_task_that_relies_on_its_address_is_caught_when_moved() {
+    let report = model(|| async {
+        pollcheck::spawn_unpin(RemembersItsAddress(None));
+    })
+    .try_run()
+    .expect_err("moving it breaks it");
+    assert_eq!(report.kind(), ViolationKind::Panic, "{report}");
+    assert_eq!(report.schedule().to_string(), "p0 p1 m1 p1", "{report}");
+    // The same future spawned as `!Unpin` is never moved.
+    model(|| async {
+        pollcheck::spawn(RemembersItsAddress(None));
+    })
+    .run();
+}
+
+#[test]
+fn an_unpin_spawned_receiver_survives_every_move() {
+    model(|| async {
+        let (tx, rx) = futures_channel::oneshot::channel::<u32>();
+        let receiver = pollcheck::spawn_unpin(rx);
+        pollcheck::spawn(async move {
+            let _ = tx.send(7);
+        });
+        assert_eq!(receiver.await, Ok(7));
+    })
+    .run();
+}

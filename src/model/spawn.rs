@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
-use crate::spec::task::{Fate, TaskSpec};
+use crate::spec::task::{Fate, TaskFuture, TaskSpec};
 
 /// Spawns `future` as a task of the check running on this thread, and returns a
 /// handle that is a future of its output.
@@ -122,9 +122,24 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
+    spawn_as(future, fate, on_cancel, name, crate::spec::task::pinned)
+}
+
+/// A spawned task whose future `task` makes into a task future (pinned, or movable).
+fn spawn_as<F>(
+    future: F,
+    fate: Fate,
+    on_cancel: Option<F::Output>,
+    name: &'static str,
+    task: fn(Spawned<F>) -> TaskFuture,
+) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
     let join = Rc::new(RefCell::new(Join { output: None, waker: None, on_cancel }));
-    let task = Spawned { future, join: Some(Rc::clone(&join)) };
-    let spec = TaskSpec { type_name: name, future: crate::spec::task::pinned(task), must_finish: false, fate };
+    let spawned = Spawned { future, join: Some(Rc::clone(&join)) };
+    let spec = TaskSpec { type_name: name, future: task(spawned), must_finish: false, fate };
     if let Err(spec) = crate::engine::spawned::push(spec) {
         drop(spec);
         panic!(
@@ -133,6 +148,49 @@ where
         );
     }
     JoinHandle { inner: Inner::Task(join) }
+}
+
+/// Like [`spawn`], for an `Unpin` future, which the explorer may also move to a new
+/// address between polls (`m1`), as [`Scenario::unpin_task`](crate::Scenario::unpin_task)
+/// does: moving an `Unpin` future is legal, so a future that breaks when moved has a
+/// bug.
+///
+/// ```
+/// pollcheck::model(|| async {
+///     let (tx, rx) = futures_channel::oneshot::channel::<u32>();
+///     let receiver = pollcheck::spawn_unpin(rx); // a oneshot receiver is Unpin
+///     let _ = tx.send(7);
+///     assert_eq!(receiver.await, Ok(7));
+/// });
+/// ```
+///
+/// # Panics
+///
+/// As [`spawn`].
+#[cfg(not(loom))]
+#[track_caller]
+pub fn spawn_unpin<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Unpin + 'static,
+    F::Output: 'static,
+{
+    let name = name(Location::caller(), std::any::type_name::<F>());
+    spawn_as(future, Fate::KEPT, None, name, crate::spec::task::movable)
+}
+
+/// [`spawn_unpin`] under `--cfg loom`: on a loom thread when no engine run is going on.
+#[cfg(loom)]
+#[track_caller]
+pub fn spawn_unpin<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Unpin + Send + 'static,
+    F::Output: Send + 'static,
+{
+    if !running() {
+        return JoinHandle::thread(crate::checks::loom::spawn(move || crate::checks::loom::block_on(future)));
+    }
+    let name = name(Location::caller(), std::any::type_name::<F>());
+    spawn_as(future, Fate::KEPT, None, name, crate::spec::task::movable)
 }
 
 /// A spawned task's name in reports: where it was spawned, and its type. Interned:
@@ -169,7 +227,7 @@ struct Join<T> {
 }
 
 /// The task itself: runs the future and hands its output to the handle.
-struct Spawned<F: Future> {
+pub(crate) struct Spawned<F: Future> {
     /// Pinned with `Spawned` (structural).
     future: F,
     /// Until the output or the cancellation is handed over.
