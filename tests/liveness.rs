@@ -219,3 +219,25 @@ fn an_executor_that_blocks_in_run_until_idle_is_a_hang() {
     assert!(stderr.contains("a deadlock"), "{stderr}");
     assert!(stderr.contains("found by executor check: polls spawned tasks"), "{stderr}");
 }
+
+#[test]
+fn a_spawned_task_that_spins_is_a_hang_named_by_where_it_was_spawned() {
+    let release = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&release);
+    let report = hang(Checker::new(move || {
+        let flag = Arc::clone(&flag);
+        Scenario::model(async move {
+            pollcheck::spawn(std::future::poll_fn(move |_| {
+                while !flag.load(Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+                Poll::Ready(())
+            }));
+        })
+    }));
+    release.store(true, Ordering::Relaxed);
+    let detail = report.violation().detail();
+    assert!(detail.starts_with("the poll of task 1 (spawned at tests/liveness.rs:"), "{detail}");
+    assert!(detail.contains("a busy loop"), "{detail}");
+    assert_eq!(report.schedule().to_string(), "p0 p1", "{report}");
+}

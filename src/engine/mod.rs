@@ -369,6 +369,9 @@ impl Run {
             let slot = new_slot(&self.next_waker, self.id, t, &self.journal);
             let name = spec.type_name;
             tasks.push(RefCell::new(Task::new(spec, false, slot)));
+            if let Some(hb) = &self.heartbeat {
+                hb.publish_task_name(t, name);
+            }
             self.journal.record(|| Event::Note(format!("new task {t}: {name}")));
             // A new task is progress: it may finish what the others wait for.
             self.progressed();

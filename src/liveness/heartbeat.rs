@@ -39,7 +39,9 @@ thread_local! {
     static PUBLISHED: RefCell<(u64, Names)> = RefCell::new((0, Names::default()));
 }
 
-/// Whether `names` are exactly these (the same locations and type names).
+/// Whether `names` are these (the same locations and type names). Tasks named past
+/// `tasks` are those a model spawned in an earlier run, which a run spawning the same
+/// ones names alike ([`Heartbeat::publish_task_name`]).
 fn same_names<S, T>(names: &Names, steps: S, tasks: T) -> bool
 where
     S: ExactSizeIterator<Item = &'static Location<'static>>,
@@ -47,7 +49,7 @@ where
 {
     names.steps.len() == steps.len()
         && names.steps.iter().zip(steps).all(|(a, b)| std::ptr::eq(*a, b))
-        && names.tasks.len() == tasks.len()
+        && names.tasks.len() >= tasks.len()
         && names.tasks.iter().zip(tasks).all(|(a, b)| std::ptr::eq(*a, b))
 }
 
@@ -156,6 +158,27 @@ impl Heartbeat {
             names.steps = steps.collect();
             names.tasks = tasks.collect();
         }
+        let copy = names.clone();
+        drop(names);
+        let _ = PUBLISHED.try_with(|p| *p.borrow_mut() = (me, copy));
+    }
+
+    /// Names task `index`, spawned during the run (the tasks before it are named), so
+    /// that a hang in it names it. Takes the lock only when the name changes.
+    pub(crate) fn publish_task_name(&self, index: usize, name: &'static str) {
+        let me = self.id;
+        let same = PUBLISHED
+            .try_with(|p| {
+                let p = p.borrow();
+                p.0 == me && p.1.tasks.get(index).is_some_and(|n| std::ptr::eq(*n, name))
+            })
+            .unwrap_or(false);
+        if same {
+            return;
+        }
+        let mut names = lock(&self.names);
+        names.tasks.truncate(index);
+        names.tasks.push(name);
         let copy = names.clone();
         drop(names);
         let _ = PUBLISHED.try_with(|p| *p.borrow_mut() = (me, copy));
