@@ -25,74 +25,20 @@ fn main() {
 }
 
 #[cfg(loom)]
+#[path = "../tests/common/loom_prims.rs"]
+mod loom_prims;
+
+#[cfg(loom)]
 mod model {
-    use std::future::{poll_fn, Future};
+    use std::future::Future;
     use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-    use std::task::{Poll, Waker};
+
     use std::time::Instant;
 
-    use loom::future::AtomicWaker;
-    use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
-    use loom::sync::{Arc, Mutex};
+    use super::loom_prims::{Flag, Oneshot};
 
     /// Executions of the model closure in the current check.
     static EXECUTIONS: AtomicU64 = AtomicU64::new(0);
-
-    /// A flag and an `AtomicWaker`, registering then re-checking (the fixed flavor).
-    struct Flag {
-        set: AtomicBool,
-        waker: AtomicWaker,
-    }
-
-    impl Flag {
-        fn set(&self) {
-            self.set.store(true, SeqCst);
-            self.waker.wake();
-        }
-
-        fn wait(&self) -> impl Future<Output = ()> + '_ {
-            poll_fn(move |cx| {
-                if self.set.load(SeqCst) {
-                    return Poll::Ready(());
-                }
-                self.waker.register_by_ref(cx.waker());
-                if self.set.load(SeqCst) {
-                    return Poll::Ready(());
-                }
-                Poll::Pending
-            })
-        }
-    }
-
-    /// A oneshot that publishes the value before it takes the waker (the fixed flavor).
-    struct Oneshot {
-        value: AtomicUsize,
-        waker: Mutex<Option<Waker>>,
-    }
-
-    impl Oneshot {
-        fn send(&self, v: usize) {
-            self.value.store(v, SeqCst);
-            let waker = self.waker.lock().unwrap().take();
-            if let Some(w) = waker {
-                w.wake();
-            }
-        }
-
-        fn recv(&self) -> impl Future<Output = usize> + '_ {
-            poll_fn(move |cx| {
-                let mut slot = self.waker.lock().unwrap();
-                let v = self.value.load(SeqCst);
-                if v != 0 {
-                    return Poll::Ready(v);
-                }
-                let old = slot.replace(cx.waker().clone());
-                drop(slot);
-                drop(old);
-                Poll::Pending
-            })
-        }
-    }
 
     /// A model's name and body.
     type Model = (&'static str, fn(Driver));
@@ -118,7 +64,7 @@ mod model {
     }
 
     fn flag(driver: Driver) {
-        let flag = Arc::new(Flag { set: AtomicBool::new(false), waker: AtomicWaker::new() });
+        let flag = Flag::new(true);
         let setter = flag.clone();
         let t = spawn(driver, move || setter.set());
         block_on(driver, flag.wait());
@@ -126,7 +72,7 @@ mod model {
     }
 
     fn oneshot(driver: Driver) {
-        let chan = Arc::new(Oneshot { value: AtomicUsize::new(0), waker: Mutex::new(None) });
+        let chan = Oneshot::new(true);
         let tx = chan.clone();
         let t = spawn(driver, move || tx.send(7));
         assert_eq!(block_on(driver, chan.recv()), 7);

@@ -3,58 +3,12 @@
 //! `RUSTFLAGS="--cfg loom" cargo test --release --test loom_models`, where the race
 //! between a check and a registration on another thread becomes visible.
 
-use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::task::Poll;
 
-#[cfg(not(loom))]
-use futures_util::task::AtomicWaker;
-#[cfg(loom)]
-use loom::future::AtomicWaker;
-#[cfg(loom)]
-use loom::sync::{
-    atomic::{AtomicBool, Ordering::SeqCst},
-    Arc,
-};
-#[cfg(not(loom))]
-use std::sync::{
-    atomic::{AtomicBool, Ordering::SeqCst},
-    Arc,
-};
+#[path = "common/loom_prims.rs"]
+mod loom_prims;
 
-/// A flag and its waiter. Buggy: checks, registers, and does not check again.
-struct Flag {
-    set: AtomicBool,
-    waker: AtomicWaker,
-    recheck: bool,
-}
-
-impl Flag {
-    fn new(recheck: bool) -> Arc<Flag> {
-        Arc::new(Flag { set: AtomicBool::new(false), waker: AtomicWaker::new(), recheck })
-    }
-
-    fn set(&self) {
-        self.set.store(true, SeqCst);
-        self.waker.wake();
-    }
-
-    fn wait(&self) -> impl Future<Output = ()> + '_ {
-        poll_fn(move |cx| {
-            if self.set.load(SeqCst) {
-                return Poll::Ready(());
-            }
-            #[cfg(loom)]
-            self.waker.register_by_ref(cx.waker());
-            #[cfg(not(loom))]
-            self.waker.register(cx.waker());
-            if self.recheck && self.set.load(SeqCst) {
-                return Poll::Ready(());
-            }
-            Poll::Pending
-        })
-    }
-}
+use loom_prims::Flag;
 
 /// The body waits for a flag that a spawned task sets.
 fn flag_model(recheck: bool) {

@@ -10,10 +10,14 @@
 use std::future::{poll_fn, Future};
 use std::task::{Poll, Waker};
 
-use loom::future::AtomicWaker;
-use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::{Arc, Mutex};
 use pollcheck::loom::{block_on, block_on_with, model, spawn, Options};
+
+#[path = "common/loom_prims.rs"]
+mod loom_prims;
+
+use loom_prims::{Flag, Oneshot};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Flavor {
@@ -26,39 +30,9 @@ enum Flavor {
 // not check again. Interleaving: waiter sees `false`; setter sets and wakes an empty
 // AtomicWaker; waiter registers and returns Pending. Nobody will wake it.
 
-struct Flag {
-    set: AtomicBool,
-    waker: AtomicWaker,
-    flavor: Flavor,
-}
-
-impl Flag {
-    fn new(flavor: Flavor) -> Arc<Self> {
-        Arc::new(Flag { set: AtomicBool::new(false), waker: AtomicWaker::new(), flavor })
-    }
-
-    fn set(&self) {
-        self.set.store(true, SeqCst);
-        self.waker.wake();
-    }
-
-    fn wait(&self) -> impl Future<Output = ()> + '_ {
-        poll_fn(move |cx| {
-            if self.set.load(SeqCst) {
-                return Poll::Ready(());
-            }
-            self.waker.register_by_ref(cx.waker());
-            if self.flavor == Flavor::Fixed && self.set.load(SeqCst) {
-                return Poll::Ready(());
-            }
-            Poll::Pending
-        })
-    }
-}
-
 fn flag_model(flavor: Flavor) {
     model(move || {
-        let flag = Flag::new(flavor);
+        let flag = Flag::new(flavor == Flavor::Fixed);
         let setter = flag.clone();
         let t = spawn(move || setter.set());
         block_on(flag.wait());
@@ -83,49 +57,9 @@ fn registering_then_rechecking_passes() {
 // poll, new waker #2), sees no value and registers #2; sender publishes and wakes #1.
 // The wake reached an old waker; the latest one is never woken.
 
-struct Oneshot {
-    value: AtomicUsize,
-    waker: Mutex<Option<Waker>>,
-    flavor: Flavor,
-}
-
-impl Oneshot {
-    fn new(flavor: Flavor) -> Arc<Self> {
-        Arc::new(Oneshot { value: AtomicUsize::new(0), waker: Mutex::new(None), flavor })
-    }
-
-    fn send(&self, v: usize) {
-        let waker = if self.flavor == Flavor::Buggy {
-            let w = self.waker.lock().unwrap().take();
-            self.value.store(v, SeqCst);
-            w
-        } else {
-            self.value.store(v, SeqCst);
-            self.waker.lock().unwrap().take()
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
-    }
-
-    fn recv(&self) -> impl Future<Output = usize> + '_ {
-        poll_fn(move |cx| {
-            let mut slot = self.waker.lock().unwrap();
-            let v = self.value.load(SeqCst);
-            if v != 0 {
-                return Poll::Ready(v);
-            }
-            let old = slot.replace(cx.waker().clone());
-            drop(slot);
-            drop(old);
-            Poll::Pending
-        })
-    }
-}
-
 fn oneshot_model(flavor: Flavor) {
     model(move || {
-        let chan = Oneshot::new(flavor);
+        let chan = Oneshot::new(flavor == Flavor::Fixed);
         let tx = chan.clone();
         let t = spawn(move || tx.send(7));
         assert_eq!(block_on_with(Options::spurious_polls(1), chan.recv()), 7);
