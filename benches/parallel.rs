@@ -20,28 +20,14 @@
 
 use std::time::Instant;
 
-use futures_channel::oneshot;
 use pollcheck::{Checker, Scenario};
 
 #[path = "../tests/buggy/mod.rs"]
 mod buggy;
 
-use buggy::{countdown, notifier, Flavor};
+mod common;
 
-fn oneshot_receive() -> Scenario {
-    let (tx, rx) = oneshot::channel::<u32>();
-    Scenario::new().task(rx).step(move || {
-        let _ = tx.send(7);
-    })
-}
-
-fn notifier_two_waiters() -> Scenario {
-    notifier::scenario(Flavor::Fixed)
-}
-
-fn countdown_3() -> Scenario {
-    countdown::scenario(Flavor::Fixed)
-}
+use common::{countdown_3, notifier_two_waiters, oneshot_receive};
 
 /// CPU seconds (user + system) of this process so far, all threads included.
 fn cpu_seconds() -> Option<f64> {

@@ -15,33 +15,19 @@
 
 use divan::counter::ItemsCount;
 use divan::Bencher;
-use futures_channel::oneshot;
 use pollcheck::{Checker, Scenario, Summary};
 
 #[path = "../tests/buggy/mod.rs"]
 mod buggy;
 
-use buggy::{countdown, notifier, Flavor};
+mod common;
+
+use common::{countdown_3, notifier_two_waiters, oneshot_receive};
 
 const RANDOM_CASES: u64 = 20_000;
 
 fn main() {
     divan::main();
-}
-
-fn oneshot_receive() -> Scenario {
-    let (tx, rx) = oneshot::channel::<u32>();
-    Scenario::new().task(rx).step(move || {
-        let _ = tx.send(7);
-    })
-}
-
-fn notifier_two_waiters() -> Scenario {
-    notifier::scenario(Flavor::Fixed)
-}
-
-fn countdown_3() -> Scenario {
-    countdown::scenario(Flavor::Fixed)
 }
 
 const SCENARIOS: [&str; 3] = ["oneshot", "notifier", "countdown"];

@@ -80,6 +80,12 @@ struct Output {
 }
 
 impl Output {
+    /// From now on everything written is consumed at once.
+    fn keep_draining(&mut self) {
+        self.draining = true;
+        self.drained = self.written.len();
+    }
+
     fn buffered(&self) -> usize {
         self.written.len() - self.drained
     }
@@ -261,13 +267,6 @@ impl WriteHandle {
         self.shared.update_and_wake(at, |out| out.drained += n.min(out.buffered()));
     }
 
-    fn keep_draining_at(&self, at: &'static Location<'static>) {
-        self.shared.update_and_wake(at, |out| {
-            out.draining = true;
-            out.drained = out.written.len();
-        });
-    }
-
     /// From now on the other side consumes everything at once: what is buffered, and
     /// every later byte as it is written; the writer is woken. A step that drains once
     /// can run before anything was written, which rightly leaves a later flush
@@ -280,7 +279,7 @@ impl WriteHandle {
     /// ```
     #[track_caller]
     pub fn keep_draining(&self) {
-        self.keep_draining_at(Location::caller());
+        self.shared.update_and_wake(Location::caller(), Output::keep_draining);
     }
 
     /// A driver step that calls [`keep_draining`](WriteHandle::keep_draining).
@@ -292,9 +291,7 @@ impl WriteHandle {
     #[track_caller]
     #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn keeps_draining(&self) -> impl FnOnce() + 'static {
-        let handle = self.clone();
-        let at = Location::caller();
-        move || handle.keep_draining_at(at)
+        self.shared.step(Location::caller(), Output::keep_draining)
     }
 
     fn fail_at(&self, kind: ErrorKind, at: &'static Location<'static>) {

@@ -258,15 +258,7 @@ impl<T: 'static> SinkHandle<T> {
     /// ```
     #[track_caller]
     pub fn keep_draining(&self) {
-        self.keep_draining_at(Location::caller());
-    }
-
-    fn keep_draining_at(&self, at: &'static Location<'static>) {
-        self.shared.update_and_wake(at, |b| {
-            b.draining = true;
-            b.room = usize::MAX;
-            drain(b);
-        });
+        self.shared.update_and_wake(Location::caller(), keep_draining);
     }
 
     /// A driver step that calls [`keep_draining`](SinkHandle::keep_draining).
@@ -279,9 +271,7 @@ impl<T: 'static> SinkHandle<T> {
     #[track_caller]
     #[must_use = "a driver step does nothing until it is given to `Scenario::step` (or called)"]
     pub fn keeps_draining(&self) -> impl FnOnce() + 'static {
-        let handle = self.clone();
-        let at = Location::caller();
-        move || handle.keep_draining_at(at)
+        self.shared.step(Location::caller(), keep_draining)
     }
 
     /// Makes every later call return `Err(error)` and wakes the sink.
@@ -348,6 +338,13 @@ impl<T: 'static> SinkHandle<T> {
         let error = error.to_owned();
         self.shared.step(Location::caller(), |b| b.error = Some(error))
     }
+}
+
+/// From now on every item is taken at once, and there is always room.
+fn keep_draining<T>(b: &mut Buffer<T>) {
+    b.draining = true;
+    b.room = usize::MAX;
+    drain(b);
 }
 
 fn drain<T>(b: &mut Buffer<T>) {
