@@ -6,7 +6,7 @@ use std::future::Future;
 use std::ops::Range;
 use std::panic::Location;
 
-use crate::spec::task::{movable, pinned, DriverStep, Fate, TaskSpec};
+use crate::spec::task::{movable, pinned, DriverStep, Fate, TaskFuture, TaskSpec};
 
 /// What one schedule runs against: one or more tasks (the futures under test) and the
 /// driver (closures run in order between polls: the other side of a channel, a
@@ -71,18 +71,12 @@ impl Scenario {
     /// Adds a task: any future, `!Unpin` and `!Send` ones included. Its output is kept
     /// (as its `Debug` text) to compare schedules with each other. Tasks are numbered
     /// from 0 in the order they are added.
-    pub fn task<F>(mut self, future: F) -> Self
+    pub fn task<F>(self, future: F) -> Self
     where
         F: Future + 'static,
         F::Output: Debug,
     {
-        self.tasks.push(TaskSpec {
-            type_name: std::any::type_name::<F>(),
-            future: pinned(future),
-            must_finish: false,
-            fate: Fate::ANY,
-        });
-        self
+        self.with_task(std::any::type_name::<F>(), pinned(future))
     }
 
     /// A model's scenario: `body` is task 0, which must finish (a body still `Pending`
@@ -189,18 +183,12 @@ impl Scenario {
     /// Adds an `Unpin` task, which the checker may also move to a new address between
     /// polls ([`Step::Move`](crate::Step::Move)): moving an `Unpin` future is legal, so
     /// a future that breaks when moved has a bug.
-    pub fn unpin_task<F>(mut self, future: F) -> Self
+    pub fn unpin_task<F>(self, future: F) -> Self
     where
         F: Future + Unpin + 'static,
         F::Output: Debug,
     {
-        self.tasks.push(TaskSpec {
-            type_name: std::any::type_name::<F>(),
-            future: movable(future),
-            must_finish: false,
-            fate: Fate::ANY,
-        });
-        self
+        self.with_task(std::any::type_name::<F>(), movable(future))
     }
 
     /// Adds a task that drains a stream (feature `stream`): each poll of the task calls
@@ -231,18 +219,15 @@ impl Scenario {
     /// A stream that never returns `Pending` nor `None` loops inside one poll: that is
     /// reported as a [`Hang`](crate::ViolationKind::Hang).
     #[cfg(feature = "stream")]
-    pub fn stream_task<S>(mut self, stream: S) -> Self
+    pub fn stream_task<S>(self, stream: S) -> Self
     where
         S: futures_core::Stream + 'static,
         S::Item: Debug,
     {
-        self.tasks.push(TaskSpec {
-            type_name: std::any::type_name::<S>(),
-            future: crate::spec::task::TaskFuture::Pinned(Box::pin(crate::spec::stream_task::StreamTask::new(stream))),
-            must_finish: false,
-            fate: Fate::ANY,
-        });
-        self
+        self.with_task(
+            std::any::type_name::<S>(),
+            TaskFuture::Pinned(Box::pin(crate::spec::stream_task::StreamTask::new(stream))),
+        )
     }
 
     /// Adds a task that feeds `items` into a sink (feature `sink`), following the
@@ -263,20 +248,22 @@ impl Scenario {
     /// });
     /// ```
     #[cfg(feature = "sink")]
-    pub fn sink_task<S, T>(mut self, sink: S, items: impl IntoIterator<Item = T>) -> Self
+    pub fn sink_task<S, T>(self, sink: S, items: impl IntoIterator<Item = T>) -> Self
     where
         S: futures_sink::Sink<T> + 'static,
         S::Error: Debug,
         T: Debug + 'static,
     {
-        self.tasks.push(TaskSpec {
-            type_name: std::any::type_name::<S>(),
-            future: crate::spec::task::TaskFuture::Pinned(Box::pin(crate::spec::stream_task::SinkTask::new(
-                sink, items,
-            ))),
-            must_finish: false,
-            fate: Fate::ANY,
-        });
+        self.with_task(
+            std::any::type_name::<S>(),
+            TaskFuture::Pinned(Box::pin(crate::spec::stream_task::SinkTask::new(sink, items))),
+        )
+    }
+
+    /// Adds a task any schedule may poll, cancel, abandon (and move, if `future` is
+    /// movable).
+    fn with_task(mut self, type_name: &'static str, future: TaskFuture) -> Self {
+        self.tasks.push(TaskSpec { type_name, future, must_finish: false, fate: Fate::ANY });
         self
     }
 
