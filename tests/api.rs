@@ -2,6 +2,8 @@
 //! panics that stay ordinary errors, and the assertion macros.
 
 mod buggy;
+#[path = "common/panic_text.rs"]
+mod panic_text;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,6 +13,7 @@ use std::task::{Context, Poll};
 
 use buggy::{first_waker, Flavor};
 use futures_test::task::noop_context;
+use panic_text::panic_text;
 use pollcheck::{Bounds, Checker, Config, FoundBy, Scenario, Schedule, Step, ViolationKind};
 
 #[test]
@@ -290,7 +293,7 @@ fn the_assertion_macros_say_what_was_expected() {
 
     let message = |f: &mut dyn FnMut()| {
         let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_err();
-        err.downcast_ref::<String>().cloned().or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string())).unwrap()
+        panic_text(&*err)
     };
     assert_eq!(
         message(&mut || pollcheck::assert_pending!(std::future::ready(1u8), &mut noop_context())),

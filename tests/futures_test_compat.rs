@@ -2,6 +2,9 @@
 //! contexts drive pollcheck's assertion macros, and `.checked()` finds what
 //! `assert_unmoved` finds, naming where the moved future was created.
 
+#[path = "common/panic_text.rs"]
+mod panic_text;
+
 use std::future::{ready, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
@@ -12,6 +15,7 @@ use futures_test::future::FutureTestExt;
 use futures_test::stream::StreamTestExt;
 use futures_test::task::{noop_context, panic_context};
 use futures_util::StreamExt;
+use panic_text::panic_text;
 use pollcheck::{assert_pending, assert_ready, assert_ready_eq, Checker, FutureCheckExt, Scenario, ViolationKind};
 
 // ---------------------------------------------------------------------------------
@@ -202,14 +206,6 @@ fn checked_and_assert_unmoved_by_hand() {
     assert!(panic_text(&*moved).contains("AssertUnmoved moved between poll calls"));
     let dropped = catch_unwind(AssertUnwindSafe(move || drop(fut))).expect_err("the drop sees the move too");
     assert!(panic_text(&*dropped).contains("AssertUnmoved moved before drop"));
-}
-
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------

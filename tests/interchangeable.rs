@@ -138,7 +138,7 @@ fn zoo_notifier_same_verdicts_with_and_without_the_reduction() {
 #[test]
 fn relay_notifier_quorum_same_verdicts_with_and_without_the_reduction() {
     let scenario = |flavor: Flavor, grouped: bool| {
-        let notify = relay_notifier::Notify::new(flavor);
+        let notify = relay_notifier::notify(flavor);
         let waiting = notify.clone();
         waiters(Scenario::new(), grouped, 2, move || waiting.notified()).quorum(1).step(move || notify.notify_one())
     };

@@ -82,7 +82,7 @@ fn a_cancelled_waiter_swallowing_the_notification_is_caught_in_a_model() {
 }
 
 async fn relay_model(flavor: Flavor) {
-    let notify = relay_notifier::Notify::new(flavor);
+    let notify = relay_notifier::notify(flavor);
     let a = pollcheck::spawn_cancellable(notify.notified());
     let b = pollcheck::spawn(notify.notified());
     pollcheck::spawn(async move { notify.notify_one() });
@@ -276,25 +276,34 @@ fn tokio_mpsc_model() {
     });
 }
 
+/// A channel of capacity 1: the body sends two values and drops its sender while a
+/// spawned task receives until the channel closes; both values must arrive.
+#[cfg(not(loom))]
+macro_rules! sends_two_then_closes {
+    ($channel:expr, $recv:ident, $send:ident) => {
+        passes(|| async {
+            let (tx, rx) = $channel;
+            let received = pollcheck::spawn(async move {
+                let mut got = Vec::new();
+                while let Ok(v) = rx.$recv().await {
+                    got.push(v);
+                }
+                got
+            });
+            for v in 0..2 {
+                let _ = tx.$send(v).await;
+            }
+            drop(tx);
+            received.await
+        })
+    };
+}
+
 // Outside `--cfg loom` builds, as its dev-dependency is.
 #[cfg(not(loom))]
 #[test]
 fn async_channel_model() {
-    passes(|| async {
-        let (tx, rx) = async_channel::bounded::<u32>(1);
-        let received = pollcheck::spawn(async move {
-            let mut got = Vec::new();
-            while let Ok(v) = rx.recv().await {
-                got.push(v);
-            }
-            got
-        });
-        for v in 0..2 {
-            let _ = tx.send(v).await;
-        }
-        drop(tx);
-        received.await
-    });
+    sends_two_then_closes!(async_channel::bounded::<u32>(1), recv, send);
 }
 
 // Outside `--cfg loom` builds, as its dev-dependency is.
@@ -332,21 +341,7 @@ fn event_listener_model() {
 #[cfg(not(loom))]
 #[test]
 fn flume_model() {
-    passes(|| async {
-        let (tx, rx) = flume::bounded::<u32>(1);
-        let received = pollcheck::spawn(async move {
-            let mut got = Vec::new();
-            while let Ok(v) = rx.recv_async().await {
-                got.push(v);
-            }
-            got
-        });
-        for v in 0..2 {
-            let _ = tx.send_async(v).await;
-        }
-        drop(tx);
-        received.await
-    });
+    sends_two_then_closes!(flume::bounded::<u32>(1), recv_async, send_async);
 }
 
 // Outside `--cfg loom` builds, as its dev-dependency is.

@@ -1,9 +1,13 @@
 //! Strict replay: a replayed schedule runs every step it names, or the check fails
 //! naming the step and why it cannot run there.
 
+#[path = "common/panic_text.rs"]
+mod panic_text;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use futures_channel::oneshot;
+use panic_text::panic_text;
 use pollcheck::{Checker, Scenario};
 
 /// A pinned (`!Unpin`) receiver and one send.
@@ -26,7 +30,7 @@ fn unpin() -> Scenario {
 fn refusal(factory: fn() -> Scenario, schedule: &str) -> String {
     let err = catch_unwind(AssertUnwindSafe(|| Checker::new(factory).replay(schedule).run()))
         .expect_err("the replay ran although a step cannot");
-    err.downcast_ref::<String>().cloned().or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string())).unwrap()
+    panic_text(&*err)
 }
 
 #[test]

@@ -9,6 +9,8 @@
 #![cfg(not(loom))] // async-channel and async-executor are not built under --cfg loom (Cargo.toml)
 
 mod buggy;
+#[path = "common/panic_text.rs"]
+mod panic_text;
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -23,6 +25,7 @@ use futures_executor::{block_on, LocalPool, ThreadPool};
 use futures_util::future::join;
 use futures_util::task::LocalSpawnExt;
 use futures_util::{FutureExt, SinkExt, StreamExt};
+use panic_text::panic_text;
 use pollcheck::{Checked, FutureCheckExt};
 
 /// Messages per correct-crate test.
@@ -40,14 +43,6 @@ fn guarded<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<
     let result = rx.recv_timeout(GUARD).expect("the check hung instead of failing at once");
     thread.join().expect("the guard thread sends its result");
     result
-}
-
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
 }
 
 /// Asserts `result` is pollcheck's panic of `kind` naming `at` (the `.checked()` line).

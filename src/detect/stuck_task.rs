@@ -63,13 +63,19 @@ mod tests {
         }
     }
 
+    /// The verdict on a task whose latest waker is the last of `slots`, none woken
+    /// since it was seen; `steps`: whether the check had driver steps.
+    fn verdict(slots: &[Fake], steps: bool) -> Option<String> {
+        let seen = vec![0; slots.len()];
+        never_finishes(&WakerHistory { slots, seen: &seen, latest: slots.len() - 1 }, steps)
+    }
+
     #[test]
     fn names_the_live_wakers_and_their_clones() {
         let slots = [Fake { id: 1, wakes: 0, live: 0 }, Fake { id: 2, wakes: 0, live: 2 }];
-        let h = WakerHistory { slots: &slots, seen: &[0, 0], latest: 1 };
-        let d = never_finishes(&h, true).expect("stuck");
+        let d = verdict(&slots, true).expect("stuck");
         assert!(d.contains("every driver step ran and nothing is left to happen"), "{d}");
-        let d = never_finishes(&h, false).expect("stuck");
+        let d = verdict(&slots, false).expect("stuck");
         assert!(d.contains("still Pending: nothing is left to happen"), "{d}");
         assert!(d.contains("its waker #2 (2 clones) is still alive"), "{d}");
         assert!(d.contains("none of them will ever be woken"), "{d}");
@@ -78,16 +84,13 @@ mod tests {
 
     #[test]
     fn a_woken_task_is_not_stuck() {
-        let slots = [Fake { id: 1, wakes: 1, live: 1 }];
-        let h = WakerHistory { slots: &slots, seen: &[0], latest: 0 };
-        assert_eq!(never_finishes(&h, true), None);
+        assert_eq!(verdict(&[Fake { id: 1, wakes: 1, live: 1 }], true), None);
     }
 
     #[test]
     fn several_live_wakers_are_listed() {
         let slots = [Fake { id: 3, wakes: 0, live: 1 }, Fake { id: 4, wakes: 0, live: 1 }];
-        let h = WakerHistory { slots: &slots, seen: &[0, 0], latest: 1 };
-        let d = never_finishes(&h, true).expect("stuck");
+        let d = verdict(&slots, true).expect("stuck");
         assert!(d.contains("its wakers #3 (1 clone), #4 (1 clone) are still alive"), "{d}");
     }
 }

@@ -7,6 +7,7 @@
 //! [`active`] tells a helper that nobody is listening (it then panics instead).
 
 use std::cell::{Cell, RefCell};
+use std::thread::LocalKey;
 
 use crate::detect::violation::Violation;
 
@@ -26,6 +27,60 @@ pub(crate) trait Watcher {
 /// Tasks whose polls are counted in plain cells.
 const FEW: usize = 64;
 
+/// A count per task for tasks 0..64 in plain cells: no destructor, so no lazy
+/// registration of the thread local on the hot path. The tasks past them count in a
+/// `RefCell<Vec<u64>>` beside it.
+struct Few {
+    counts: [Cell<u64>; FEW],
+    /// How many of `counts` this run counted in (to clear only those).
+    used: Cell<usize>,
+}
+
+impl Few {
+    const fn new() -> Self {
+        Few { counts: [const { Cell::new(0) }; FEW], used: Cell::new(0) }
+    }
+}
+
+type More = RefCell<Vec<u64>>;
+
+/// Adds one to task `t`'s count.
+#[inline(always)]
+fn bump(few: &'static LocalKey<Few>, more: &'static LocalKey<More>, t: usize) {
+    if t < FEW {
+        let _ = few.try_with(|f| {
+            f.counts[t].set(f.counts[t].get() + 1);
+            f.used.set(f.used.get().max(t + 1));
+        });
+    } else {
+        let _ = more.try_with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() <= t - FEW {
+                m.resize(t - FEW + 1, 0);
+            }
+            m[t - FEW] += 1;
+        });
+    }
+}
+
+/// Task `t`'s count.
+#[inline(always)]
+fn count_of(few: &'static LocalKey<Few>, more: &'static LocalKey<More>, t: usize) -> u64 {
+    if t < FEW {
+        few.try_with(|f| f.counts[t].get()).unwrap_or(0)
+    } else {
+        more.try_with(|m| m.borrow().get(t - FEW).copied().unwrap_or(0)).unwrap_or(0)
+    }
+}
+
+/// Every task's count back to 0.
+fn clear(few: &'static LocalKey<Few>, more: &'static LocalKey<More>) {
+    let _ = few.try_with(|f| f.counts[..f.used.replace(0)].iter().for_each(|c| c.set(0)));
+    if more.try_with(|m| !m.borrow().is_empty()).unwrap_or(false) {
+        let _ = more.try_with(|m| m.borrow_mut().clear());
+    }
+}
+
 /// A check deferred to the end of a task's poll.
 type AfterPoll = Box<dyn FnOnce()>;
 
@@ -37,19 +92,15 @@ thread_local! {
     /// This thread's part of every run id (its high bits), 0 until its first run.
     static THREAD_TAG: Cell<u64> = const { Cell::new(0) };
     /// Wakes of each task's wakers in this run, tasks 0..64, as `TASK_POLLS`.
-    static TASK_WAKES: [Cell<u64>; FEW] = const { [const { Cell::new(0) }; FEW] };
-    static TASK_WAKES_USED: Cell<usize> = const { Cell::new(0) };
+    static TASK_WAKES: Few = const { Few::new() };
     /// Wakes of tasks `FEW..`, in this run.
-    static MORE_TASK_WAKES: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+    static MORE_TASK_WAKES: More = const { RefCell::new(Vec::new()) };
     static ACTIVE: Cell<bool> = const { Cell::new(false) };
     static POLLS: Cell<u64> = const { Cell::new(0) };
-    /// Polls of each task in this run, tasks 0..64: plain cells (no destructor, so
-    /// no lazy registration), counted on every poll.
-    static TASK_POLLS: [Cell<u64>; FEW] = const { [const { Cell::new(0) }; FEW] };
-    /// How many of `TASK_POLLS` this run counted in (to clear only those).
-    static TASK_POLLS_USED: Cell<usize> = const { Cell::new(0) };
+    /// Polls of each task in this run, tasks 0..64, counted on every poll.
+    static TASK_POLLS: Few = const { Few::new() };
     /// Polls of tasks `FEW..`, in this run.
-    static MORE_TASK_POLLS: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+    static MORE_TASK_POLLS: More = const { RefCell::new(Vec::new()) };
     static WAKES_AT_POLL_START: Cell<u64> = const { Cell::new(0) };
     static CURRENT_TASK: Cell<usize> = const { Cell::new(0) };
     /// Bit `t`: task `t`'s future was dropped in this run (tasks 0..64).
@@ -163,16 +214,8 @@ fn forget_run() {
     // A `.checked()` panic caught outside any run must not label this run's panics.
     drop(crate::engine::raised::take());
     let _ = GONE.try_with(|g| g.set(0));
-    let used = TASK_POLLS_USED.try_with(|u| u.replace(0)).unwrap_or(0);
-    let _ = TASK_POLLS.try_with(|p| p[..used].iter().for_each(|c| c.set(0)));
-    if MORE_TASK_POLLS.try_with(|p| !p.borrow().is_empty()).unwrap_or(false) {
-        let _ = MORE_TASK_POLLS.try_with(|p| p.borrow_mut().clear());
-    }
-    let used = TASK_WAKES_USED.try_with(|u| u.replace(0)).unwrap_or(0);
-    let _ = TASK_WAKES.try_with(|w| w[..used].iter().for_each(|c| c.set(0)));
-    if MORE_TASK_WAKES.try_with(|w| !w.borrow().is_empty()).unwrap_or(false) {
-        let _ = MORE_TASK_WAKES.try_with(|w| w.borrow_mut().clear());
-    }
+    clear(&TASK_POLLS, &MORE_TASK_POLLS);
+    clear(&TASK_WAKES, &MORE_TASK_WAKES);
     let _ = POLLING.try_with(|p| p.set(None));
     if maybe_pending() {
         if AFTER_POLL.try_with(|a| !a.borrow().is_empty()).unwrap_or(false) {
@@ -275,47 +318,21 @@ pub(crate) fn count_wake(run: u64, task: usize) {
     if run != run_id() {
         return;
     }
-    if task < FEW {
-        let _ = TASK_WAKES.try_with(|w| w[task].set(w[task].get() + 1));
-        let _ = TASK_WAKES_USED.try_with(|u| u.set(u.get().max(task + 1)));
-    } else {
-        let _ = MORE_TASK_WAKES.try_with(|w| {
-            let mut w = w.borrow_mut();
-            if w.len() <= task - FEW {
-                w.resize(task - FEW + 1, 0);
-            }
-            w[task - FEW] += 1;
-        });
-    }
+    bump(&TASK_WAKES, &MORE_TASK_WAKES, task);
 }
 
 /// Wakes of task `t`'s own wakers (of this run, on this thread) so far: another
 /// task's wake does not count.
 #[inline]
 pub(crate) fn wakes_of(t: usize) -> u64 {
-    if t < FEW {
-        TASK_WAKES.try_with(|w| w[t].get()).unwrap_or(0)
-    } else {
-        MORE_TASK_WAKES.try_with(|w| w.borrow().get(t - FEW).copied().unwrap_or(0)).unwrap_or(0)
-    }
+    count_of(&TASK_WAKES, &MORE_TASK_WAKES, t)
 }
 
 /// The engine is about to poll task `t` on this thread.
 #[inline]
 pub(crate) fn count_poll(t: usize) {
     let _ = POLLS.try_with(|p| p.set(p.get() + 1));
-    if t < FEW {
-        let _ = TASK_POLLS.try_with(|p| p[t].set(p[t].get() + 1));
-        let _ = TASK_POLLS_USED.try_with(|u| u.set(u.get().max(t + 1)));
-    } else {
-        let _ = MORE_TASK_POLLS.try_with(|p| {
-            let mut p = p.borrow_mut();
-            if p.len() <= t - FEW {
-                p.resize(t - FEW + 1, 0);
-            }
-            p[t - FEW] += 1;
-        });
-    }
+    bump(&TASK_POLLS, &MORE_TASK_POLLS, t);
     let _ = WAKES_AT_POLL_START.try_with(|w| w.set(wakes_of(t)));
     let _ = CURRENT_TASK.try_with(|c| c.set(t));
 }
@@ -339,11 +356,7 @@ pub(crate) fn is_task_gone(t: usize) -> bool {
 
 /// Polls of task `t` the engine started on this thread in this run.
 pub(crate) fn polls_of(t: usize) -> u64 {
-    if t < FEW {
-        TASK_POLLS.try_with(|p| p[t].get()).unwrap_or(0)
-    } else {
-        MORE_TASK_POLLS.try_with(|p| p.borrow().get(t - FEW).copied().unwrap_or(0)).unwrap_or(0)
-    }
+    count_of(&TASK_POLLS, &MORE_TASK_POLLS, t)
 }
 
 /// Task polls the engine started on this thread so far.

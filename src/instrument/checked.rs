@@ -266,6 +266,28 @@ fn check_unmoved(
     }
 }
 
+/// Panics with a [`PollAfterReady`](ViolationKind::PollAfterReady) violation if the
+/// wrapper already ended (at `ended_at`); `what` and `how` say what it is and how it
+/// ended, for the report. Fields, not `&self`, as for [`check_unmoved`].
+#[track_caller]
+fn check_not_ended(
+    ended_at: Option<&'static Location<'static>>,
+    created_at: &'static Location<'static>,
+    (what, how): (&str, &str),
+    note: &str,
+) {
+    if let Some(ended_at) = ended_at {
+        raise(
+            ViolationKind::PollAfterReady,
+            format!(
+                "the {what} created at {created_at} {how} to a poll from {ended_at} and was polled again \
+                 from {}{note}",
+                Location::caller()
+            ),
+        );
+    }
+}
+
 impl<F: Future> Future for Checked<F> {
     type Output = F::Output;
 
@@ -280,17 +302,7 @@ impl<F: Future> Future for Checked<F> {
         let this = unsafe { self.get_unchecked_mut() };
         let address = std::ptr::from_mut(this).addr();
         check_unmoved(this.first_poll, this.created_at, address, "is now polled");
-        if let Some(ready_at) = this.ready_at {
-            raise(
-                ViolationKind::PollAfterReady,
-                format!(
-                    "the future created at {} returned Ready to a poll from {ready_at} and was \
-                     polled again from {}",
-                    this.created_at,
-                    Location::caller()
-                ),
-            );
-        }
+        check_not_ended(this.ready_at, this.created_at, ("future", "returned Ready"), "");
         this.first_poll.get_or_insert((address, Location::caller()));
         // SAFETY: see above; `this` stays pinned, so its field does too.
         let inner = unsafe { Pin::new_unchecked(&mut this.inner) };
@@ -318,16 +330,9 @@ impl<S: futures_core::Stream> futures_core::Stream for Checked<S> {
         let this = unsafe { self.get_unchecked_mut() };
         let address = std::ptr::from_mut(this).addr();
         check_unmoved(this.first_poll, this.created_at, address, "is now polled");
-        if let (Some(ready_at), false) = (this.ready_at, this.fused) {
-            raise(
-                ViolationKind::PollAfterReady,
-                format!(
-                    "the stream created at {} returned None to a poll from {ready_at} and was polled \
-                     again from {} (only a FusedStream may be polled after None)",
-                    this.created_at,
-                    Location::caller()
-                ),
-            );
+        if !this.fused {
+            let note = " (only a FusedStream may be polled after None)";
+            check_not_ended(this.ready_at, this.created_at, ("stream", "returned None"), note);
         }
         this.first_poll.get_or_insert((address, Location::caller()));
         // SAFETY: see above.

@@ -475,34 +475,31 @@ mod tests {
     }
 
     #[test]
-    fn reentrant_clones_are_off_unless_asked_for() {
-        assert_eq!(Config::from_lookup(env(&[])).unwrap().bounds.reentrant_clones, 0);
-        let c = Config::from_lookup(env(&[("POLLCHECK_MAX_REENTRANT_CLONES", "2")])).unwrap();
-        assert_eq!(c.bounds.reentrant_clones, 2);
-        let e = Config::from_lookup(env(&[("POLLCHECK_MAX_REENTRANT_CLONES", "-1")])).unwrap_err();
-        assert_eq!(e.var(), "POLLCHECK_MAX_REENTRANT_CLONES");
-    }
-
-    #[test]
-    fn reentrant_drops_are_off_unless_asked_for() {
-        assert_eq!(Config::from_lookup(env(&[])).unwrap().bounds.reentrant_drops, 0);
-        let c = Config::from_lookup(env(&[("POLLCHECK_MAX_REENTRANT_DROPS", "1")])).unwrap();
-        assert_eq!(c.bounds.reentrant_drops, 1);
-        let e = Config::from_lookup(env(&[("POLLCHECK_MAX_REENTRANT_DROPS", "65")])).unwrap_err();
+    fn every_bound_has_its_variable_and_range() {
+        let defaults = Config::from_lookup(env(&[])).unwrap().bounds;
+        // The opt-in re-entrant actions are off unless asked for; short I/O is 2.
+        let b = &defaults;
         assert_eq!(
-            e.to_string(),
-            "POLLCHECK_MAX_REENTRANT_DROPS=\"65\" is not valid: expected an integer from 0 to 64 (decimal or 0x hex)"
+            (b.reentrant, b.polls_inside_wake, b.reentrant_drops, b.reentrant_clones, b.short_io),
+            (0, 0, 0, 0, 2)
         );
-        let e = Config::from_lookup(env(&[("POLLCHECK_MAX_REENTRANT_DROPS", "yes")])).unwrap_err();
-        assert_eq!(e.var(), "POLLCHECK_MAX_REENTRANT_DROPS");
-    }
-
-    #[test]
-    fn short_io_is_bounded_by_its_variable() {
-        assert_eq!(Config::from_lookup(env(&[])).unwrap().bounds.short_io, 2);
-        let c = Config::from_lookup(env(&[("POLLCHECK_MAX_SHORT_IO", "0")])).unwrap();
-        assert_eq!(c.bounds.short_io, 0);
-        let e = Config::from_lookup(env(&[("POLLCHECK_MAX_SHORT_IO", "65")])).unwrap_err();
-        assert_eq!(e.var(), "POLLCHECK_MAX_SHORT_IO");
+        for (name, var, get, low, high) in BOUND_RANGES {
+            let lookup = |value: String| move |n: &str| (n == var).then(|| value.clone());
+            let c = Config::from_lookup(lookup(high.to_string())).unwrap();
+            assert_eq!(get(&c.bounds), high, "{name}");
+            let c = Config::from_lookup(lookup(format!("{low:#x}"))).unwrap();
+            assert_eq!(get(&c.bounds), low, "{name}");
+            let e = Config::from_lookup(lookup((high + 1).to_string())).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "{var}=\"{}\" is not valid: expected an integer from {low} to {high} (decimal or 0x hex)",
+                    high + 1
+                )
+            );
+            for bad in ["-1", "yes", ""] {
+                assert_eq!(Config::from_lookup(lookup(bad.to_owned())).unwrap_err().var(), var);
+            }
+        }
     }
 }

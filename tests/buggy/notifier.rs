@@ -29,6 +29,9 @@ struct State {
 pub struct Notify {
     state: Rc<RefCell<State>>,
     flavor: Flavor,
+    /// Whether a registered waiter also takes a stored permit (this notifier), or
+    /// only its own notification (the relay notifier's, `super::relay_notifier`).
+    registered_take_permits: bool,
 }
 
 pub struct Notified {
@@ -39,13 +42,21 @@ pub struct Notified {
 
 impl Notify {
     pub fn new(flavor: Flavor) -> Self {
-        Notify { state: Rc::default(), flavor }
+        Notify { state: Rc::default(), flavor, registered_take_permits: true }
+    }
+
+    /// A notifier whose registered waiters look only at their own notification: a
+    /// stored permit is only for a waiter's first poll.
+    pub fn own_notification_only(flavor: Flavor) -> Self {
+        Notify { registered_take_permits: false, ..Notify::new(flavor) }
     }
 
     pub fn notified(&self) -> Notified {
         Notified { notify: self.clone(), id: None, done: false }
     }
 
+    /// Notifies the first waiter not notified yet, or stores a permit for a future
+    /// waiter's first poll.
     pub fn notify_one(&self) {
         let waker = {
             let mut s = self.state.borrow_mut();
@@ -74,7 +85,7 @@ impl Future for Notified {
         let s = &mut *guard;
         if let Some(id) = this.id {
             let i = s.waiters.iter().position(|w| w.id == id).expect("registered");
-            if s.waiters[i].notified || s.permits > 0 {
+            if s.waiters[i].notified || (this.notify.registered_take_permits && s.permits > 0) {
                 if !s.waiters[i].notified {
                     s.permits -= 1;
                 }
@@ -110,7 +121,8 @@ impl Drop for Notified {
         };
         if removed.notified {
             if self.notify.flavor.buggy() {
-                // Keeps the notification as a permit but tells nobody.
+                // Keeps the notification as a permit but tells nobody (and the relay
+                // notifier's registered waiters never look at permits).
                 self.notify.state.borrow_mut().permits += 1;
             } else {
                 self.notify.notify_one();
