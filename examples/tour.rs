@@ -29,41 +29,6 @@ struct KitExhibit {
     check: fn(Flavor) -> Result<(), pollcheck::Report>,
 }
 
-/// With `--features io`: I/O code over the I/O probes.
-#[allow(clippy::vec_init_then_push, unused_mut)]
-fn io() -> Vec<Exhibit> {
-    let mut exhibits = Vec::new();
-    #[cfg(feature = "io")]
-    exhibits.push(Exhibit {
-        title: "A line reader that waits on a partial line",
-        story: "A read returned data but no newline; the reader registered nothing, so waiting is forever (`b`: a one-byte read).",
-        bounds: Bounds::default(),
-        scenario: buggy::line_reader::scenario,
-    });
-    exhibits
-}
-
-/// The stream and sink exhibits (features `stream` and `sink`).
-#[allow(clippy::vec_init_then_push, unused_mut)]
-fn streams_and_sinks() -> Vec<Exhibit> {
-    let mut exhibits = Vec::new();
-    #[cfg(feature = "stream")]
-    exhibits.push(Exhibit {
-        title: "A stream that stops registering its waker once it has yielded",
-        story: "Run as a stream task: it yields 1, then returns Pending holding no waker.",
-        bounds: Bounds::default(),
-        scenario: buggy::lazy_stream::scenario,
-    });
-    #[cfg(feature = "sink")]
-    exhibits.push(Exhibit {
-        title: "A fan-out sink that asks only its first sink poll_ready",
-        story: "Sink probes stand in for the outputs: the second gets start_send it never said Ready to.",
-        bounds: Bounds::default(),
-        scenario: buggy::fanout::scenario,
-    });
-    exhibits
-}
-
 fn main() {
     #[allow(unused_mut)]
     let gallery = vec![
@@ -181,8 +146,29 @@ fn main() {
             bounds: Bounds { reentrant: 1, ..Bounds::default() },
             scenario: buggy::mutex_wake::scenario,
         },
+        // The stream, sink and I/O exhibits, with their features.
+        #[cfg(feature = "stream")]
+        Exhibit {
+            title: "A stream that stops registering its waker once it has yielded",
+            story: "Run as a stream task: it yields 1, then returns Pending holding no waker.",
+            bounds: Bounds::default(),
+            scenario: buggy::lazy_stream::scenario,
+        },
+        #[cfg(feature = "sink")]
+        Exhibit {
+            title: "A fan-out sink that asks only its first sink poll_ready",
+            story: "Sink probes stand in for the outputs: the second gets start_send it never said Ready to.",
+            bounds: Bounds::default(),
+            scenario: buggy::fanout::scenario,
+        },
+        #[cfg(feature = "io")]
+        Exhibit {
+            title: "A line reader that waits on a partial line",
+            story: "A read returned data but no newline; the reader registered nothing, so waiting is forever (`b`: a one-byte read).",
+            bounds: Bounds::default(),
+            scenario: buggy::line_reader::scenario,
+        },
     ];
-    let gallery: Vec<Exhibit> = gallery.into_iter().chain(streams_and_sinks()).chain(io()).collect();
 
     let mut failures = 0;
     for (i, exhibit) in gallery.iter().enumerate() {

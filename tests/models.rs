@@ -182,15 +182,22 @@ where
     }
 }
 
+/// A oneshot channel: a spawned task sends 7, the body awaits the receiver.
+macro_rules! spawned_sender_sends_seven {
+    ($channel:expr) => {
+        passes(|| async {
+            let (tx, rx) = $channel;
+            pollcheck::spawn(async move {
+                let _ = tx.send(7);
+            });
+            rx.await.ok()
+        })
+    };
+}
+
 #[test]
 fn futures_oneshot_model() {
-    passes(|| async {
-        let (tx, rx) = futures_channel::oneshot::channel::<u32>();
-        pollcheck::spawn(async move {
-            let _ = tx.send(7);
-        });
-        rx.await.ok()
-    });
+    spawned_sender_sends_seven!(futures_channel::oneshot::channel::<u32>());
 }
 
 #[test]
@@ -209,13 +216,7 @@ fn futures_mpsc_model() {
 
 #[test]
 fn tokio_oneshot_model() {
-    passes(|| async {
-        let (tx, rx) = tokio::sync::oneshot::channel::<u32>();
-        pollcheck::spawn(async move {
-            let _ = tx.send(7);
-        });
-        rx.await.ok()
-    });
+    spawned_sender_sends_seven!(tokio::sync::oneshot::channel::<u32>());
 }
 
 #[test]
@@ -242,21 +243,27 @@ fn tokio_semaphore_model() {
     });
 }
 
+/// An async mutex: two spawned tasks add one each, then the body reads the total.
+macro_rules! two_adders_then_total {
+    ($mutex:ty) => {
+        passes(|| async {
+            let lock = Arc::new(<$mutex>::new(0));
+            let adder = |lock: Arc<$mutex>| async move {
+                *lock.lock().await += 1;
+            };
+            let a = pollcheck::spawn(adder(lock.clone()));
+            let b = pollcheck::spawn(adder(lock.clone()));
+            a.await;
+            b.await;
+            let total = *lock.lock().await;
+            total
+        })
+    };
+}
+
 #[test]
 fn tokio_mutex_model() {
-    passes(|| async {
-        let lock = Arc::new(tokio::sync::Mutex::new(0u32));
-        let adder = |lock: Arc<tokio::sync::Mutex<u32>>| async move {
-            let mut guard = lock.lock().await;
-            *guard += 1;
-        };
-        let a = pollcheck::spawn(adder(lock.clone()));
-        let b = pollcheck::spawn(adder(lock.clone()));
-        a.await;
-        b.await;
-        let total = *lock.lock().await;
-        total
-    });
+    two_adders_then_total!(tokio::sync::Mutex<u32>);
 }
 
 #[test]
@@ -348,18 +355,7 @@ fn flume_model() {
 #[cfg(not(loom))]
 #[test]
 fn async_lock_mutex_model() {
-    passes(|| async {
-        let lock = Arc::new(async_lock::Mutex::new(0u32));
-        let adder = |lock: Arc<async_lock::Mutex<u32>>| async move {
-            *lock.lock().await += 1;
-        };
-        let a = pollcheck::spawn(adder(lock.clone()));
-        let b = pollcheck::spawn(adder(lock.clone()));
-        a.await;
-        b.await;
-        let total = *lock.lock().await;
-        total
-    });
+    two_adders_then_total!(async_lock::Mutex<u32>);
 }
 
 // ---------------------------------------------------------------------------------

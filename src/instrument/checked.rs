@@ -79,16 +79,7 @@ pub trait FutureCheckExt: Future + Sized {
     /// ```
     #[track_caller]
     fn checked(self) -> Checked<Self> {
-        Checked {
-            inner: self,
-            created_at: Location::caller(),
-            first_poll: None,
-            ready_at: None,
-            runtime: None,
-            spurious: None,
-            fused: false,
-            _pinned: PhantomPinned,
-        }
+        Checked::new(self, Location::caller())
     }
 }
 
@@ -124,16 +115,7 @@ pub trait StreamCheckExt: futures_core::Stream + Sized {
     /// ```
     #[track_caller]
     fn checked(self) -> Checked<Self> {
-        Checked {
-            inner: self,
-            created_at: Location::caller(),
-            first_poll: None,
-            ready_at: None,
-            runtime: None,
-            spurious: None,
-            fused: false,
-            _pinned: PhantomPinned,
-        }
+        Checked::new(self, Location::caller())
     }
 
     /// [`checked`](StreamCheckExt::checked) for a
@@ -189,6 +171,19 @@ pub struct Checked<F> {
 }
 
 impl<F> Checked<F> {
+    fn new(inner: F, created_at: &'static Location<'static>) -> Self {
+        Checked {
+            inner,
+            created_at,
+            first_poll: None,
+            ready_at: None,
+            runtime: None,
+            spurious: None,
+            fused: false,
+            _pinned: PhantomPinned,
+        }
+    }
+
     /// Where `.checked()` was called.
     pub fn created_at(&self) -> &'static Location<'static> {
         self.created_at

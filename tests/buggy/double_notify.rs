@@ -19,7 +19,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use super::{swap_waker, Flavor};
+use super::{swap_waker, wake, Flavor};
 use pollcheck::Scenario;
 
 struct Waiter {
@@ -75,9 +75,7 @@ impl Channel {
                 None => None,
             }
         };
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wake(waker);
     }
 
     /// Passes `n` notifications on to other waiters.

@@ -17,7 +17,7 @@ use std::rc::Rc;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
-use super::Flavor;
+use super::{wake, Flavor};
 use pollcheck::Scenario;
 
 /// Which lock guards the notifier's state (independent of the [`Flavor`]).
@@ -81,9 +81,7 @@ impl Notify {
             s.notified = true;
             s.waker.take()
         });
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wake(waker);
     }
 }
 

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use super::{swap_waker, Flavor};
+use super::{swap_waker, wake, Flavor};
 use pollcheck::Scenario;
 
 #[derive(Default)]
@@ -36,9 +36,7 @@ impl Sender {
             s.value = Some(value);
             s.waker.take()
         };
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wake(waker);
     }
 }
 

@@ -10,7 +10,7 @@ use std::task::{Context, Poll, Waker};
 
 use futures_util::Stream;
 
-use super::{swap_waker, Flavor};
+use super::{swap_waker, wake, Flavor};
 use pollcheck::Scenario;
 
 #[derive(Default)]
@@ -35,9 +35,7 @@ impl Sender {
             s.items.push_back(item);
             s.waker.take()
         };
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wake(waker);
     }
 }
 
@@ -48,9 +46,7 @@ impl Drop for Sender {
             s.closed = true;
             s.waker.take()
         };
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wake(waker);
     }
 }
 

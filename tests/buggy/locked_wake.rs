@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use super::{swap_waker, Flavor};
+use super::{swap_waker, wake, Flavor};
 use pollcheck::Scenario;
 
 #[derive(Default)]
@@ -31,14 +31,10 @@ impl Sender {
         s.queue.push_back(v);
         let waker = s.waker.take();
         if self.flavor.buggy() {
-            if let Some(w) = waker {
-                w.wake();
-            }
+            wake(waker);
         } else {
             drop(s);
-            if let Some(w) = waker {
-                w.wake();
-            }
+            wake(waker);
         }
     }
 }

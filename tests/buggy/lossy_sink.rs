@@ -13,7 +13,7 @@ use futures_util::Sink;
 use futures_util::Stream;
 use futures_util::StreamExt;
 
-use super::{swap_waker, Flavor};
+use super::{swap_waker, wake, Flavor};
 use pollcheck::{Bounds, Scenario};
 
 const CAPACITY: usize = 1;
@@ -55,9 +55,7 @@ impl Sink<u32> for Sender {
             } // else: full, the item is dropped (the bug poll_ready let in)
             s.rx_waker.take()
         };
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wake(waker);
         Ok(())
     }
 
@@ -78,9 +76,7 @@ impl Stream for Receiver {
         if let Some(item) = s.items.pop_front() {
             let waker = s.tx_waker.take();
             drop(s);
-            if let Some(w) = waker {
-                w.wake();
-            }
+            wake(waker);
             return Poll::Ready(Some(item));
         }
         let old = swap_waker(&mut s.rx_waker, cx.waker());

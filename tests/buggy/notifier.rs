@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use super::{swap_waker, Flavor};
+use super::{swap_waker, wake, Flavor};
 use pollcheck::Scenario;
 
 struct Waiter {
@@ -71,9 +71,7 @@ impl Notify {
                 }
             }
         };
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wake(waker);
     }
 }
 

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use super::{swap_waker, Flavor};
+use super::{swap_waker, wake, Flavor};
 use pollcheck::Scenario;
 
 #[derive(Default)]
@@ -51,9 +51,7 @@ pub fn parts(flavor: Flavor) -> (Receiver, impl FnOnce()) {
             s.value = Some(7);
             s.waker.take()
         };
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wake(waker);
     };
     (rx, send)
 }

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use super::{swap_waker, Flavor};
+use super::{swap_waker, wake, Flavor};
 use pollcheck::Scenario;
 
 #[derive(Default)]
@@ -70,9 +70,7 @@ fn send(state: &RefCell<State>, v: u32) {
         s.value = Some(v);
         s.waker.take()
     };
-    if let Some(w) = waker {
-        w.wake();
-    }
+    wake(waker);
 }
 
 /// The panicking receiver and the send of 7 (also used by benches/detection.rs).

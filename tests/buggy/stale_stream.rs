@@ -10,7 +10,7 @@ use std::task::{Context, Poll, Waker};
 
 use futures_util::Stream;
 
-use super::{swap_waker, Flavor};
+use super::{swap_waker, wake, Flavor};
 use pollcheck::Scenario;
 
 #[derive(Default)]
@@ -32,9 +32,7 @@ fn notify(state: &RefCell<State>, change: impl FnOnce(&mut State)) {
         // The buggy receiver's registration is kept: wake a clone of it.
         s.waker.clone()
     };
-    if let Some(w) = waker {
-        w.wake();
-    }
+    wake(waker);
 }
 
 impl Stream for Receiver {

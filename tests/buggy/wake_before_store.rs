@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use super::{swap_waker, Flavor};
+use super::{swap_waker, wake, Flavor};
 use pollcheck::Scenario;
 
 #[derive(Default)]
@@ -34,9 +34,7 @@ impl Sender {
     pub fn send(self, value: u32) {
         if self.flavor.buggy() {
             let waker = self.state.borrow_mut().waker.take();
-            if let Some(w) = waker {
-                w.wake();
-            }
+            wake(waker);
             self.state.borrow_mut().value = Some(value);
         } else {
             let waker = {
@@ -44,9 +42,7 @@ impl Sender {
                 s.value = Some(value);
                 s.waker.take()
             };
-            if let Some(w) = waker {
-                w.wake();
-            }
+            wake(waker);
         }
     }
 }
