@@ -151,18 +151,22 @@ fn a_large_check_is_shared_and_counts_the_same() {
 
 #[test]
 fn shards_share_their_part_and_count_as_on_one_thread() {
-    let (cases, count) = if cfg!(miri) { (4, 2) } else { (6000, 3) };
+    // Under miri (a run costs milliseconds) depth 2: the shards still split a level
+    // between the threads.
+    let (depth, cases, count) = if cfg!(miri) { (2, 4, 2) } else { (7, 6000, 3) };
     let fixed = || notifier::scenario(Flavor::Fixed);
-    let whole = Checker::new(fixed).cases(cases).run();
+    let whole = Checker::new(fixed).depth(depth).cases(cases).run();
     let mut sum = (0, 0);
     for index in 1..=count {
-        let shard = |threads| Checker::new(fixed).cases(cases).shard(index, count).threads(threads).run();
+        let shard = |threads| Checker::new(fixed).depth(depth).cases(cases).shard(index, count).threads(threads).run();
         let (one, two) = (shard(1), shard(2));
         assert_eq!(two, one, "shard {index}/{count}");
         sum = (sum.0 + two.systematic, sum.1 + two.random);
         // The notifier's bug, in whichever shard owns it: the same verdict there too.
         let buggy = move || notifier::scenario(Flavor::Buggy);
-        let shard = |threads| verdict(Checker::new(buggy).cases(cases).shard(index, count).threads(threads).try_run());
+        let shard = |threads| {
+            verdict(Checker::new(buggy).depth(depth).cases(cases).shard(index, count).threads(threads).try_run())
+        };
         assert_eq!(shard(2), shard(1), "shard {index}/{count}, buggy");
     }
     assert_eq!(sum, (whole.systematic, whole.random));

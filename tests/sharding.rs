@@ -12,8 +12,8 @@ fn counts(summary: Summary) -> (u64, u64) {
 }
 
 fn shards_add_up(factory: fn() -> Scenario, threads: usize) {
-    // Under miri (a run costs milliseconds) two shards of a depth-3 exploration.
-    let (depth, cases, shard_counts) = if cfg!(miri) { (3, 4, &[2][..]) } else { (6, 300, &[2, 3][..]) };
+    // Under miri (a run costs milliseconds) two shards of a depth-2 exploration.
+    let (depth, cases, shard_counts) = if cfg!(miri) { (2, 4, &[2][..]) } else { (6, 300, &[2, 3][..]) };
     let checker = || Checker::new(factory).depth(depth).cases(cases).threads(threads);
     let whole = counts(checker().run());
     for &count in shard_counts {
