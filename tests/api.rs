@@ -319,8 +319,9 @@ fn exploring_on_threads_gives_the_same_verdict() {
     assert_eq!(two.schedule(), one.schedule());
     assert_eq!(two.found_by(), one.found_by());
 
-    let one = Checker::new(|| first_waker::scenario(Flavor::Fixed)).cases(50).run();
-    let two = Checker::new(|| first_waker::scenario(Flavor::Fixed)).cases(50).threads(2).run();
+    let cases = if cfg!(miri) { 4 } else { 50 };
+    let one = Checker::new(|| first_waker::scenario(Flavor::Fixed)).cases(cases).run();
+    let two = Checker::new(|| first_waker::scenario(Flavor::Fixed)).cases(cases).threads(2).run();
     assert_eq!(two.systematic, one.systematic);
     assert_eq!(two.random, one.random);
 
