@@ -43,9 +43,9 @@ use crate::spec::scenario::Scenario;
 /// # The same model under loom
 ///
 /// Built with `RUSTFLAGS="--cfg loom"`, `model` runs the body inside
-/// [`pollcheck::loom::model`](crate::checks::loom::model) instead, with every spawned task on
-/// a loom thread of its own, polled through pollcheck's instrumented
-/// [`block_on`](crate::checks::loom::block_on): a lost wakeup or a stale waker across threads
+/// `pollcheck::loom::model` instead (the module exists only under `--cfg loom`), with every
+/// spawned task on a loom thread of its own, polled through pollcheck's instrumented
+/// `pollcheck::loom::block_on`: a lost wakeup or a stale waker across threads
 /// is an ordinary panic with a report. One test file, both engines (spawned futures
 /// must then be `Send`).
 #[track_caller]

@@ -39,7 +39,7 @@ use crate::spec::task::{Fate, TaskFuture, TaskSpec};
 ///
 /// Built with `--cfg loom`, inside [`model`](crate::model) the task runs on a loom
 /// thread of its own (hence `Send` there), polled by pollcheck's instrumented
-/// [`block_on`](crate::checks::loom::block_on).
+/// `pollcheck::loom::block_on`.
 #[cfg(not(loom))]
 #[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
