@@ -284,7 +284,8 @@ fn tokio_mpsc_model() {
 }
 
 /// A channel of capacity 1: the body sends two values and drops its sender while a
-/// spawned task receives until the channel closes; both values must arrive.
+/// spawned task receives until the channel closes (what it got is the body's output,
+/// compared across schedules).
 #[cfg(not(loom))]
 macro_rules! sends_two_then_closes {
     ($channel:expr, $recv:ident, $send:ident) => {

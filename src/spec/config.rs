@@ -476,9 +476,8 @@ mod tests {
 
     #[test]
     fn every_bound_has_its_variable_and_range() {
-        let defaults = Config::from_lookup(env(&[])).unwrap().bounds;
         // The opt-in re-entrant actions are off unless asked for; short I/O is 2.
-        let b = &defaults;
+        let b = Config::from_lookup(env(&[])).unwrap().bounds;
         assert_eq!(
             (b.reentrant, b.polls_inside_wake, b.reentrant_drops, b.reentrant_clones, b.short_io),
             (0, 0, 0, 0, 2)

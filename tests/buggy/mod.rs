@@ -60,8 +60,6 @@ impl Flavor {
     }
 }
 
-/// Replaces the waker in `slot` and returns the old one, so the caller can drop it
-/// after releasing its borrow: a waker's drop may run arbitrary code.
 /// Wakes the waker a primitive took out of its state, if there was one (after the
 /// state's borrow ended, so the woken task may borrow it).
 pub fn wake(waker: Option<std::task::Waker>) {
@@ -70,6 +68,8 @@ pub fn wake(waker: Option<std::task::Waker>) {
     }
 }
 
+/// Replaces the waker in `slot` and returns the old one, so the caller can drop it
+/// after releasing its borrow: a waker's drop may run arbitrary code.
 pub fn swap_waker(slot: &mut Option<std::task::Waker>, new: &std::task::Waker) -> Option<std::task::Waker> {
     match slot {
         Some(w) if w.will_wake(new) => None,
