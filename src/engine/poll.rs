@@ -47,7 +47,9 @@ impl Run {
         let wakes_before = task.seen[task.latest];
         let lent = waker::lend(slot);
         let mut cx = Context::from_waker(&lent);
-        let capture = self.opts.capture_outputs || self.opts.record || probe;
+        // Outputs are compared with a twin's only in a run of one task (`finish`), and a
+        // run's tasks only grow: with two, formatting would be wasted.
+        let capture = self.opts.record || probe || (self.opts.capture_outputs && tasks.len() == 1);
         let inside_wake = kind == PollKind::InsideWake;
         let future = task.future.as_mut().expect("checked above");
         crate::engine::hooks::count_poll(t);
