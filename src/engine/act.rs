@@ -11,11 +11,12 @@ use crate::spec::schedule::Step;
 use crate::sync::Arc;
 
 impl Run {
-    pub(super) fn act(self: &Rc<Self>, step: Step, origin: ActionOrigin) {
+    /// Acts on `step` if it is enabled; says whether it was.
+    pub(super) fn act(self: &Rc<Self>, step: Step, origin: ActionOrigin) -> bool {
         self.adopt_spawned();
         if !self.enabled(step) {
             self.journal.record(|| Event::Skipped(step, "not enabled"));
-            return;
+            return false;
         }
         self.journal.record(|| Event::Action(step, origin));
         self.trace.borrow_mut().push(step);
@@ -135,6 +136,7 @@ impl Run {
         if let Some(v) = crate::engine::hooks::take_reported() {
             self.violate(v);
         }
+        true
     }
 
     /// Wraps an armed driver step so that running it counts as a change of the world

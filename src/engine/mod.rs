@@ -47,6 +47,10 @@ use crate::sync::Arc;
 pub(crate) trait Chooser {
     /// The next step, or `None` to hand over to the drain.
     fn next(&mut self, run: &Run) -> Option<Step>;
+
+    /// `step`, the last one [`Chooser::next`] gave, was not enabled, so the run did
+    /// not act on it (the run as it was when it refused).
+    fn skipped(&mut self, _step: Step, _run: &Run) {}
 }
 
 /// Plays a fixed list of steps; steps that are not enabled are skipped.
@@ -261,7 +265,9 @@ pub(crate) fn execute(
         let Some(step) = chooser.next(&run) else {
             break;
         };
-        run.act(step, ActionOrigin::Schedule);
+        if !run.act(step, ActionOrigin::Schedule) {
+            chooser.skipped(step, &run);
+        }
     }
     run.drain();
     if !run.violated() {

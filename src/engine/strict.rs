@@ -21,14 +21,19 @@ impl<'a> StrictReplay<'a> {
 }
 
 impl Chooser for StrictReplay<'_> {
-    fn next(&mut self, run: &Run) -> Option<Step> {
-        let step = *self.steps.get(self.at)?;
-        if !run.enabled(step) {
-            self.refused = Some((self.at, step, run.why_not(step)));
+    fn next(&mut self, _: &Run) -> Option<Step> {
+        if self.refused.is_some() {
             return None;
         }
+        let step = *self.steps.get(self.at)?;
         self.at += 1;
         Some(step)
+    }
+
+    // The run checks that a step is enabled before it acts (once per step, not here
+    // and there again).
+    fn skipped(&mut self, step: Step, run: &Run) {
+        self.refused = Some((self.at - 1, step, run.why_not(step)));
     }
 }
 
