@@ -95,6 +95,80 @@ impl Usage {
     }
 }
 
+/// One level of the systematic phase: its prefixes, all of one length, in order, end
+/// to end in one buffer (a level holds thousands: an allocation each, made on one
+/// thread and freed on another, cost more than running some of them).
+pub(crate) struct Prefixes {
+    /// The length of every prefix.
+    depth: usize,
+    count: usize,
+    steps: Vec<Step>,
+    /// [`expand`]'s buffer for the steps enabled at a prefix's end.
+    enabled: Vec<Step>,
+}
+
+impl Prefixes {
+    /// The first level: the empty prefix alone.
+    pub(crate) fn root() -> Self {
+        Prefixes { depth: 0, count: 1, steps: Vec::new(), enabled: Vec::new() }
+    }
+
+    /// No prefix yet, of length `depth`.
+    pub(crate) fn empty(depth: usize) -> Self {
+        Prefixes { depth, count: 0, steps: Vec::new(), enabled: Vec::new() }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    /// The length of each prefix.
+    pub(crate) fn depth(&self) -> usize {
+        self.depth
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Prefix `i`.
+    pub(crate) fn get(&self, i: usize) -> &[Step] {
+        &self.steps[i * self.depth..(i + 1) * self.depth]
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[Step]> + '_ {
+        (0..self.count).map(|i| self.get(i))
+    }
+
+    fn push_child(&mut self, prefix: &[Step], step: Step) {
+        debug_assert_eq!(prefix.len() + 1, self.depth);
+        self.steps.extend_from_slice(prefix);
+        self.steps.push(step);
+        self.count += 1;
+    }
+
+    /// Appends `other`'s prefixes (of the same length) after these.
+    pub(crate) fn append(&mut self, mut other: Prefixes) {
+        if self.count == 0 {
+            *self = other;
+            return;
+        }
+        debug_assert_eq!(self.depth, other.depth);
+        self.steps.append(&mut other.steps);
+        self.count += other.count;
+    }
+
+    /// Keeps the prefixes whose index `keep` takes.
+    fn retain_indices(&mut self, keep: impl Fn(usize) -> bool) {
+        let mut kept = Prefixes::empty(self.depth);
+        for i in (0..self.count).filter(|&i| keep(i)) {
+            kept.steps.extend_from_slice(self.get(i));
+            kept.count += 1;
+        }
+        *self = kept;
+    }
+}
+
 /// Plays a prefix, then records what was enabled at its end and stops.
 struct Prefix<'a> {
     steps: &'a [Step],
@@ -102,7 +176,7 @@ struct Prefix<'a> {
     /// Keep only the canonical children (see [`explore`]).
     reduce: bool,
     /// The steps enabled at the prefix's end, read only when it may have children.
-    enabled: Option<Vec<Step>>,
+    enabled: Option<&'a mut Vec<Step>>,
 }
 
 impl Chooser for Prefix<'_> {
@@ -113,7 +187,7 @@ impl Chooser for Prefix<'_> {
         }
         if self.at == self.steps.len() {
             self.at += 1;
-            if let Some(enabled) = &mut self.enabled {
+            if let Some(enabled) = self.enabled.as_deref_mut() {
                 run.enabled_steps(enabled);
                 if self.reduce {
                     run.keep_canonical(self.steps, enabled);
@@ -136,13 +210,13 @@ pub(crate) fn explore(
     deadline: Option<&Deadline>,
     mut visit: impl FnMut(&[Step], &mut dyn Chooser, bool) -> ControlFlow<()>,
 ) -> ControlFlow<(), Reached> {
-    let mut level = vec![Vec::new()];
+    let mut level = Prefixes::root();
     let mut split = false;
     let mut clock = 0;
     let mut depth = 0;
     while !level.is_empty() {
         let owned = take_share(&mut level, shard, &mut split);
-        let mut next = Vec::new();
+        let mut next = Prefixes::empty(depth + 1);
         for (i, prefix) in level.iter().enumerate() {
             if depth > 0 && budget::spent(deadline, &mut clock) {
                 return ControlFlow::Continue(Reached::cut(depth, i as u64, level.len() as u64));
@@ -177,15 +251,13 @@ const SPLIT_PER_SHARD: usize = 8;
 
 /// Keeps `shard`'s share of `level` once levels are split (splitting at the first
 /// level big enough); returns whether the shard owns the level's schedules.
-pub(crate) fn take_share(level: &mut Vec<Vec<Step>>, shard: Shard, split: &mut bool) -> bool {
+pub(crate) fn take_share(level: &mut Prefixes, shard: Shard, split: &mut bool) -> bool {
     if shard.count <= 1 {
         return true;
     }
     if !*split && level.len() as u64 >= SPLIT_PER_SHARD as u64 * shard.count {
         *split = true;
-        let mine =
-            std::mem::take(level).into_iter().enumerate().filter(|(i, _)| (*i as u64) % shard.count == shard.index - 1);
-        *level = mine.map(|(_, prefix)| prefix).collect();
+        level.retain_indices(|i| (i as u64) % shard.count == shard.index - 1);
     }
     *split || shard.index == 1
 }
@@ -197,24 +269,25 @@ pub(crate) fn expand(
     bounds: &Bounds,
     reduce: bool,
     prefix: &[Step],
-    children: &mut Vec<Vec<Step>>,
+    children: &mut Prefixes,
     visit: impl FnOnce(&mut dyn Chooser) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     let grows = prefix.len() < bounds.depth;
-    let mut chooser = Prefix { steps: prefix, at: 0, reduce, enabled: grows.then(|| Vec::with_capacity(16)) };
-    visit(&mut chooser)?;
-    if let Some(enabled) = chooser.enabled {
+    let mut enabled = std::mem::take(&mut children.enabled);
+    let mut chooser = Prefix { steps: prefix, at: 0, reduce, enabled: grows.then_some(&mut enabled) };
+    let flow = visit(&mut chooser);
+    let read = chooser.enabled.is_some();
+    if flow.is_continue() && read {
         let usage = Usage::of(prefix);
-        for step in enabled {
+        for &step in &enabled {
             if usage.allows(bounds, step) {
-                let mut child = Vec::with_capacity(prefix.len() + 1);
-                child.extend_from_slice(prefix);
-                child.push(step);
-                children.push(child);
+                children.push_child(prefix, step);
             }
         }
     }
-    ControlFlow::Continue(())
+    enabled.clear();
+    children.enabled = enabled;
+    flow
 }
 
 #[cfg(test)]

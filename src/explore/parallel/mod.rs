@@ -20,13 +20,13 @@ use std::thread;
 use crate::explore::budget::{self, Deadline};
 use crate::explore::finish::finish;
 use crate::explore::judge::{Found, Judge};
-use crate::explore::{random, systematic};
+use crate::explore::random;
+use crate::explore::systematic::{self, Prefixes};
 use crate::liveness::{self, Phase, Session};
 use crate::report::summary::{Reached, Summary};
 use crate::report::{FoundBy, Report};
 use crate::spec::config::Config;
 use crate::spec::scenario::Scenario;
-use crate::spec::schedule::Step;
 use crate::sync::lock;
 
 use pool::{Board, Pool};
@@ -117,11 +117,11 @@ const CASE_CHUNK: Range<u64> = 8..257;
 
 /// A chunk's outcome: the children of its prefixes, in order, or the first one that
 /// fails (its index in the level) and its violation.
-type Expanded = Result<Vec<Vec<Step>>, (u64, Found)>;
+type Expanded = Result<Prefixes, (u64, Found)>;
 
 /// One level of the systematic phase.
 struct Level {
-    prefixes: Vec<Vec<Step>>,
+    prefixes: Prefixes,
     /// Whether the shard owns the level's schedules (see [`systematic::take_share`]).
     owned: bool,
     /// Schedules judged before the level.
@@ -147,7 +147,7 @@ impl Level {
     }
 
     fn expand_prefixes(&self, judge: &Judge<'_>, config: &Config, range: Range<u64>) -> Expanded {
-        let mut children = Vec::new();
+        let mut children = Prefixes::empty(self.prefixes.depth() + 1);
         let deadline = self.deadline.as_deref().filter(|_| self.timed);
         let (mut clock, mut ran) = (0, 0);
         for index in range {
@@ -159,7 +159,7 @@ impl Level {
                 break;
             }
             ran += 1;
-            let prefix = &self.prefixes[index as usize];
+            let prefix = self.prefixes.get(index as usize);
             judge.set_phase(Phase::Systematic(self.before + index + 1));
             let mut found = None;
             let _ =
@@ -186,14 +186,9 @@ impl Level {
     fn outcome(&self) -> Expanded {
         let mut chunks = std::mem::take(&mut *lock(&self.chunks));
         chunks.sort_unstable_by_key(|(start, _)| *start);
-        let mut next = Vec::new();
+        let mut next = Prefixes::empty(self.prefixes.depth() + 1);
         for (_, children) in chunks {
-            let mut children = children?;
-            if next.is_empty() {
-                next = children;
-            } else {
-                next.append(&mut children);
-            }
+            next.append(children?);
         }
         Ok(next)
     }
@@ -206,7 +201,7 @@ fn systematic_phase(
     summary: &mut Summary,
     deadline: &Option<Arc<Deadline>>,
 ) -> Option<(Found, FoundBy)> {
-    let mut prefixes = vec![Vec::new()];
+    let mut prefixes = Prefixes::root();
     let mut split = false;
     let mut depth = 0;
     while !prefixes.is_empty() {
