@@ -58,7 +58,8 @@ fn same_on_threads<F: Fn() -> Scenario + Send + Sync + Clone + 'static>(factory:
 /// A zoo future by name.
 type Zoo = (&'static str, fn(Flavor) -> Scenario);
 
-/// The zoo futures compared, each in the form that shows its bug; under miri, two.
+/// The zoo futures compared, each in the form that shows its bug; under miri, the
+/// first (caught within miri's default bounds: first_waker's bug is four steps deep).
 fn zoo() -> Vec<Zoo> {
     let all: Vec<Zoo> = vec![
         ("flag", flag::scenario),
@@ -70,7 +71,7 @@ fn zoo() -> Vec<Zoo> {
         ("bad_join", bad_join::scenario),
         ("countdown", countdown::scenario),
     ];
-    all.into_iter().take(if cfg!(miri) { 2 } else { usize::MAX }).collect()
+    all.into_iter().take(if cfg!(miri) { 1 } else { usize::MAX }).collect()
 }
 
 #[test]
