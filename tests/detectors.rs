@@ -43,7 +43,7 @@ fn waking_before_storing_loses_the_wakeup() {
     let bounds = Bounds { polls_inside_wake: 1, ..Bounds::default() };
     proven(bounds, wake_before_store::scenario, ViolationKind::LostWakeup, "p0 i0 d");
     // Without the opt-in, the single-threaded checker cannot see this race (loom can).
-    let depth = if cfg!(miri) { 2 } else { Bounds::default().depth };
+    let depth = if cfg!(miri) { 1 } else { Bounds::default().depth };
     Checker::new(|| wake_before_store::scenario(Flavor::Buggy)).depth(depth).run();
 }
 
@@ -54,7 +54,7 @@ fn checking_then_registering_misses_a_wake_inside_the_clone() {
     let report = proven(bounds, check_then_register::scenario, ViolationKind::LostWakeup, "k0 p0");
     assert!(report.to_string().contains("inside the clone of #1: driver step 0"), "{report}");
     // Without the opt-in no action lands between the check and the registration.
-    let depth = if cfg!(miri) { 2 } else { Bounds::default().depth };
+    let depth = if cfg!(miri) { 1 } else { Bounds::default().depth };
     Checker::new(|| check_then_register::scenario(Flavor::Buggy)).depth(depth).run();
 }
 

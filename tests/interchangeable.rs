@@ -56,7 +56,8 @@ where
 
 /// A passing scenario: all three pass, the full exploration of the group runs as
 /// many schedules as the plain scenario, and the reduced one fewer than `1 / at_least`
-/// of them. Returns (full, reduced).
+/// of them. Returns (full, reduced). Under miri the tests call it one step deep:
+/// the verdicts and the schedule counts are still compared, the savings are not.
 fn passes_with_fewer<F>(name: &str, depth: usize, at_least: u64, factory: F) -> (u64, u64)
 where
     F: Fn(bool) -> Scenario + Copy + Send + Sync + 'static,
@@ -125,7 +126,7 @@ fn zoo_notifier_same_verdicts_with_and_without_the_reduction() {
     caught_at_the_same_depth("zoo notifier, 2 waiters", 4, ViolationKind::LostWakeup, "p0 p1 d c0", |g| {
         zoo_notifier(Flavor::Buggy, g, 2, 1)
     });
-    let depth = if cfg!(miri) { 2 } else { 6 };
+    let depth = if cfg!(miri) { 1 } else { 6 };
     passes_with_fewer("zoo notifier fixed, 2 waiters", depth, 1, |g| zoo_notifier(Flavor::Fixed, g, 2, 1));
     if !cfg!(miri) {
         caught_at_the_same_depth("zoo notifier, 3 waiters, 2 steps", 5, ViolationKind::LostWakeup, "", |g| {
@@ -145,7 +146,7 @@ fn relay_notifier_quorum_same_verdicts_with_and_without_the_reduction() {
     caught_at_the_same_depth("relay notifier, quorum 1", 4, ViolationKind::StuckTask, "p0 p1 d c0", move |g| {
         scenario(Flavor::Buggy, g)
     });
-    let depth = if cfg!(miri) { 2 } else { 6 };
+    let depth = if cfg!(miri) { 1 } else { 6 };
     passes_with_fewer("relay notifier fixed, quorum 1", depth, 1, move |g| scenario(Flavor::Fixed, g));
 }
 
@@ -166,7 +167,7 @@ fn double_notify_same_verdicts_with_and_without_the_reduction() {
     caught_at_the_same_depth("double notify, strict", 2, ViolationKind::LostWakeup, "p0 a0 p1 d d", move |g| {
         scenario(Flavor::Buggy, g)
     });
-    let depth = if cfg!(miri) { 2 } else { 6 };
+    let depth = if cfg!(miri) { 1 } else { 6 };
     passes_with_fewer("double notify fixed, strict", depth, 1, move |g| scenario(Flavor::Fixed, g));
 }
 
@@ -189,7 +190,7 @@ fn semaphore(grouped: bool, t: usize, s: usize) -> Scenario {
 #[test]
 fn tokio_semaphore_same_verdicts_and_fewer_schedules() {
     if cfg!(miri) {
-        passes_with_fewer("tokio semaphore 2x2", 2, 1, |g| semaphore(g, 2, 2));
+        passes_with_fewer("tokio semaphore 2x2", 1, 1, |g| semaphore(g, 2, 2));
         return;
     }
     passes_with_fewer("tokio semaphore 2x2", 7, 1, |g| semaphore(g, 2, 2));
@@ -199,7 +200,7 @@ fn tokio_semaphore_same_verdicts_and_fewer_schedules() {
 /// Every waiter must finish once `s >= t` permits came: the stuck-task check on too.
 #[test]
 fn tokio_semaphore_every_waiter_finishes_under_the_reduction() {
-    let (t, s, depth) = if cfg!(miri) { (2, 2, 2) } else { (3, 3, 5) };
+    let (t, s, depth) = if cfg!(miri) { (2, 2, 1) } else { (3, 3, 5) };
     passes_with_fewer("tokio semaphore, all must finish", depth, 1, move |g| {
         semaphore(g, t, s).all_must_finish().strict_abandonment()
     });
@@ -221,7 +222,7 @@ fn tokio_notify_same_verdicts_and_fewer_schedules() {
         })
     };
     if cfg!(miri) {
-        passes_with_fewer("tokio notify 2x1", 2, 1, move |g| scenario(g, 2, 1));
+        passes_with_fewer("tokio notify 2x1", 1, 1, move |g| scenario(g, 2, 1));
         return;
     }
     passes_with_fewer("tokio notify 2x2", 7, 1, move |g| scenario(g, 2, 2));
