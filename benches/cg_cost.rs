@@ -70,7 +70,7 @@ fn main() {
             }
         }
         "rand" => {
-            let s = Checker::new(oneshot_scenario).depth(0).cases(n).poll_timeout(None).try_run().unwrap();
+            let s = Checker::new(oneshot_scenario).depth(1).cases(n).poll_timeout(None).try_run().unwrap();
             black_box(s);
         }
         _ => panic!("mode"),

@@ -19,9 +19,9 @@
 //! - systematic: `Checker::new(..).cases(0).try_run()`; schedules from
 //!   `FoundBy::Systematic`; timed as `check()` runs it, and again with the watchdog
 //!   thread off (`.poll_timeout(None)`).
-//! - random alone: `Checker::new(..).depth(0).cases(100_000).seed(s)`: depth 0 leaves
-//!   the systematic phase one schedule, the empty prefix completed by the honest drain
-//!   (the honest run). Where that run already shows the bug, the random phase never
+//! - random alone: `Checker::new(..).depth(1).cases(100_000).seed(s)`: depth 1 (the
+//!   least valid bound; depth 0 was refused once bounds were checked) leaves the
+//!   systematic phase its first level, the honest run and its one-step children. Where that run already shows the bug, the random phase never
 //!   starts and the cell says "honest run"; otherwise schedules = 1 + case + 1.
 //! - proptest: `pollcheck::proptest::PropChecker::new(..).seed(s).try_run()`; schedules
 //!   from `FoundBy::Proptest { case }` (from 1).
@@ -394,7 +394,7 @@ fn random_alone(bug: &Bug, seeds: u64) -> String {
     let (mut counts, mut times, mut honest) = (Vec::new(), Vec::new(), 0);
     for seed in 0..seeds {
         let start = Instant::now();
-        let report = expect_kind(bug, checker(bug).depth(0).cases(100_000).seed(seed).try_run(), "random phase");
+        let report = expect_kind(bug, checker(bug).depth(1).cases(100_000).seed(seed).try_run(), "random phase");
         times.push(ms(start.elapsed()));
         match report.found_by() {
             FoundBy::Systematic { schedules: 1 } => honest += 1,

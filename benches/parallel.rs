@@ -84,7 +84,7 @@ fn main() {
             Checker::new(factory).cases(0).threads(threads).try_run().expect("passes").schedules()
         };
         let random = move |threads: usize| -> u64 {
-            Checker::new(factory).depth(0).cases(20_000).threads(threads).try_run().expect("passes").schedules()
+            Checker::new(factory).depth(1).cases(20_000).threads(threads).try_run().expect("passes").schedules()
         };
         let phases: [Named<&dyn Fn(usize) -> u64>; 2] = [("systematic", &systematic), ("random", &random)];
         for (phase_name, phase) in phases {
