@@ -20,9 +20,11 @@
 //!   `FoundBy::Systematic`; timed as `check()` runs it, and again with the watchdog
 //!   thread off (`.poll_timeout(None)`).
 //! - random alone: `Checker::new(..).depth(1).cases(100_000).seed(s)`: depth 1 (the
-//!   least valid bound; depth 0 was refused once bounds were checked) leaves the
-//!   systematic phase its first level, the honest run and its one-step children. Where that run already shows the bug, the random phase never
-//!   starts and the cell says "honest run"; otherwise schedules = 1 + case + 1.
+//!   least valid bound; depth 0 is refused since bounds are checked) leaves the
+//!   systematic phase its first level, the honest run and its one-step children. Where
+//!   the honest run already shows the bug, the random phase never starts and the cell
+//!   says "honest run"; a bug one step deep is now found by that level, not at random
+//!   (this column was measured with depth 0, before the check: re-measure it).
 //! - proptest: `pollcheck::proptest::PropChecker::new(..).seed(s).try_run()`; schedules
 //!   from `FoundBy::Proptest { case }` (from 1).
 //! - futures-testing: `futures_testing::tests(testcase!(|| (driver, factory)))`

@@ -276,8 +276,7 @@ pub(crate) fn expand(
     let mut enabled = std::mem::take(&mut children.enabled);
     let mut chooser = Prefix { steps: prefix, at: 0, reduce, enabled: grows.then_some(&mut enabled) };
     let flow = visit(&mut chooser);
-    let read = chooser.enabled.is_some();
-    if flow.is_continue() && read {
+    if flow.is_continue() && grows {
         let usage = Usage::of(prefix);
         for &step in &enabled {
             if usage.allows(bounds, step) {
