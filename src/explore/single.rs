@@ -11,6 +11,7 @@ use crate::spec::scenario::Scenario;
 use crate::spec::schedule::{Step, MAX_TASKS};
 
 /// The configuration from the `POLLCHECK_*` variables; panics naming a bad one.
+#[cfg(feature = "arbitrary")]
 #[track_caller]
 pub(crate) fn env_config() -> Config {
     match Config::from_env() {
