@@ -23,8 +23,7 @@
 //!   least valid bound; depth 0 is refused since bounds are checked) leaves the
 //!   systematic phase its first level, the honest run and its one-step children. Where
 //!   the honest run already shows the bug, the random phase never starts and the cell
-//!   says "honest run"; a bug one step deep is now found by that level, not at random
-//!   (this column was measured with depth 0, before the check: re-measure it).
+//!   says "honest run"; a bug one step deep is found by that level, not at random.
 //! - proptest: `pollcheck::proptest::PropChecker::new(..).seed(s).try_run()`; schedules
 //!   from `FoundBy::Proptest { case }` (from 1).
 //! - futures-testing: `futures_testing::tests(testcase!(|| (driver, factory)))`
