@@ -1,5 +1,6 @@
-//! More correct primitives from crates.io (async-channel, event-listener, async-lock,
-//! flume), checked with the default exploration: every one of them must pass. A
+//! More correct primitives from the package registry (async-channel, event-listener,
+//! async-lock, flume, embassy-sync, oneshot), checked with the default exploration:
+//! every one of them must pass. A
 //! failure here is either a pollcheck false positive or an upstream bug; either way
 //! the case stays in this file, `#[ignore]`d with the evidence until it is fixed,
 //! never silently weakened.
@@ -855,6 +856,225 @@ mod flume_tests {
                     let b = rx.recv_async().await.ok();
                     (a, b)
                 })
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Tried in the session of 2026-12-03, each with the defaults (passing) and the opt-in
+// modes (README, "What the opt-in modes flag on correct crates"): embassy-sync 0.8,
+// the `oneshot` crate 0.2, async-lock's `RwLock` and `OnceCell`.
+// ---------------------------------------------------------------------------------
+
+/// Wakes itself and returns `Pending` once: an await point inside a critical section.
+struct YieldNow(bool);
+
+impl Future for YieldNow {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if std::mem::replace(&mut self.0, true) {
+            std::task::Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+}
+
+/// embassy-sync with its `NoopRawMutex` (the single-core flavour: a `RefCell`, so the
+/// opt-in `r`, `i` and `k` steps, which re-enter it inside a waker call, find it
+/// borrowed and panic, the hazard of those modes). Its `WakerRegistration` keeps one
+/// waker and wakes the one it replaces; two receivers on one channel wake each other
+/// while both wait, which ends once a value arrives.
+mod embassy_sync_tests {
+    use super::*;
+    use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+    use embassy_sync::channel::Channel;
+    use embassy_sync::mutex::Mutex;
+    use embassy_sync::signal::Signal;
+    use embassy_sync::watch::Watch;
+
+    #[test]
+    fn channel_receiver_gets_the_value() {
+        pass(|| {
+            let ch = Rc::new(Channel::<NoopRawMutex, u32, 1>::new());
+            let rx = Rc::clone(&ch);
+            Scenario::new().all_must_finish().strict_abandonment().task(async move { rx.receive().await }).step(
+                move || {
+                    let _ = ch.try_send(7);
+                },
+            )
+        });
+    }
+
+    #[test]
+    fn channel_sender_waits_for_capacity() {
+        pass(|| {
+            let ch = Rc::new(Channel::<NoopRawMutex, u32, 1>::new());
+            let _ = ch.try_send(1);
+            let tx = Rc::clone(&ch);
+            Scenario::new().all_must_finish().strict_abandonment().task(async move { tx.send(2).await }).step(
+                move || {
+                    let _ = ch.try_receive();
+                },
+            )
+        });
+    }
+
+    /// Two receivers, two sends: each gets one (which one gets which is left out).
+    // Not under strict abandonment: a receiver abandoned when woken keeps the channel's
+    // one receive waker, and the other rightly waits.
+    #[test]
+    fn channel_two_receivers_two_sends() {
+        pass(|| {
+            let ch = Rc::new(Channel::<NoopRawMutex, u32, 2>::new());
+            let (a, b, tx) = (Rc::clone(&ch), Rc::clone(&ch), Rc::clone(&ch));
+            Scenario::new()
+                .all_must_finish()
+                .task(async move { a.receive().await > 0 })
+                .task(async move { b.receive().await > 0 })
+                .step(move || {
+                    let _ = tx.try_send(1);
+                })
+                .step(move || {
+                    let _ = ch.try_send(2);
+                })
+        });
+    }
+
+    #[test]
+    fn signal_wakes_the_waiter() {
+        pass(|| {
+            let signal = Rc::new(Signal::<NoopRawMutex, u32>::new());
+            let waiter = Rc::clone(&signal);
+            Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
+                .task(async move { waiter.wait().await })
+                .step(move || signal.signal(5))
+        });
+    }
+
+    /// The first locker holds the lock across an await.
+    #[test]
+    fn mutex_two_lockers() {
+        pass(|| {
+            let m = Rc::new(Mutex::<NoopRawMutex, u32>::new(0));
+            let (a, b) = (Rc::clone(&m), Rc::clone(&m));
+            Scenario::new()
+                .all_must_finish()
+                .task(async move {
+                    let mut g = a.lock().await;
+                    YieldNow(false).await;
+                    *g += 1;
+                })
+                .task(async move {
+                    *b.lock().await += 1;
+                })
+        });
+    }
+
+    #[test]
+    fn watch_receiver_sees_the_change() {
+        pass(|| {
+            let watch = Rc::new(Watch::<NoopRawMutex, u32, 2>::new());
+            let w = Rc::clone(&watch);
+            Scenario::new()
+                .all_must_finish()
+                .strict_abandonment()
+                .task(async move {
+                    let mut rx = w.receiver().expect("a receiver slot is free");
+                    rx.changed().await
+                })
+                .step(move || watch.sender().send(3))
+        });
+    }
+}
+
+/// The `oneshot` crate (feature `async`): its receiver, awaited, in every mode.
+mod oneshot_crate_tests {
+    use super::*;
+    use pollcheck::Mode;
+
+    fn value() -> Scenario {
+        let (tx, rx) = oneshot::channel::<u32>();
+        Scenario::new().all_must_finish().strict_abandonment().task(std::future::IntoFuture::into_future(rx)).step(
+            move || {
+                let _ = tx.send(7);
+            },
+        )
+    }
+
+    fn sender_dropped() -> Scenario {
+        let (tx, rx) = oneshot::channel::<u32>();
+        Scenario::new()
+            .all_must_finish()
+            .strict_abandonment()
+            .task(async move { rx.await.is_err() })
+            .step(move || drop(tx))
+    }
+
+    #[test]
+    fn receiver_gets_the_value() {
+        pass(value);
+    }
+
+    #[test]
+    fn receiver_sees_the_sender_dropped() {
+        pass(sender_dropped);
+    }
+
+    /// It wakes, clones and drops wakers outside any lock: every opt-in mode passes.
+    #[test]
+    fn receiver_passes_every_mode() {
+        for mode in Mode::ALL {
+            let depth = if cfg!(miri) { 1 } else { Bounds::default().depth };
+            if let Err(report) = Checker::new(value).mode(mode).depth(depth).try_run() {
+                panic!("{mode:?}: {report}");
+            }
+        }
+    }
+}
+
+mod async_lock_more {
+    use super::*;
+    use async_lock::{OnceCell, RwLock};
+
+    /// A writer holding the lock across an await, and a reader.
+    #[test]
+    fn rwlock_writer_and_reader() {
+        pass(|| {
+            let l = Rc::new(RwLock::new(0u32));
+            let (w, r) = (Rc::clone(&l), Rc::clone(&l));
+            Scenario::new()
+                .all_must_finish()
+                .task(async move {
+                    let mut g = w.write().await;
+                    YieldNow(false).await;
+                    *g += 1;
+                })
+                .task(async move { *r.read().await })
+        });
+    }
+
+    /// Two tasks initialize one cell; the first one's initializer awaits. Each task
+    /// reports whether it saw a value, not which.
+    #[test]
+    fn once_cell_two_initializers() {
+        pass(|| {
+            let c = Rc::new(OnceCell::<u32>::new());
+            let (x, y) = (Rc::clone(&c), Rc::clone(&c));
+            Scenario::new()
+                .all_must_finish()
+                .task(async move {
+                    *x.get_or_init(|| async {
+                        YieldNow(false).await;
+                        1
+                    })
+                    .await
+                        > 0
+                })
+                .task(async move { *y.get_or_init(|| async { 2 }).await > 0 })
         });
     }
 }
