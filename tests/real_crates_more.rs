@@ -866,21 +866,6 @@ mod flume_tests {
 // the `oneshot` crate 0.2, async-lock's `RwLock` and `OnceCell`.
 // ---------------------------------------------------------------------------------
 
-/// Wakes itself and returns `Pending` once: an await point inside a critical section.
-struct YieldNow(bool);
-
-impl Future for YieldNow {
-    type Output = ();
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-        if std::mem::replace(&mut self.0, true) {
-            std::task::Poll::Ready(())
-        } else {
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        }
-    }
-}
-
 /// embassy-sync with its `NoopRawMutex` (the single-core flavour: a `RefCell`, so the
 /// opt-in `r`, `i` and `k` steps, which re-enter it inside a waker call, find it
 /// borrowed and panic, the hazard of those modes). Its `WakerRegistration` keeps one
@@ -965,7 +950,7 @@ mod embassy_sync_tests {
                 .all_must_finish()
                 .task(async move {
                     let mut g = a.lock().await;
-                    YieldNow(false).await;
+                    real::yield_now().await;
                     *g += 1;
                 })
                 .task(async move {
@@ -1028,10 +1013,8 @@ mod oneshot_crate_tests {
     #[test]
     fn receiver_passes_every_mode() {
         for mode in Mode::ALL {
-            let depth = if cfg!(miri) { 1 } else { Bounds::default().depth };
-            if let Err(report) = Checker::new(value).mode(mode).depth(depth).try_run() {
-                panic!("{mode:?}: {report}");
-            }
+            println!("{mode:?}");
+            pass_with(|b| *b = b.with_mode(mode), value);
         }
     }
 }
@@ -1050,7 +1033,7 @@ mod async_lock_more {
                 .all_must_finish()
                 .task(async move {
                     let mut g = w.write().await;
-                    YieldNow(false).await;
+                    real::yield_now().await;
                     *g += 1;
                 })
                 .task(async move { *r.read().await })
@@ -1068,7 +1051,7 @@ mod async_lock_more {
                 .all_must_finish()
                 .task(async move {
                     *x.get_or_init(|| async {
-                        YieldNow(false).await;
+                        real::yield_now().await;
                         1
                     })
                     .await

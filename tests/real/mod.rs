@@ -41,6 +41,21 @@ pub const REAL: &[Named] = &[
     ("tokio watch: two receivers, one change", tokio_watch),
 ];
 
+/// Yields once (wakes itself and returns `Pending`): an await point inside a
+/// critical section, such as a lock held across it.
+pub async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if std::mem::replace(&mut yielded, true) {
+            std::task::Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
 pub fn futures_oneshot_value() -> Scenario {
     let (tx, rx) = futures_channel::oneshot::channel::<u32>();
     Scenario::new().all_must_finish().strict_abandonment().task(rx).step(move || {
